@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * RbDispatcher: a queue of work items for one GMainContext, drained in
+ * bursts by a single GSource attached to that context.
+ *
+ * Pushing is thread-safe and wakes the context only when the queue goes
+ * from empty to non-empty, so a burst of completions from worker threads
+ * costs one wakeup of the main loop rather than one per item. Every
+ * callback runs on the thread that iterates the context.
+ */
+typedef struct _RbDispatcher RbDispatcher;
+
+typedef void (*RbDispatchFunc) (gpointer data);
+
+RbDispatcher *rb_dispatcher_get_for_context (GMainContext *context);
+RbDispatcher *rb_dispatcher_get_thread_default (void);
+RbDispatcher *rb_dispatcher_ref             (RbDispatcher *self);
+void          rb_dispatcher_unref           (RbDispatcher *self);
+GMainContext *rb_dispatcher_get_context     (RbDispatcher *self);
+void          rb_dispatcher_push            (RbDispatcher  *self,
+                                             RbDispatchFunc func,
+                                             gpointer       data);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (RbDispatcher, rb_dispatcher_unref)
+
+G_END_DECLS
