@@ -32,42 +32,56 @@ is_digit (guchar c)
   return c >= '0' && c <= '9';
 }
 
+/* 1 for the bytes that end the fast run inside a string: the quote, the
+ * backslash and control characters. */
+static const guint8 string_special[256] = {
+  [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
+  [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
+  [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
+  [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
+  ['"'] = 1, ['\\'] = 1,
+};
+
 static const guchar *
 scan_string (const guchar *p,
              const guchar *end,
              gboolean     *high_bytes)
 {
+  guchar seen = 0;
+
   /* p points at the opening quote */
   for (p++; p < end; p++)
     {
       guchar c = *p;
 
+      seen |= c;
+      if (G_LIKELY (!string_special[c]))
+        continue;
       if (c == '"')
-        return p + 1;
-      if (c < 0x20)
-        return NULL;
-      if (c >= 0x80)
-        *high_bytes = TRUE;
-      else if (c == '\\')
         {
-          if (++p >= end)
+          if (seen & 0x80)
+            *high_bytes = TRUE;
+          return p + 1;
+        }
+      if (c != '\\')
+        return NULL;  /* control character */
+      if (++p >= end)
+        return NULL;
+      switch (*p)
+        {
+        case '"': case '\\': case '/': case 'b': case 'f':
+        case 'n': case 'r': case 't':
+          break;
+        case 'u':
+          if (end - p < 5)
             return NULL;
-          switch (*p)
-            {
-            case '"': case '\\': case '/': case 'b': case 'f':
-            case 'n': case 'r': case 't':
-              break;
-            case 'u':
-              if (end - p < 5)
-                return NULL;
-              for (int i = 1; i <= 4; i++)
-                if (!g_ascii_isxdigit (p[i]))
-                  return NULL;
-              p += 4;
-              break;
-            default:
+          for (int i = 1; i <= 4; i++)
+            if (!g_ascii_isxdigit (p[i]))
               return NULL;
-            }
+          p += 4;
+          break;
+        default:
+          return NULL;
         }
     }
   return NULL;
@@ -378,7 +392,13 @@ rb_envelope_read (guint32        error_code,
       gsize payload_len = len - SUCCESS_PREFIX_LEN - 1;
 
       if (rb_json_value_is_valid (payload, payload_len))
-        return g_strndup (payload, payload_len);
+        {
+          /* Not g_strndup(): the validated payload holds no NUL to look for. */
+          char *copy = g_malloc (payload_len + 1);
+          memcpy (copy, payload, payload_len);
+          copy[payload_len] = '\0';
+          return copy;
+        }
     }
 
   return read_success_slow (data, len, error);

@@ -31,8 +31,11 @@ struct _RbLibrary {
 static GMutex libraries_lock;
 static GHashTable *libraries; /* canonical path -> RbLibrary*, never freed */
 
-/* The sink of the plugin that the current thread is calling into. */
-static _Thread_local RbLogSink *current_sink;
+/* The sink of the plugin that the current thread is calling into. It is
+ * read and written twice per call: initial-exec avoids __tls_get_addr()
+ * (one pointer of static TLS, which glibc reserves room for even in
+ * libraries loaded with dlopen(), as GI bindings do). */
+static _Thread_local RbLogSink *current_sink __attribute__ ((tls_model ("initial-exec")));
 
 static void
 rb_library_log_trampoline (ffi_cif *cif,

@@ -570,7 +570,15 @@ rb_plugin_check_type_tag (RbPlugin    *self,
                           const char  *type_tag,
                           GError     **error)
 {
-  if (G_LIKELY (*type_tag != '\0' && g_utf8_validate (type_tag, -1, NULL)))
+  const guchar *p = (const guchar *) type_tag;
+  guchar seen = 0;
+
+  /* Tags are short and nearly always ASCII: validate UTF-8 only when a
+   * high byte shows up. */
+  for (; *p != '\0'; p++)
+    seen |= *p;
+  if (G_LIKELY (p != (const guchar *) type_tag &&
+                (!(seen & 0x80) || g_utf8_validate (type_tag, -1, NULL))))
     return TRUE;
   g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                "Invalid type tag for plugin “%s”: %s", self->path,

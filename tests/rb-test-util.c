@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "rb-test-util.h"
+
+const char *
+rb_test_env_path (const char *variable)
+{
+  const char *path = g_getenv (variable);
+
+  if (path == NULL || *path == '\0')
+    return NULL;
+  return path;
+}
+
+const char *
+rb_test_plugin_path (RbTestPluginKind kind)
+{
+  return rb_test_env_path (kind == RB_TEST_RUST ? "RB_RUST_PLUGIN" : "RB_FIXTURE_PLUGIN");
+}
+
+gboolean
+rb_test_skip_if_missing (RbTestPluginKind kind)
+{
+  if (rb_test_plugin_path (kind) != NULL)
+    return FALSE;
+  g_test_skip (kind == RB_TEST_RUST ? "Rust test plugin not built (no cargo)"
+                                    : "RB_FIXTURE_PLUGIN not set");
+  return TRUE;
+}
+
+RbPlugin *
+rb_test_load (RbTestPluginKind  kind,
+              RbPluginConfig   *config)
+{
+  g_autoptr(GError) error = NULL;
+  RbPlugin *plugin;
+
+  plugin = rb_plugin_new (rb_test_plugin_path (kind), config, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (plugin);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+  return plugin;
+}
+
+static gboolean
+quiet_plugin_logs (const char     *log_domain,
+                   GLogLevelFlags  log_level,
+                   const char     *message,
+                   gpointer        user_data)
+{
+  /* Only our deliberate "dropping log messages" warning may pass. */
+  return !(g_strcmp0 (log_domain, "RustBridge") == 0 && strstr (message, "dropping log messages"));
+}
+
+void
+rb_test_init (int    *argc,
+              char ***argv)
+{
+  g_test_init (argc, argv, NULL);
+  g_test_log_set_fatal_handler (quiet_plugin_logs, NULL);
+}
+
+void
+rb_test_add_both (const char    *name,
+                  GTestDataFunc  func)
+{
+  g_autofree char *fixture = g_strdup_printf ("%s/fixture", name);
+  g_autofree char *rust = g_strdup_printf ("%s/rust", name);
+
+  g_test_add_data_func (fixture, GINT_TO_POINTER (RB_TEST_FIXTURE), func);
+  g_test_add_data_func (rust, GINT_TO_POINTER (RB_TEST_RUST), func);
+}
+
+static gboolean
+timeout_cb (gpointer data)
+{
+  gboolean *timed_out = data;
+  *timed_out = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+/* Iterates the thread-default context until *flag is set. */
+void
+rb_test_wait_until (gboolean *flag,
+                    guint     timeout_ms)
+{
+  GMainContext *context = g_main_context_get_thread_default ();
+  gboolean timed_out = FALSE;
+  GSource *source = g_timeout_source_new (timeout_ms);
+
+  g_source_set_callback (source, timeout_cb, &timed_out, NULL);
+  g_source_attach (source, context);
+  while (!*flag && !timed_out)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (source);
+  g_source_unref (source);
+  g_assert_false (timed_out);
+}
+
+void
+rb_test_iterate_for (guint ms)
+{
+  gboolean done = FALSE;
+  GMainContext *context = g_main_context_get_thread_default ();
+  GSource *source = g_timeout_source_new (ms);
+
+  g_source_set_callback (source, timeout_cb, &done, NULL);
+  g_source_attach (source, context);
+  while (!done)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (source);
+  g_source_unref (source);
+}
+
+/* Drops the caller's reference and checks that it was the last one. */
+void
+rb_test_assert_finalized (gpointer object)
+{
+  GObject *weak = object;
+
+  g_object_add_weak_pointer (object, (gpointer *) &weak);
+  g_object_unref (object);
+  g_assert_null (weak);
+}
+
+/* Iteration counts shrink tenfold under valgrind (never below 1). */
+guint
+rb_test_scale (guint n)
+{
+  if (g_getenv ("RB_TEST_UNDER_VALGRIND") != NULL)
+    return MAX (n / 10, 1);
+  return n;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <rustbridge-glib.h>
+
+G_BEGIN_DECLS
+
+/* Which test plugin a test case runs against. */
+typedef enum {
+  RB_TEST_FIXTURE,   /* the C fixture plugin (deterministic edge cases) */
+  RB_TEST_RUST,      /* the Rust plugin (real allocations, threads, panics) */
+} RbTestPluginKind;
+
+const char *rb_test_plugin_path        (RbTestPluginKind kind);
+const char *rb_test_env_path           (const char      *variable);
+RbPlugin   *rb_test_load               (RbTestPluginKind kind,
+                                        RbPluginConfig  *config);
+gboolean    rb_test_skip_if_missing    (RbTestPluginKind kind);
+void        rb_test_init               (int             *argc,
+                                        char          ***argv);
+void        rb_test_add_both           (const char      *name,
+                                        GTestDataFunc    func);
+void        rb_test_wait_until         (gboolean        *flag,
+                                        guint            timeout_ms);
+void        rb_test_iterate_for        (guint            ms);
+void        rb_test_assert_finalized   (gpointer         object);
+guint       rb_test_scale              (guint            n);
+
+#define RB_TEST_KIND(data) ((RbTestPluginKind) GPOINTER_TO_INT (data))
+
+G_END_DECLS

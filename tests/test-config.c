@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
+#include "rb-test-util.h"
+
+static void
+test_defaults_to_json (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autofree char *json = rb_plugin_config_to_json (config);
+
+  g_assert_cmpstr (json, ==,
+                   "{\"log_level\":\"info\",\"max_concurrent_ops\":1000,"
+                   "\"shutdown_timeout_ms\":5000,\"data\":null}");
+  g_assert_cmpint (rb_plugin_config_get_log_level (config), ==, RB_LOG_LEVEL_INFO);
+  g_assert_cmpuint (rb_plugin_config_get_worker_threads (config), ==, 0);
+  g_assert_cmpuint (rb_plugin_config_get_max_concurrent_ops (config), ==, 1000);
+  g_assert_cmpuint (rb_plugin_config_get_shutdown_timeout_ms (config), ==, 5000);
+}
+
+static void
+test_properties_to_json (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+
+  g_object_set (config,
+                "log-level", RB_LOG_LEVEL_DEBUG,
+                "worker-threads", 2,
+                "max-concurrent-ops", 16,
+                "shutdown-timeout-ms", 250,
+                NULL);
+  g_assert_true (rb_plugin_config_set_data_json (config, "greeting", "\"hi\"", &error));
+  g_assert_no_error (error);
+  g_assert_true (rb_plugin_config_set_data_json (config, "limits", "{\"a\":[1,2]}", &error));
+  g_assert_true (rb_plugin_config_set_init_param_json (config, "seed", "42", &error));
+
+  json = rb_plugin_config_to_json (config);
+  g_assert_cmpstr (json, ==,
+                   "{\"log_level\":\"debug\",\"worker_threads\":2,\"max_concurrent_ops\":16,"
+                   "\"shutdown_timeout_ms\":250,\"data\":{\"greeting\":\"hi\",\"limits\":{\"a\":[1,2]}},"
+                   "\"init_params\":{\"seed\":42}}");
+}
+
+static void
+test_round_trip (void)
+{
+  static const char *input =
+    "{\"log_level\":\"warn\",\"worker_threads\":3,\"max_concurrent_ops\":7,"
+    "\"shutdown_timeout_ms\":100,\"data\":{\"k\":\"v\"},\"init_params\":{\"x\":true},"
+    "\"unknown_field\":123}";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json (input, &error);
+  g_autofree char *json = NULL;
+  g_autoptr(RbPluginConfig) again = NULL;
+  g_autofree char *json2 = NULL;
+  g_autoptr(JsonNode) k = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rb_plugin_config_get_log_level (config), ==, RB_LOG_LEVEL_WARN);
+  g_assert_cmpuint (rb_plugin_config_get_worker_threads (config), ==, 3);
+  k = rb_plugin_config_get_data (config, "k");
+  g_assert_cmpstr (json_node_get_string (k), ==, "v");
+  json = rb_plugin_config_to_json (config);
+  again = rb_plugin_config_new_from_json (json, &error);
+  g_assert_no_error (error);
+  json2 = rb_plugin_config_to_json (again);
+  g_assert_cmpstr (json, ==, json2);
+  g_assert_null (rb_plugin_config_get_init_param (config, "missing"));
+}
+
+static void
+test_unknown_level_is_info (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json ("{\"log_level\":\"loud\"}", &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (rb_plugin_config_get_log_level (config), ==, RB_LOG_LEVEL_INFO);
+}
+
+static void
+test_bad_json (void)
+{
+  static const struct {
+    const char *json;
+    const char *needle;
+  } cases[] = {
+    { "{", "Invalid plugin configuration" },
+    { "[1,2]", "not a JSON object" },
+    { "{\"log_level\":3}", "“log_level” must be a string" },
+    { "{\"worker_threads\":\"many\"}", "“worker_threads” must be an integer" },
+    { "{\"max_concurrent_ops\":0}", "“max_concurrent_ops” is out of range" },
+    { "{\"shutdown_timeout_ms\":-1}", "“shutdown_timeout_ms” is out of range" },
+    { "{\"max_concurrent_ops\":1.5}", "“max_concurrent_ops” must be an integer" },
+    { "{\"data\":[1]}", "“data” must be an object" },
+    { "{\"init_params\":\"x\"}", "“init_params” must be an object" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json (cases[i].json, &error);
+
+      g_assert_null (config);
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+      if (strstr (error->message, cases[i].needle) == NULL)
+        g_error ("case %s: message “%s” lacks “%s”", cases[i].json, error->message, cases[i].needle);
+    }
+}
+
+static void
+test_set_data_bad_json_keeps_config (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *before = rb_plugin_config_to_json (config);
+  g_autofree char *after = NULL;
+
+  g_assert_false (rb_plugin_config_set_data_json (config, "k", "{oops", &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "“k”"));
+  after = rb_plugin_config_to_json (config);
+  g_assert_cmpstr (before, ==, after);
+}
+
+static void
+notify_cb (GObject    *object,
+           GParamSpec *pspec,
+           gpointer    data)
+{
+  (*(int *) data)++;
+}
+
+static void
+test_notify_only_on_change (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  int count = 0;
+
+  g_signal_connect (config, "notify::max-concurrent-ops", G_CALLBACK (notify_cb), &count);
+  rb_plugin_config_set_max_concurrent_ops (config, 1000);
+  g_assert_cmpint (count, ==, 0);
+  rb_plugin_config_set_max_concurrent_ops (config, 10);
+  g_assert_cmpint (count, ==, 1);
+  g_object_set (config, "max-concurrent-ops", 10, NULL);
+  g_assert_cmpint (count, ==, 1);
+}
+
+static void
+test_copy (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(RbPluginConfig) copy = NULL;
+  g_autofree char *a = NULL, *b = NULL, *c = NULL;
+
+  rb_plugin_config_set_data_json (config, "k", "[1]", NULL);
+  rb_plugin_config_set_log_level (config, RB_LOG_LEVEL_TRACE);
+  copy = rb_plugin_config_copy (config);
+  a = rb_plugin_config_to_json (config);
+  b = rb_plugin_config_to_json (copy);
+  g_assert_cmpstr (a, ==, b);
+  /* Deep: changing the original leaves the copy alone. */
+  rb_plugin_config_set_data_json (config, "k", "[2]", NULL);
+  c = rb_plugin_config_to_json (copy);
+  g_assert_cmpstr (b, ==, c);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  rb_test_init (&argc, &argv);
+
+  g_test_add_func ("/config/defaults", test_defaults_to_json);
+  g_test_add_func ("/config/properties-to-json", test_properties_to_json);
+  g_test_add_func ("/config/round-trip", test_round_trip);
+  g_test_add_func ("/config/unknown-level", test_unknown_level_is_info);
+  g_test_add_func ("/config/bad-json", test_bad_json);
+  g_test_add_func ("/config/set-data-bad-json", test_set_data_bad_json_keeps_config);
+  g_test_add_func ("/config/notify", test_notify_only_on_change);
+  g_test_add_func ("/config/copy", test_copy);
+
+  return g_test_run ();
+}

@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The response envelope reader (rb-envelope-private.c), without a plugin.
+ */
+#include <string.h>
+
+#include <json-glib/json-glib.h>
+
+#include "rb-envelope-private.h"
+#include "rb-test-util.h"
+
+static char *
+read_str (guint32      code,
+          const char  *text,
+          GError     **error)
+{
+  return rb_envelope_read (code, (const guint8 *) text, text ? strlen (text) : 0, error);
+}
+
+static void
+test_success_payloads (void)
+{
+  static const struct {
+    const char *envelope;
+    const char *payload;
+  } cases[] = {
+    { "{\"status\":\"success\",\"payload\":{\"message\":\"Hello\",\"length\":5}}", "{\"message\":\"Hello\",\"length\":5}" },
+    { "{\"status\":\"success\",\"payload\":null}", "null" },
+    { "{\"status\":\"success\",\"payload\":\"hi\"}", "\"hi\"" },
+    { "{\"status\":\"success\",\"payload\":[1,2,3]}", "[1,2,3]" },
+    { "{\"status\":\"success\",\"payload\":-12.5e+3}", "-12.5e+3" },
+    { "{\"status\":\"success\",\"payload\":{\"a\":{\"b\":[true,false,null,\"x\\\"y\\u00e9\"]}}}",
+      "{\"a\":{\"b\":[true,false,null,\"x\\\"y\\u00e9\"]}}" },
+    { "{\"status\":\"success\",\"payload\":\"caf\xc3\xa9\"}", "\"caf\xc3\xa9\"" },
+    { "{\"status\":\"success\",\"payload\":{}}", "{}" },
+    { "{\"status\":\"success\",\"payload\":[]}", "[]" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *payload = read_str (0, cases[i].envelope, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (payload, ==, cases[i].payload);
+    }
+}
+
+static void
+test_success_slow_path (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *a = read_str (0, "{ \"status\" : \"success\", \"payload\" : {\"x\": 1} }", &error);
+  g_autofree char *b = NULL;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (a, ==, "{\"x\":1}");
+
+  b = read_str (0, "{\"payload\":{\"x\":1},\"status\":\"success\"}", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (b, ==, "{\"x\":1}");
+}
+
+static void
+test_malformed (void)
+{
+  static const char * const cases[] = {
+    "this is not json",
+    "{\"status\":\"success\"}",
+    "{\"status\":\"success\",\"payload\":{\"a\":1",
+    "{\"status\":\"success\",\"payload\":1}garbage",
+    "{\"status\":\"weird\",\"payload\":1}",
+    "{\"status\":\"success\",\"payload\":{\"a\":1,}}",
+    "{\"status\":\"success\",\"payload\":[1,]}",
+    "{\"status\":\"success\",\"payload\":01}",
+    "{\"status\":\"success\",\"payload\":\"unterminated}",
+    "{\"status\":\"success\",\"payload\":\"bad \\x escape\"}",
+    "{\"status\":\"success\",\"payload\":\"\xff\"}",
+    "{\"status\":\"success\",\"payload\":tru}",
+    "{\"status\":\"success\",\"payload\":}",
+    "[1,2]",
+    "\"just a string\"",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *payload = read_str (0, cases[i], &error);
+
+      g_assert_null (payload);
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+    }
+
+  {
+    g_autoptr(GError) error = NULL;
+    g_autofree char *payload = rb_envelope_read (0, NULL, 0, &error);
+    g_assert_null (payload);
+    g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+  }
+}
+
+static void
+test_embedded_nul (void)
+{
+  static const char data[] = "{\"status\":\"success\",\"payload\":\"a\0b\"}";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *payload = rb_envelope_read (0, (const guint8 *) data, sizeof data - 1, &error);
+
+  g_assert_null (payload);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+}
+
+static void
+test_deep_nesting (void)
+{
+  GString *s = g_string_new ("{\"status\":\"success\",\"payload\":");
+  g_autoptr(GError) error = NULL;
+  g_autofree char *payload = NULL;
+
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, '[');
+  for (int i = 0; i < 100000; i++)
+    g_string_append_c (s, ']');
+  g_string_append_c (s, '}');
+
+  /* Refused without recursion (no stack overflow), by both paths. */
+  payload = rb_envelope_read (0, (const guint8 *) s->str, s->len, &error);
+  g_assert_null (payload);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+  g_string_free (s, TRUE);
+}
+
+static void
+test_error_forms (void)
+{
+  static const struct {
+    guint32     code;
+    const char *data;
+    int         domain_code;
+    const char *message;
+  } cases[] = {
+    { 6, "{\"status\":\"error\",\"error_code\":6,\"error_message\":\"unknown message type: nope\"}",
+      RB_PLUGIN_ERROR_UNKNOWN_MESSAGE, "unknown message type: nope" },
+    { 1, "Invalid handle", RB_PLUGIN_ERROR_INVALID_STATE, "Invalid handle" },
+    { 11, "Plugin panicked: boom", RB_PLUGIN_ERROR_INTERNAL, "Plugin panicked: boom" },
+    /* The envelope's code wins over the buffer's. */
+    { 7, "{\"status\":\"error\",\"error_code\":9,\"error_message\":\"stop\"}", RB_PLUGIN_ERROR_CANCELLED, "stop" },
+    { 7, "{\"status\":\"error\",\"error_code\":7}", RB_PLUGIN_ERROR_HANDLER, "Plugin call failed with error code 7" },
+    { 13, "", RB_PLUGIN_ERROR_TOO_MANY_REQUESTS, "Plugin call failed with error code 13" },
+    { 42, "{\"status\":\"error\",\"error_code\":42,\"error_message\":\"strange\"}", RB_PLUGIN_ERROR_PROTOCOL,
+      "Plugin returned unknown error code 42: strange" },
+    { 5, "{not json at all", RB_PLUGIN_ERROR_SERIALIZATION, "{not json at all" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *payload = read_str (cases[i].code, cases[i].data, &error);
+
+      g_assert_null (payload);
+      g_assert_error (error, RB_PLUGIN_ERROR, cases[i].domain_code);
+      g_assert_cmpstr (error->message, ==, cases[i].message);
+    }
+}
+
+static void
+test_error_invalid_utf8 (void)
+{
+  static const char data[] = "bad \xff byte";
+  g_autoptr(GError) error = NULL;
+  g_autofree char *payload = rb_envelope_read (7, (const guint8 *) data, sizeof data - 1, &error);
+
+  g_assert_null (payload);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_HANDLER);
+  g_assert_true (g_utf8_validate (error->message, -1, NULL));
+  g_assert_true (g_str_has_prefix (error->message, "bad "));
+}
+
+/* Differential check: whatever the scanner accepts, json-glib parses to
+ * the same value; mutated envelopes never crash the reader. */
+static void
+test_scanner_against_json_glib (void)
+{
+  static const char * const seeds[] = {
+    "{\"message\":\"Hello\",\"length\":5}",
+    "[1,2.5,-3e4,true,false,null,\"s\\n\\u0041\"]",
+    "{\"a\":{\"b\":[{},[],\"\"]}}",
+    "\"caf\xc3\xa9\"",
+  };
+  static const char alphabet[] = "{}[]\",:\\ 0123456789.eE+-truefalsnu\x01\x80\xc3\xa9";
+  GRand *rand = g_rand_new_with_seed (20261124);
+  guint accepted = 0;
+
+  for (int round = 0; round < 20000; round++)
+    {
+      const char *seed = seeds[round % G_N_ELEMENTS (seeds)];
+      g_autofree char *s = g_strdup (seed);
+      gsize len = strlen (s);
+      int mutations = g_rand_int_range (rand, 0, 3);
+
+      for (int m = 0; m < mutations && len > 0; m++)
+        s[g_rand_int_range (rand, 0, (gint32) len)] = alphabet[g_rand_int_range (rand, 0, sizeof alphabet - 1)];
+
+      if (rb_json_value_is_valid (s, len))
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(JsonNode) node = json_from_string (s, &error);
+
+          accepted++;
+          g_assert_no_error (error);
+          g_assert_nonnull (node);
+        }
+
+      {
+        g_autofree char *envelope = g_strdup_printf ("{\"status\":\"success\",\"payload\":%s}", s);
+        g_autoptr(GError) error = NULL;
+        g_autofree char *payload = read_str (0, envelope, &error);
+
+        g_assert_true ((payload == NULL) == (error != NULL));
+      }
+    }
+  /* The unmutated seeds (a third of the rounds) at least. */
+  g_assert_cmpuint (accepted, >=, 20000 / 3);
+  g_rand_free (rand);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  rb_test_init (&argc, &argv);
+
+  g_test_add_func ("/envelope/success", test_success_payloads);
+  g_test_add_func ("/envelope/success-slow-path", test_success_slow_path);
+  g_test_add_func ("/envelope/malformed", test_malformed);
+  g_test_add_func ("/envelope/embedded-nul", test_embedded_nul);
+  g_test_add_func ("/envelope/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/envelope/error-forms", test_error_forms);
+  g_test_add_func ("/envelope/error-invalid-utf8", test_error_invalid_utf8);
+  g_test_add_func ("/envelope/scanner-vs-json-glib", test_scanner_against_json_glib);
+
+  return g_test_run ();
+}

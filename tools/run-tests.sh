@@ -1,0 +1,29 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Builds everything and runs every test suite (C/GTest, valgrind, Python,
+# GJS, Vala). Ends with one line "N passed, N failed, N skipped".
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-"$top/_build"}
+
+"$top/tools/install-deps.sh"
+
+if [ ! -f "$build/build.ninja" ]; then
+  meson setup "$build" "$top" -Dwerror=true
+fi
+meson compile -C "$build"
+
+status=0
+meson test -C "$build" --print-errorlogs --no-rebuild --num-processes 2 || status=$?
+cp "$build/meson-logs/testlog.json" "$build/meson-logs/testlog-default.json"
+
+# Memcheck run of the C suites (see the 'valgrind' setup in tests/meson.build).
+if [ "${RB_SKIP_VALGRIND:-0}" != 1 ]; then
+  meson test -C "$build" --setup valgrind --suite memcheck --print-errorlogs --no-rebuild \
+    --num-processes 2 || status=$?
+  cp "$build/meson-logs/testlog-valgrind.json" "$build/meson-logs/testlog-valgrind-run.json" 2>/dev/null || true
+fi
+
+/usr/bin/python3 "$top/tools/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
+  "$build/meson-logs/testlog-valgrind-run.json" || status=1
+exit $status
