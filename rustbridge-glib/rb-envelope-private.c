@@ -50,13 +50,39 @@ scan_string (const guchar *p,
   guchar seen = 0;
 
   /* p points at the opening quote */
-  for (p++; p < end; p++)
+  p++;
+  for (;;)
     {
-      guchar c = *p;
+      guchar c;
+
+      /* Eight bytes at a time while none is special (SWAR): a quote, a
+       * backslash, a control character; high bits are collected for the
+       * UTF-8 check. */
+      while (end - p >= 8)
+        {
+          guint64 x, quote, backslash, control;
+
+          memcpy (&x, p, 8);
+          quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
+          backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
+          quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
+          backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
+          control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
+          if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
+            break;
+          seen |= (guchar) ((x & G_GUINT64_CONSTANT (0x8080808080808080)) != 0) << 7;
+          p += 8;
+        }
+      if (p >= end)
+        return NULL;
+      c = *p;
 
       seen |= c;
       if (G_LIKELY (!string_special[c]))
-        continue;
+        {
+          p++;
+          continue;
+        }
       if (c == '"')
         {
           if (seen & 0x80)
@@ -83,8 +109,8 @@ scan_string (const guchar *p,
         default:
           return NULL;
         }
+      p++;
     }
-  return NULL;
 }
 
 static const guchar *
@@ -338,9 +364,12 @@ read_success_slow (const guint8  *data,
                    GError       **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
-  JsonObject *object = parse_object (parser, data, len);
+  JsonObject *object;
   JsonNode *payload;
 
+  /* json-glib accepts some invalid JSON (e.g. unknown escapes): the strict
+   * scanner decides what is JSON, json-glib only finds the members. */
+  object = rb_json_value_is_valid ((const char *) data, len) ? parse_object (parser, data, len) : NULL;
   if (object == NULL)
     {
       g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL,

@@ -61,6 +61,23 @@ static const char * const log_level_names[] = {
   "trace", "debug", "info", "warn", "error", "off",
 };
 
+/* json_node_copy() shares objects and arrays; a configuration must own
+ * its values, so copy through the serialised form (never on a hot path). */
+static JsonNode *
+json_node_deep_copy (JsonNode *node)
+{
+  g_autofree char *text = json_to_string (node, FALSE);
+  return json_from_string (text, NULL);
+}
+
+static JsonObject *
+json_object_deep_copy (JsonObject *object)
+{
+  g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
+  g_autoptr(JsonNode) copy = json_node_deep_copy (node);
+  return json_object_ref (json_node_get_object (copy));
+}
+
 static void
 rb_plugin_config_finalize (GObject *object)
 {
@@ -417,17 +434,9 @@ rb_plugin_config_copy (RbPluginConfig *self)
   copy->shutdown_timeout_ms = self->shutdown_timeout_ms;
   copy->max_queued_calls = self->max_queued_calls;
   if (self->data != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), self->data);
-      g_autoptr(JsonNode) dup = json_node_copy (node);
-      copy->data = json_object_ref (json_node_get_object (dup));
-    }
+    copy->data = json_object_deep_copy (self->data);
   if (self->init_params != NULL)
-    {
-      g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), self->init_params);
-      g_autoptr(JsonNode) dup = json_node_copy (node);
-      copy->init_params = json_object_ref (json_node_get_object (dup));
-    }
+    copy->init_params = json_object_deep_copy (self->init_params);
   return copy;
 }
 
@@ -552,7 +561,7 @@ object_set_member (JsonObject **object,
   if (*object == NULL)
     *object = json_object_new ();
   json_object_set_member (*object, key,
-                          value != NULL ? json_node_copy (value) : json_node_new (JSON_NODE_NULL));
+                          value != NULL ? json_node_deep_copy (value) : json_node_new (JSON_NODE_NULL));
 }
 
 static gboolean
@@ -581,7 +590,7 @@ object_get_member (JsonObject *object,
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, key) : NULL;
 
-  return node != NULL ? json_node_copy (node) : NULL;
+  return node != NULL ? json_node_deep_copy (node) : NULL;
 }
 
 /**

@@ -75,6 +75,7 @@ load (const char  *path,
       const char  *public_key_file,
       GError     **error)
 {
+#ifdef RB_TYPE_BUNDLE
   g_autoptr(RbBundle) bundle = NULL;
   g_autofree char *key = NULL;
   g_auto(GStrv) platforms = NULL;
@@ -98,6 +99,9 @@ load (const char  *path,
   g_print ("bundle %s %s (platforms: %s), verifying signatures...\n",
            rb_bundle_get_name (bundle), rb_bundle_get_version (bundle), joined);
   return rb_bundle_load_plugin (bundle, NULL, NULL, NULL, error);
+#else
+  return rb_plugin_new (path, NULL, NULL, error);
+#endif
 }
 
 int
