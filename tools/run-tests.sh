@@ -14,6 +14,7 @@ fi
 meson compile -C "$build"
 
 status=0
+rm -f "$build/meson-logs/testlog.json" "$build/meson-logs/testlog-valgrind.json"
 meson test -C "$build" --print-errorlogs --no-rebuild --num-processes 2 || status=$?
 cp "$build/meson-logs/testlog.json" "$build/meson-logs/testlog-default.json"
 
@@ -21,9 +22,8 @@ cp "$build/meson-logs/testlog.json" "$build/meson-logs/testlog-default.json"
 if [ "${RB_SKIP_VALGRIND:-0}" != 1 ]; then
   meson test -C "$build" --setup valgrind --suite memcheck --print-errorlogs --no-rebuild \
     --num-processes 2 || status=$?
-  cp "$build/meson-logs/testlog-valgrind.json" "$build/meson-logs/testlog-valgrind-run.json" 2>/dev/null || true
 fi
 
 /usr/bin/python3 "$top/tools/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
-  "$build/meson-logs/testlog-valgrind-run.json" || status=1
+  "$build/meson-logs/testlog-valgrind.json" || status=1
 exit $status
