@@ -418,6 +418,8 @@ rb_plugin_config_to_json (RbPluginConfig *self)
  * rb_plugin_config_copy:
  * @self: a #RbPluginConfig
  *
+ * Makes a deep copy of the configuration.
+ *
  * Returns: (transfer full): a new configuration with the same settings
  */
 RbPluginConfig *
@@ -464,6 +466,8 @@ rb_plugin_config_set_##field (RbPluginConfig *self,                           \
  * rb_plugin_config_get_worker_threads:
  * @self: a #RbPluginConfig
  *
+ * Gets [property@RustBridge.PluginConfig:worker-threads].
+ *
  * Returns: the [property@RustBridge.PluginConfig:worker-threads] setting
  */
 /**
@@ -478,6 +482,8 @@ DEFINE_UINT_ACCESSORS (worker_threads, PROP_WORKER_THREADS, worker_threads <= 10
 /**
  * rb_plugin_config_get_max_concurrent_ops:
  * @self: a #RbPluginConfig
+ *
+ * Gets [property@RustBridge.PluginConfig:max-concurrent-ops].
  *
  * Returns: the [property@RustBridge.PluginConfig:max-concurrent-ops] setting
  */
@@ -494,6 +500,8 @@ DEFINE_UINT_ACCESSORS (max_concurrent_ops, PROP_MAX_CONCURRENT_OPS, max_concurre
  * rb_plugin_config_get_shutdown_timeout_ms:
  * @self: a #RbPluginConfig
  *
+ * Gets [property@RustBridge.PluginConfig:shutdown-timeout-ms].
+ *
  * Returns: the [property@RustBridge.PluginConfig:shutdown-timeout-ms] setting
  */
 /**
@@ -509,6 +517,8 @@ DEFINE_UINT_ACCESSORS (shutdown_timeout_ms, PROP_SHUTDOWN_TIMEOUT_MS, shutdown_t
  * rb_plugin_config_get_max_queued_calls:
  * @self: a #RbPluginConfig
  *
+ * Gets [property@RustBridge.PluginConfig:max-queued-calls].
+ *
  * Returns: the [property@RustBridge.PluginConfig:max-queued-calls] setting
  */
 /**
@@ -523,6 +533,8 @@ DEFINE_UINT_ACCESSORS (max_queued_calls, PROP_MAX_QUEUED_CALLS, max_queued_calls
 /**
  * rb_plugin_config_get_log_level:
  * @self: a #RbPluginConfig
+ *
+ * Gets [property@RustBridge.PluginConfig:log-level].
  *
  * Returns: the [property@RustBridge.PluginConfig:log-level] setting
  */
@@ -643,6 +655,8 @@ rb_plugin_config_set_data_json (RbPluginConfig  *self,
  * @self: a #RbPluginConfig
  * @key: member name in the `data` object
  *
+ * Gets one member of the plugin-specific `data` object.
+ *
  * Returns: (transfer full) (nullable): a copy of the member, or %NULL if unset
  */
 JsonNode *
@@ -704,6 +718,8 @@ rb_plugin_config_set_init_param_json (RbPluginConfig  *self,
  * rb_plugin_config_get_init_param:
  * @self: a #RbPluginConfig
  * @key: member name in the `init_params` object
+ *
+ * Gets one of the one-time start-up parameters.
  *
  * Returns: (transfer full) (nullable): a copy of the parameter, or %NULL if unset
  */

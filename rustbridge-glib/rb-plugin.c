@@ -488,6 +488,23 @@ typedef struct {
   RbResponse  response;
 } RbRawHolder;
 
+/* One spare holder per thread: a raw call and the release of its reply
+ * mostly happen on the same thread, which saves an allocation per call. */
+static GPrivate spare_raw_holder = G_PRIVATE_INIT (g_free);
+
+static RbRawHolder *
+rb_raw_holder_new (RbLibrary *library)
+{
+  RbRawHolder *holder = g_private_get (&spare_raw_holder);
+
+  if (holder != NULL)
+    g_private_set (&spare_raw_holder, NULL);
+  else
+    holder = g_new (RbRawHolder, 1);
+  holder->library = library;
+  return holder;
+}
+
 static void
 rb_raw_holder_free (gpointer data)
 {
@@ -495,7 +512,10 @@ rb_raw_holder_free (gpointer data)
   const RbAbi *abi = rb_library_get_abi (holder->library);
 
   abi->rb_response_free (&holder->response);
-  g_free (holder);
+  if (g_private_get (&spare_raw_holder) == NULL)
+    g_private_set (&spare_raw_holder, holder);
+  else
+    g_free (holder);
 }
 
 static GBytes *
@@ -513,8 +533,7 @@ rb_plugin_invoke_raw (RbPlugin  *self,
     return NULL;
 
   data = g_bytes_get_data (request, &size);
-  holder = g_new (RbRawHolder, 1);
-  holder->library = self->library;
+  holder = rb_raw_holder_new (self->library);
 
   previous = rb_library_enter_call (&self->sink);
   holder->response = self->abi->plugin_call_raw (self->handle, message_id, data, size);
@@ -1466,6 +1485,8 @@ rb_plugin_new_finish (GAsyncResult  *result,
  * rb_plugin_get_path:
  * @self: a #RbPlugin
  *
+ * Gets [property@RustBridge.Plugin:path].
+ *
  * Returns: (type filename): the path the plugin was loaded from
  */
 const char *
@@ -1478,6 +1499,8 @@ rb_plugin_get_path (RbPlugin *self)
 /**
  * rb_plugin_get_config:
  * @self: a #RbPlugin
+ *
+ * Gets [property@RustBridge.Plugin:config].
  *
  * Returns: (transfer none) (nullable): the configuration the plugin was
  *   created with (%NULL before it was initialised without one)
@@ -1493,6 +1516,8 @@ rb_plugin_get_config (RbPlugin *self)
  * rb_plugin_get_state:
  * @self: a #RbPlugin
  *
+ * Gets [property@RustBridge.Plugin:state].
+ *
  * Returns: the lifecycle state as the host tracks it
  */
 RbLifecycleState
@@ -1505,6 +1530,8 @@ rb_plugin_get_state (RbPlugin *self)
 /**
  * rb_plugin_get_log_level:
  * @self: a #RbPlugin
+ *
+ * Gets [property@RustBridge.Plugin:log-level].
  *
  * Returns: the log level last given to the plugin
  */
@@ -1544,6 +1571,8 @@ rb_plugin_set_log_level (RbPlugin   *self,
  * rb_plugin_get_rejected_request_count:
  * @self: a #RbPlugin
  *
+ * Gets [property@RustBridge.Plugin:rejected-request-count].
+ *
  * Returns: calls rejected because of a concurrency limit: by the plugin
  *   (`max_concurrent_ops`) plus async calls refused because the queue was full
  */
@@ -1567,6 +1596,8 @@ rb_plugin_get_rejected_request_count (RbPlugin *self)
  * rb_plugin_get_has_binary_transport:
  * @self: a #RbPlugin
  *
+ * Gets [property@RustBridge.Plugin:has-binary-transport].
+ *
  * Returns: whether the plugin exports the binary transport
  *   ([method@RustBridge.Plugin.call_raw])
  */
@@ -1580,6 +1611,8 @@ rb_plugin_get_has_binary_transport (RbPlugin *self)
 /**
  * rb_plugin_get_dropped_log_count:
  * @self: a #RbPlugin
+ *
+ * Counts the log messages this plugin dropped.
  *
  * Returns: log messages dropped because the owner context did not deliver
  *   them fast enough (more than 4096 were waiting)
@@ -1595,6 +1628,8 @@ rb_plugin_get_dropped_log_count (RbPlugin *self)
  * rb_plugin_get_bundle_name:
  * @self: a #RbPlugin
  *
+ * Gets [property@RustBridge.Plugin:bundle-name].
+ *
  * Returns: (nullable): the name of the bundle the plugin was loaded from,
  *   or %NULL if it was loaded from a library file
  */
@@ -1608,6 +1643,8 @@ rb_plugin_get_bundle_name (RbPlugin *self)
 /**
  * rb_plugin_get_bundle_version:
  * @self: a #RbPlugin
+ *
+ * Gets [property@RustBridge.Plugin:bundle-version].
  *
  * Returns: (nullable): the version of the bundle the plugin was loaded
  *   from, or %NULL if it was loaded from a library file

@@ -15,12 +15,15 @@
 
 #define RB_VERSION_1_0 (RB_ENCODE_VERSION (1, 0))
 
+/* Deprecation helpers (not introspectable). */
+#ifndef __GI_SCANNER__
 #ifdef RB_DISABLE_DEPRECATION_WARNINGS
 # define RB_DEPRECATED _RB_EXTERN
 # define RB_DEPRECATED_FOR(f) _RB_EXTERN
 #else
 # define RB_DEPRECATED G_DEPRECATED _RB_EXTERN
 # define RB_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _RB_EXTERN
+#endif
 #endif
 
 /* Every public symbol carries an availability macro; this is also what
