@@ -6,6 +6,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 
 #include "rb-plugin.h"
 #include "rb-plugin-config.h"
@@ -112,5 +113,27 @@ GFile        *rb_bundle_extract_schema        (RbBundle            *self,
                                                GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 RB_AVAILABLE_IN_1_0
 char         *rb_bundle_get_manifest_json     (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_manifest_public_key (RbBundle          *self);
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_min_rustbridge_version (RbBundle       *self);
+RB_AVAILABLE_IN_1_0
+JsonNode     *rb_bundle_get_build_info        (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_build_info_string (RbBundle            *self,
+                                               const char          *key);
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_git_commit        (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+JsonNode     *rb_bundle_get_api_messages      (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+GStrv         rb_bundle_list_api_message_tags (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_sbom_path         (RbBundle            *self,
+                                               const char          *format);
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_get_library_path      (RbBundle            *self,
+                                               const char          *variant,
+                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

@@ -10,5 +10,6 @@
 #include "rb-error.h"
 #include "rb-plugin-config.h"
 #include "rb-plugin.h"
+#include "rb-bundle.h"
 
 #undef RUSTBRIDGE_GLIB_INSIDE
