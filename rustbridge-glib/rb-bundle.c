@@ -1719,7 +1719,15 @@ rb_bundle_get_api_messages (RbBundle *self)
 GStrv
 rb_bundle_list_api_message_tags (RbBundle *self)
 {
-X member_object (root (self), "api");
+  JsonObject *api;
+  JsonNode *messages;
+  GStrvBuilder *builder;
+  GStrv result;
+
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+
+  builder = g_strv_builder_new ();
+  api = member_object (root (self), "api");
   messages = api != NULL ? json_object_get_member (api, "messages") : NULL;
   if (messages != NULL && JSON_NODE_HOLDS_ARRAY (messages))
     {
