@@ -1197,6 +1197,7 @@ load_extracted (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   LoadData *data = g_task_get_task_data (task);
+  GCancellable *cancellable;
   GError *error = NULL;
 
   data->path = g_task_propagate_pointer (G_TASK (result), &error);
@@ -1207,8 +1208,9 @@ load_extracted (GObject      *source,
     }
   /* Created from this (the caller's) context, so the plugin's signals go
    * there; the library file is removed with the task data. */
+  cancellable = g_task_get_cancellable (task);
   rb_plugin_new_async (data->path, data->config, G_PRIORITY_DEFAULT,
-                       g_task_get_cancellable (task), load_plugin_ready, g_steal_pointer (&task));
+                       cancellable, load_plugin_ready, g_steal_pointer (&task));
 }
 
 /**

@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * RbBundle: bundles are made at test time by tools/rb-make-bundle.py and
+ * signed with Debian's minisign tool.
+ */
+#include <string.h>
+
+#include <glib/gstdio.h>
+
+#include "rb-test-util.h"
+
+static char *workdir;      /* keys and bundles */
+static char *tmpdir;       /* TMPDIR: private extraction dirs land here */
+static char *key, *pub, *key2, *pub2;
+static GPtrArray *warnings;
+
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   log_level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL, *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+    }
+  if (g_strcmp0 (domain, "RustBridge") == 0 && (log_level & G_LOG_LEVEL_WARNING))
+    {
+      g_ptr_array_add (warnings, g_strdup (message));
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+static gboolean
+warned_about (const char *needle)
+{
+  for (guint i = 0; i < warnings->len; i++)
+    if (strstr (g_ptr_array_index (warnings, i), needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+run (const char * const *argv)
+{
+  g_autofree char *out = NULL, *err = NULL;
+  g_autoptr(GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_sync (workdir, (char **) argv, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL,
+                               &out, &err, &status, &error));
+  g_assert_no_error (error);
+  if (!g_spawn_check_wait_status (status, NULL))
+    g_error ("%s failed: %s", argv[0], err);
+}
+
+/* make ("name.rbp", extra args..., NULL): a bundle around the fixture
+ * plugin, signed with key 1 and embedding pub 1 unless told otherwise. */
+static char *
+make_va (const char *name,
+         gboolean    sign,
+         va_list     args)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "..", "tools", "rb-make-bundle.py", NULL);
+  char *out = g_build_filename (workdir, name, NULL);
+  const char *arg;
+
+  g_ptr_array_add (argv, (gpointer) "/usr/bin/python3");
+  g_ptr_array_add (argv, tool);
+  g_ptr_array_add (argv, out);
+  g_ptr_array_add (argv, (gpointer) "--library");
+  g_ptr_array_add (argv, (gpointer) rb_test_plugin_path (RB_TEST_FIXTURE));
+  g_ptr_array_add (argv, (gpointer) "--platform");
+  g_ptr_array_add (argv, (gpointer) rb_bundle_get_current_platform ());
+  if (sign)
+    {
+      g_ptr_array_add (argv, (gpointer) "--sign");
+      g_ptr_array_add (argv, key);
+      g_ptr_array_add (argv, (gpointer) "--public-key");
+      g_ptr_array_add (argv, pub);
+    }
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (argv, (gpointer) arg);
+  g_ptr_array_add (argv, NULL);
+  run ((const char * const *) argv->pdata);
+  return out;
+}
+
+static char *
+make (const char *name, ...)
+{
+  va_list args;
+  char *out;
+
+  va_start (args, name);
+  out = make_va (name, TRUE, args);
+  va_end (args);
+  return out;
+}
+
+static char *
+make_unsigned (const char *name, ...)
+{
+  va_list args;
+  char *out;
+
+  va_start (args, name);
+  out = make_va (name, FALSE, args);
+  va_end (args);
+  return out;
+}
+
+static guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+static RbBundle *
+open_ok (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  RbBundle *bundle = rb_bundle_new_for_path (path, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (bundle);
+  return bundle;
+}
+
+static void
+open_fails (const char *path,
+            int         code,
+            const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+
+  g_assert_null (bundle);
+  g_assert_error (error, RB_BUNDLE_ERROR, code);
+  if (needle != NULL && strstr (error->message, needle) == NULL)
+    g_error ("“%s” lacks “%s”", error->message, needle);
+}
+
+static void
+load_fails (RbBundle   *bundle,
+            const char *variant,
+            int         code,
+            const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = count_entries (tmpdir);
+  g_autoptr(RbPlugin) plugin = rb_bundle_load_plugin (bundle, variant, NULL, NULL, &error);
+
+  g_assert_null (plugin);
+  g_assert_error (error, RB_BUNDLE_ERROR, code);
+  if (needle != NULL && strstr (error->message, needle) == NULL)
+    g_error ("“%s” lacks “%s”", error->message, needle);
+  /* Nothing was left behind. */
+  g_assert_cmpuint (count_entries (tmpdir), ==, before);
+}
+
+static RbPlugin *
+load_ok (RbBundle   *bundle,
+         const char *variant)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = count_entries (tmpdir);
+  RbPlugin *plugin = rb_bundle_load_plugin (bundle, variant, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (plugin);
+  /* The private directory is gone as soon as the library is mapped. */
+  g_assert_cmpuint (count_entries (tmpdir), ==, before);
+  return plugin;
+}
+
+/* ---- tests ---- */
+
+static void
+test_valid_bundle (void)
+{
+  g_autofree char *path = make ("valid.rbp", "--schema", "echo=" "fixture-raw.h", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_auto(GStrv) platforms = rb_bundle_list_platforms (bundle);
+  g_auto(GStrv) variants = rb_bundle_list_variants (bundle, NULL, &error);
+  g_auto(GStrv) files = rb_bundle_list_files (bundle);
+  g_auto(GStrv) schemas = rb_bundle_list_schemas (bundle);
+  g_auto(GStrv) tags = rb_bundle_list_api_message_tags (bundle);
+  g_autofree char *manifest = rb_bundle_get_manifest_json (bundle);
+  g_autoptr(JsonNode) build = rb_bundle_get_build_info (bundle);
+  g_autofree char *def = rb_bundle_get_default_variant (bundle, NULL, &error);
+  g_auto(GStrv) authors = NULL;
+  g_autofree char *bundle_version = NULL;
+
+  g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "test-plugin");
+  g_assert_cmpstr (rb_bundle_get_version (bundle), ==, "1.0.0");
+  g_assert_cmpstr (rb_bundle_get_description (bundle), ==, "A test plugin");
+  g_assert_cmpstr (rb_bundle_get_license (bundle), ==, "MIT");
+  g_assert_cmpstr (rb_bundle_get_repository (bundle), ==, "https://example.invalid/repo");
+  g_object_get (bundle, "authors", &authors, "bundle-version", &bundle_version, NULL);
+  g_assert_cmpstrv (authors, ((const char *[]) { "Ada", "Grace", NULL }));
+  g_assert_cmpstr (bundle_version, ==, "1.0");
+  g_assert_cmpstrv (platforms, ((const char *[]) { rb_bundle_get_current_platform (), NULL }));
+  g_assert_cmpstrv (variants, ((const char *[]) { "release", NULL }));
+  g_assert_cmpstr (def, ==, "release");
+  g_assert_true (g_strv_contains ((const char * const *) files, "manifest.json"));
+  g_assert_cmpstrv (schemas, ((const char *[]) { "echo", NULL }));
+  g_assert_cmpstrv (tags, ((const char *[]) { "echo", "math.add", NULL }));
+  g_assert_nonnull (strstr (manifest, "\"bundle_version\""));
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (build));
+  g_assert_cmpstr (rb_bundle_get_build_info_string (bundle, "built_by"), ==, "rb-make-bundle");
+  g_assert_cmpstr (rb_bundle_get_build_info_string (bundle, "custom.ci_job"), ==, "42");
+  g_assert_cmpstr (rb_bundle_get_git_commit (bundle), ==, "abc123");
+  g_assert_cmpstr (rb_bundle_get_sbom_path (bundle, "cyclonedx"), ==, "sbom/sbom.cdx.json");
+  g_assert_cmpstr (rb_bundle_get_min_rustbridge_version (bundle), ==, "0.7.0");
+  g_assert_true (g_str_has_prefix (rb_bundle_get_manifest_public_key (bundle), "RW"));
+
+  g_assert_true (rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_no_error (error);
+  plugin = load_ok (bundle, NULL);
+  reply = rb_plugin_call (plugin, "echo", "{\"message\":\"bundled\"}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "{\"message\":\"bundled\",\"length\":7}");
+  g_assert_cmpstr (rb_plugin_get_bundle_name (plugin), ==, "test-plugin");
+  g_assert_cmpstr (rb_plugin_get_bundle_version (plugin), ==, "1.0.0");
+}
+
+static void
+test_rust_plugin_bundle (void)
+{
+  g_autofree char *path = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *lib = NULL;
+
+  if (rb_test_skip_if_missing (RB_TEST_RUST))
+    return;
+  lib = g_strdup_printf ("debug=%s", rb_test_plugin_path (RB_TEST_RUST));
+  /* Rust plugin as the "debug" variant next to the fixture's release. */
+  path = make ("rust.rbp", "--variant", lib, NULL);
+  bundle = open_ok (path);
+  plugin = load_ok (bundle, "debug");
+  reply = rb_plugin_call (plugin, "echo", "{\"message\":\"rust\"}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "{\"message\":\"rust\",\"length\":4}");
+}
+
+static void
+test_schemas (void)
+{
+  g_autofree char *path = make ("schemas.rbp", "--schema", "echo=fixture-raw.h", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = rb_bundle_read_schema (bundle, "echo", &error);
+  g_autofree char *dir = g_dir_make_tmp ("schema-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  g_autoptr(GFile) written = NULL;
+  g_autoptr(GFile) again = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (strstr (g_bytes_get_data (bytes, NULL), "FixtureRawEchoRequest"));
+  written = rb_bundle_extract_schema (bundle, "echo", dest, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_load_contents (written, NULL, &contents, &len, NULL, NULL));
+  g_assert_cmpuint (len, ==, g_bytes_get_size (bytes));
+  again = rb_bundle_extract_schema (bundle, "echo", dest, &error);
+  g_assert_null (again);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS);
+  g_clear_error (&error);
+  g_assert_null (rb_bundle_read_schema (bundle, "nope", &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+  g_file_delete (written, NULL, NULL);
+  g_rmdir (dir);
+}
+
+static void
+test_verify_modes_unsigned (void)
+{
+  g_autofree char *path = make_unsigned ("unsigned.rbp", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbPlugin) warned = NULL;
+  g_autoptr(RbPlugin) skipped = NULL;
+
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_MISSING, "manifest.json");
+
+  g_ptr_array_set_size (warnings, 0);
+  rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_WARN);
+  warned = load_ok (bundle, NULL);
+  g_assert_true (warned_about ("manifest.json is not verified"));
+  g_assert_true (warned_about ("librbfixture.so is not verified"));
+
+  g_ptr_array_set_size (warnings, 0);
+  g_object_set (bundle, "verify-mode", RB_VERIFY_MODE_SKIP, NULL);
+  skipped = load_ok (bundle, NULL);
+  g_assert_cmpuint (warnings->len, ==, 0);
+}
+
+static void
+test_unsigned_library (void)
+{
+  g_autofree char *path = make ("unsigned-lib.rbp", "--unsigned-library", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbPlugin) plugin = NULL;
+
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_MISSING, "librbfixture.so");
+  g_ptr_array_set_size (warnings, 0);
+  rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_WARN);
+  plugin = load_ok (bundle, NULL);
+  g_assert_true (warned_about ("librbfixture.so is not verified"));
+  g_assert_false (warned_about ("manifest.json is not verified"));
+}
+
+static void
+test_tampered (void)
+{
+  g_autofree char *lib = make ("tampered-lib.rbp", "--tamper", "library", NULL);
+  g_autofree char *man = make ("tampered-manifest.rbp", "--tamper", "manifest", NULL);
+  g_autofree char *tc = make ("tampered-comment.rbp", "--tamper", "trusted-comment", NULL);
+  g_autoptr(RbBundle) b1 = open_ok (lib);
+  g_autoptr(RbBundle) b2 = open_ok (man);
+  g_autoptr(RbBundle) b3 = open_ok (tc);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("dest-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  g_autoptr(GFile) out = NULL;
+  g_autoptr(RbPlugin) skipped = NULL;
+
+  load_fails (b1, NULL, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH, "librbfixture.so");
+  /* Checksums are checked whatever the mode. */
+  rb_bundle_set_verify_mode (b1, RB_VERIFY_MODE_SKIP);
+  load_fails (b1, NULL, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH, NULL);
+  /* And a failed extraction into a caller's directory leaves it empty. */
+  out = rb_bundle_extract_library (b1, NULL, dest, NULL, &error);
+  g_assert_null (out);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH);
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+
+  load_fails (b2, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "manifest.json.minisig");
+  rb_bundle_set_verify_mode (b2, RB_VERIFY_MODE_SKIP);
+  skipped = load_ok (b2, NULL);
+
+  load_fails (b3, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "trusted comment");
+  rb_bundle_set_verify_mode (b3, RB_VERIFY_MODE_WARN);
+  load_fails (b3, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "trusted comment");
+  g_rmdir (dir);
+}
+
+static char *
+read_key_line (const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  return g_strdup (lines[1]);
+}
+
+static void
+test_keys (void)
+{
+  g_autofree char *path = make ("keys.rbp", NULL);
+  g_autofree char *wrong_embedded = NULL;
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autofree char *k2 = read_key_line (pub2);
+  g_autofree char *k1 = read_key_line (pub);
+  g_autofree char *pub_text = NULL;
+  guchar *raw1, *raw2;
+  gsize len1, len2;
+  g_autofree char *same_id = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+
+  /* Another key: its id differs from the signature's. */
+  rb_bundle_set_public_key (bundle, k2);
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "key id mismatch");
+
+  /* Key 2's public key under key 1's id: the signature itself fails. */
+  raw1 = g_base64_decode (k1, &len1);
+  raw2 = g_base64_decode (k2, &len2);
+  g_assert_cmpuint (len1, ==, 42);
+  memcpy (raw2 + 2, raw1 + 2, 8);
+  same_id = g_base64_encode (raw2, len2);
+  g_free (raw1);
+  g_free (raw2);
+  rb_bundle_set_public_key (bundle, same_id);
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "does not match");
+
+  /* A whole .pub file is accepted too. */
+  g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
+  rb_bundle_set_public_key (bundle, pub_text);
+  plugin = load_ok (bundle, NULL);
+  g_clear_object (&plugin);
+
+  rb_bundle_set_public_key (bundle, "not a key");
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "public-key property");
+
+  /* The caller's key replaces the manifest's. */
+  wrong_embedded = make ("wrong-embedded.rbp", "--public-key", pub2, NULL);
+  {
+    g_autoptr(RbBundle) b = open_ok (wrong_embedded);
+    g_autoptr(RbPlugin) p = NULL;
+    load_fails (b, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, NULL);
+    rb_bundle_set_public_key (b, k1);
+    p = load_ok (b, NULL);
+  }
+}
+
+static void
+test_no_public_key (void)
+{
+  g_autofree char *path = make ("nokey.rbp", "--set", "public_key=null", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autofree char *k1 = read_key_line (pub);
+
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_NO_PUBLIC_KEY, "public-key");
+  rb_bundle_set_public_key (bundle, k1);
+  plugin = load_ok (bundle, NULL);
+}
+
+static void
+test_legacy_signature (void)
+{
+  g_autofree char *path = make ("legacy.rbp", "--legacy-signatures", NULL);
+  g_autofree char *tampered = make ("legacy-tampered.rbp", "--legacy-signatures", "--tamper", "manifest", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbBundle) bad = open_ok (tampered);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_no_error (error);
+  plugin = load_ok (bundle, NULL);
+  load_fails (bad, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, NULL);
+}
+
+static void
+test_platforms_and_variants (void)
+{
+  g_autofree char *noraw = g_strdup_printf ("debug=%s", rb_test_env_path ("RB_FIXTURE_NORAW_PLUGIN"));
+  g_autofree char *two = make ("variants.rbp", "--variant", noraw, NULL);
+  g_autofree char *def = make ("default-debug.rbp", "--variant", noraw, "--default-variant", "debug", NULL);
+  g_autofree char *legacy = make ("legacy-platform.rbp", "--legacy-platform", "--bare-checksum", NULL);
+  g_autoptr(RbBundle) b = open_ok (two);
+  g_autoptr(RbBundle) d = open_ok (def);
+  g_autoptr(RbBundle) l = open_ok (legacy);
+  g_autoptr(RbPlugin) release = NULL;
+  g_autoptr(RbPlugin) debug = NULL;
+  g_autoptr(RbPlugin) by_default = NULL;
+  g_autoptr(RbPlugin) from_legacy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) variants = rb_bundle_list_variants (b, NULL, &error);
+  g_auto(GStrv) none = NULL;
+  g_autofree char *other = NULL;
+
+  g_assert_cmpstrv (variants, ((const char *[]) { "debug", "release", NULL }));
+  release = load_ok (b, NULL);
+  debug = load_ok (b, "debug");
+  /* The debug variant is the fixture built without the raw transport. */
+  g_assert_true (rb_plugin_get_has_binary_transport (release));
+  g_assert_false (rb_plugin_get_has_binary_transport (debug));
+  load_fails (b, "nope", RB_BUNDLE_ERROR_VARIANT_NOT_FOUND, "nope");
+
+  by_default = load_ok (d, NULL);
+  g_assert_false (rb_plugin_get_has_binary_transport (by_default));
+
+  from_legacy = load_ok (l, NULL);
+
+  none = rb_bundle_list_variants (b, "windows-aarch64", &error);
+  g_assert_null (none);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM);
+  g_clear_error (&error);
+
+  other = make ("other-platform.rbp", "--platform", "windows-aarch64", NULL);
+  {
+    g_autoptr(RbBundle) o = open_ok (other);
+    load_fails (o, NULL, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM, "windows-aarch64");
+  }
+}
+
+static void
+test_extract_refuses_overwrite (void)
+{
+  g_autofree char *path = make ("extract.rbp", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autofree char *dir = g_dir_make_tmp ("dest-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GFile) first = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error);
+  g_autoptr(GFile) second = NULL;
+  g_autofree char *target = NULL;
+  GStatBuf st;
+
+  g_assert_no_error (error);
+  target = g_file_get_path (first);
+  g_assert_true (g_str_has_suffix (target, "/librbfixture.so"));
+  /* A file of the caller's is never overwritten. */
+  g_assert_true (g_file_set_contents (target, "mine", -1, NULL));
+  second = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error);
+  g_assert_null (second);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS);
+  g_assert_cmpint (g_stat (target, &st), ==, 0);
+  g_assert_cmpint (st.st_size, ==, 4);
+  g_unlink (target);
+  g_rmdir (dir);
+}
+
+static void
+test_unsafe_archives (void)
+{
+  g_autofree char *evil = g_build_filename (workdir, "evil.txt", NULL);
+  g_autofree char *parent = NULL;
+  guint parent_before;
+  static const struct {
+    const char *name;
+    const char *option;
+    const char *value;
+    int         code;
+  } cases[] = {
+    { "dotdot.rbp", "--raw-entry", "../escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "nested-dotdot.rbp", "--raw-entry", "docs/../../escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "absolute.rbp", "--raw-entry", "/tmp/escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "backslash.rbp", "--raw-entry", "docs\\..\\escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "symlink.rbp", "--symlink", "docs/link=/etc/passwd", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "duplicate.rbp", "--duplicate", "manifest.json", RB_BUNDLE_ERROR_INVALID_ARCHIVE },
+  };
+
+  g_assert_true (g_file_set_contents (evil, "evil", -1, NULL));
+  parent = g_path_get_dirname (workdir);
+  parent_before = count_entries (parent);
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make (cases[i].name, cases[i].option, cases[i].value, NULL);
+      open_fails (path, cases[i].code, NULL);
+    }
+  /* Nothing was written next to the work directory or in TMPDIR. */
+  g_assert_cmpuint (count_entries (parent), ==, parent_before);
+  g_assert_false (g_file_test ("/tmp/escaped.txt", G_FILE_TEST_EXISTS));
+}
+
+static void
+test_limits (void)
+{
+  g_autofree char *many = make ("many.rbp", "--many-entries", "50", NULL);
+  g_autofree char *ok = make ("limits.rbp", NULL);
+  g_autoptr(GFile) many_file = g_file_new_for_path (many);
+  g_autoptr(GFile) ok_file = g_file_new_for_path (ok);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbBundle) b1 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", many_file, "max-entries", 20, NULL);
+  g_autoptr(RbBundle) b2 = NULL;
+  g_autoptr(RbBundle) b3 = NULL;
+  g_autoptr(RbBundle) b4 = NULL;
+
+  g_assert_null (b1);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  b2 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", ok_file, "max-manifest-size", (guint64) 100, NULL);
+  g_assert_null (b2);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  b3 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", ok_file, "max-total-size", (guint64) 1000, NULL);
+  g_assert_null (b3);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  /* The library cap is enforced while streaming; the partial file goes. */
+  b4 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", ok_file, "max-library-size", (guint64) 4096, NULL);
+  g_assert_no_error (error);
+  load_fails (b4, NULL, RB_BUNDLE_ERROR_TOO_LARGE, "librbfixture.so");
+}
+
+static void
+test_broken_files (void)
+{
+  g_autofree char *valid = make ("for-truncation.rbp", NULL);
+  g_autofree char *truncated = g_build_filename (workdir, "truncated.rbp", NULL);
+  g_autofree char *text = g_build_filename (workdir, "text.rbp", NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  g_assert_true (g_file_get_contents (valid, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (truncated, contents, (gssize) (len / 2), NULL));
+  g_assert_true (g_file_set_contents (text, "this is not a zip archive\n", -1, NULL));
+
+  open_fails (truncated, RB_BUNDLE_ERROR_INVALID_ARCHIVE, truncated);
+  open_fails (text, RB_BUNDLE_ERROR_INVALID_ARCHIVE, text);
+  open_fails ("/nonexistent/bundle.rbp", RB_BUNDLE_ERROR_NOT_FOUND, "/nonexistent/bundle.rbp");
+}
+
+static void
+test_bad_manifests (void)
+{
+  g_autofree char *not_json = g_build_filename (workdir, "not-json.txt", NULL);
+  g_autofree char *huge = g_build_filename (workdir, "huge.json", NULL);
+  g_autofree char *huge_text = NULL;
+  g_autofree char *p1 = NULL, *p2 = NULL, *p3 = NULL, *p4 = NULL, *p5 = NULL, *p6 = NULL, *p7 = NULL;
+  GString *big = g_string_new ("{\"bundle_version\":\"1.0\",\"padding\":\"");
+
+  g_assert_true (g_file_set_contents (not_json, "{this is not json", -1, NULL));
+  for (int i = 0; i < 2 * 1024 * 1024; i++)
+    g_string_append_c (big, 'x');
+  g_string_append (big, "\"}");
+  huge_text = g_string_free (big, FALSE);
+  g_assert_true (g_file_set_contents (huge, huge_text, -1, NULL));
+
+  p1 = make ("m-not-json.rbp", "--raw-manifest", not_json, NULL);
+  open_fails (p1, RB_BUNDLE_ERROR_INVALID_MANIFEST, "manifest.json");
+  p2 = make ("m-huge.rbp", "--raw-manifest", huge, NULL);
+  open_fails (p2, RB_BUNDLE_ERROR_TOO_LARGE, "manifest.json");
+  p3 = make ("m-version.rbp", "--set", "bundle_version=\"2.0\"", NULL);
+  open_fails (p3, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, "2.0");
+  p4 = make ("m-plugin-type.rbp", "--set", "plugin={\"name\":5,\"version\":\"1\"}", NULL);
+  open_fails (p4, RB_BUNDLE_ERROR_INVALID_MANIFEST, "plugin.name");
+  p5 = make ("m-platforms-type.rbp", "--set", "platforms=[]", NULL);
+  open_fails (p5, RB_BUNDLE_ERROR_INVALID_MANIFEST, "platforms");
+  p6 = make ("m-no-release.rbp", "--set",
+             "platforms={\"linux-x86_64\":{\"variants\":{\"debug\":{\"library\":\"lib/x.so\",\"checksum\":\"sha256:00\"}}}}",
+             NULL);
+  open_fails (p6, RB_BUNDLE_ERROR_INVALID_MANIFEST, NULL);
+  p7 = make ("m-bad-path.rbp", "--set",
+             "platforms={\"linux-x86_64\":{\"variants\":{\"release\":{\"library\":\"../x.so\",\"checksum\":\"sha256:"
+             "0000000000000000000000000000000000000000000000000000000000000000\"}}}}",
+             NULL);
+  open_fails (p7, RB_BUNDLE_ERROR_INVALID_MANIFEST, "unsafe library path");
+}
+
+static void
+test_min_version_warning (void)
+{
+  g_autofree char *path = make ("future.rbp", "--set", "api={\"min_rustbridge_version\":\"9.9.0\"}", NULL);
+  g_autoptr(RbBundle) bundle = NULL;
+
+  g_ptr_array_set_size (warnings, 0);
+  bundle = open_ok (path);
+  g_assert_true (warned_about ("9.9.0"));
+}
+
+static void
+loaded_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  RbPlugin **out = data;
+  g_autoptr(GError) error = NULL;
+
+  *out = rb_bundle_load_plugin_finish (RB_BUNDLE (source), result, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_load_async (void)
+{
+  g_autofree char *path = make ("async.rbp", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  RbPlugin *plugin = NULL;
+  guint before = count_entries (tmpdir);
+
+  rb_bundle_load_plugin_async (bundle, NULL, NULL, NULL, loaded_cb, &plugin);
+  while (plugin == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (rb_plugin_get_bundle_name (plugin), ==, "test-plugin");
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+  rb_test_iterate_for (20);
+  g_assert_cmpuint (count_entries (tmpdir), ==, before);
+  g_object_unref (plugin);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+  g_autofree char *base = g_dir_make_tmp ("rb-bundle-test-XXXXXX", NULL);
+  g_autofree char *fixture_header = NULL;
+  const char *keygen1[] = { "minisign", "-G", "-W", "-p", "k.pub", "-s", "k.key", NULL };
+  const char *keygen2[] = { "minisign", "-G", "-W", "-p", "k2.pub", "-s", "k2.key", NULL };
+
+  warnings = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+
+  /* Private extraction directories must appear (and vanish) here. */
+  workdir = g_build_filename (base, "work", NULL);
+  tmpdir = g_build_filename (base, "tmp", NULL);
+  g_mkdir (workdir, 0700);
+  g_mkdir (tmpdir, 0700);
+  g_setenv ("TMPDIR", tmpdir, TRUE);
+
+  rb_test_init (&argc, &argv);
+
+  if (g_find_program_in_path ("minisign") == NULL)
+    {
+      g_test_skip ("minisign not installed");
+      return g_test_run ();
+    }
+  run (keygen1);
+  run (keygen2);
+  key = g_build_filename (workdir, "k.key", NULL);
+  pub = g_build_filename (workdir, "k.pub", NULL);
+  key2 = g_build_filename (workdir, "k2.key", NULL);
+  pub2 = g_build_filename (workdir, "k2.pub", NULL);
+  fixture_header = g_test_build_filename (G_TEST_DIST, "plugins", "fixture-raw.h", NULL);
+  {
+    g_autofree char *copy = g_build_filename (workdir, "fixture-raw.h", NULL);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (fixture_header, &text, NULL, NULL));
+    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
+  }
+
+  g_test_add_func ("/bundle/valid", test_valid_bundle);
+  g_test_add_func ("/bundle/rust-plugin", test_rust_plugin_bundle);
+  g_test_add_func ("/bundle/schemas", test_schemas);
+  g_test_add_func ("/bundle/verify-modes-unsigned", test_verify_modes_unsigned);
+  g_test_add_func ("/bundle/unsigned-library", test_unsigned_library);
+  g_test_add_func ("/bundle/tampered", test_tampered);
+  g_test_add_func ("/bundle/keys", test_keys);
+  g_test_add_func ("/bundle/no-public-key", test_no_public_key);
+  g_test_add_func ("/bundle/legacy-signature", test_legacy_signature);
+  g_test_add_func ("/bundle/platforms-and-variants", test_platforms_and_variants);
+  g_test_add_func ("/bundle/extract-refuses-overwrite", test_extract_refuses_overwrite);
+  g_test_add_func ("/bundle/unsafe-archives", test_unsafe_archives);
+  g_test_add_func ("/bundle/limits", test_limits);
+  g_test_add_func ("/bundle/broken-files", test_broken_files);
+  g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);
+  g_test_add_func ("/bundle/min-version-warning", test_min_version_warning);
+  g_test_add_func ("/bundle/load-async", test_load_async);
+
+  ret = g_test_run ();
+
+  {
+    const char *rm[] = { "rm", "-rf", base, NULL };
+    g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
+  }
+  g_ptr_array_unref (warnings);
+  g_free (workdir);
+  g_free (tmpdir);
+  g_free (key);
+  g_free (pub);
+  g_free (key2);
+  g_free (pub2);
+  return ret;
+}
