@@ -13,8 +13,8 @@ if [ ! -f "$build/build.ninja" ]; then
 fi
 meson compile -C "$build"
 
-bundle="$build/examples/demo-bundle/rbtest-plugin.rbp"
-key="$build/examples/demo-bundle/demo.pub"
+bundle="$build/examples/rbtest-plugin.rbp"
+key="$build/examples/demo.pub"
 if [ -f "$bundle" ]; then
   exec "$build/examples/c/rustbridge-demo" "$bundle" "$key"
 fi

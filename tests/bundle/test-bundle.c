@@ -708,7 +708,9 @@ main (int   argc,
 
   rb_test_init (&argc, &argv);
 
-  if (g_find_program_in_path ("minisign") == NULL)
+  g_autofree char *minisign = g_find_program_in_path ("minisign");
+
+  if (minisign == NULL)
     {
       g_test_skip ("minisign not installed");
       return g_test_run ();
