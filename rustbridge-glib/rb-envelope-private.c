@@ -42,50 +42,51 @@ static const guint8 string_special[256] = {
   ['"'] = 1, ['\\'] = 1,
 };
 
-static const guchar *
+static inline const guchar *
 scan_string (const guchar *p,
              const guchar *end,
              gboolean     *high_bytes)
 {
-  guchar seen = 0;
+  guint64 high = 0;
 
   /* p points at the opening quote */
   p++;
   for (;;)
     {
+      const guchar *stop = end - p > 16 ? p + 16 : end;
       guchar c;
 
-      /* Eight bytes at a time while none is special (SWAR): a quote, a
-       * backslash, a control character; high bits are collected for the
-       * UTF-8 check. */
-      while (end - p >= 8)
+      /* Most strings are short: byte by byte first. */
+      while (p < stop && !string_special[*p])
+        high |= *p++;
+      if (p == stop)
         {
-          guint64 x, quote, backslash, control;
+          if (p >= end)
+            return NULL;
+          /* A long run: eight bytes at a time (SWAR) until a word holds a
+           * quote, a backslash or a control character. */
+          while (end - p >= 8)
+            {
+              guint64 x, quote, backslash, control;
 
-          memcpy (&x, p, 8);
-          quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
-          backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
-          quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
-          backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
-          control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
-          if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
-            break;
-          seen |= (guchar) ((x & G_GUINT64_CONSTANT (0x8080808080808080)) != 0) << 7;
-          p += 8;
-        }
-      if (p >= end)
-        return NULL;
-      c = *p;
-
-      seen |= c;
-      if (G_LIKELY (!string_special[c]))
-        {
-          p++;
+              memcpy (&x, p, 8);
+              quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
+              backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
+              quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
+              backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
+              control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
+              if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
+                break;
+              high |= x;
+              p += 8;
+            }
           continue;
         }
+
+      c = *p;
       if (c == '"')
         {
-          if (seen & 0x80)
+          if (high & G_GUINT64_CONSTANT (0x8080808080808080))
             *high_bytes = TRUE;
           return p + 1;
         }
