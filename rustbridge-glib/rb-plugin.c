@@ -489,16 +489,27 @@ typedef struct {
 } RbRawHolder;
 
 /* One spare holder per thread: a raw call and the release of its reply
- * mostly happen on the same thread, which saves an allocation per call. */
-static GPrivate spare_raw_holder = G_PRIVATE_INIT (g_free);
+ * mostly happen on the same thread, which saves an allocation per call.
+ * The spare lives in initial-exec TLS (no lookup cost); a GPrivate
+ * registered once per thread frees it when the thread exits. */
+static _Thread_local RbRawHolder *spare_raw_holder __attribute__ ((tls_model ("initial-exec")));
+static _Thread_local gboolean spare_raw_holder_registered __attribute__ ((tls_model ("initial-exec")));
+
+static void
+free_spare_raw_holder (gpointer data)
+{
+  g_clear_pointer (&spare_raw_holder, g_free);
+}
+
+static GPrivate spare_raw_holder_cleanup = G_PRIVATE_INIT (free_spare_raw_holder);
 
 static RbRawHolder *
 rb_raw_holder_new (RbLibrary *library)
 {
-  RbRawHolder *holder = g_private_get (&spare_raw_holder);
+  RbRawHolder *holder = spare_raw_holder;
 
   if (holder != NULL)
-    g_private_set (&spare_raw_holder, NULL);
+    spare_raw_holder = NULL;
   else
     holder = g_new (RbRawHolder, 1);
   holder->library = library;
@@ -512,8 +523,15 @@ rb_raw_holder_free (gpointer data)
   const RbAbi *abi = rb_library_get_abi (holder->library);
 
   abi->rb_response_free (&holder->response);
-  if (g_private_get (&spare_raw_holder) == NULL)
-    g_private_set (&spare_raw_holder, holder);
+  if (spare_raw_holder == NULL)
+    {
+      spare_raw_holder = holder;
+      if (G_UNLIKELY (!spare_raw_holder_registered))
+        {
+          spare_raw_holder_registered = TRUE;
+          g_private_set (&spare_raw_holder_cleanup, GINT_TO_POINTER (1));
+        }
+    }
   else
     g_free (holder);
 }
