@@ -17,11 +17,17 @@
 static const char success_prefix[] = "{\"status\":\"success\",\"payload\":";
 #define SUCCESS_PREFIX_LEN (sizeof success_prefix - 1)
 
+/*
+ * The scanner reads NUL-terminated text: the terminating NUL is a
+ * sentinel that ends every loop (it is invalid everywhere in JSON), so
+ * the hot loops need no bounds checks. A NUL inside the data stops the
+ * scan early, which the caller sees as "not the whole input".
+ */
+
 static inline const guchar *
-skip_ws (const guchar *p,
-         const guchar *end)
+skip_ws (const guchar *p)
 {
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+  while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
     p++;
   return p;
 }
@@ -33,7 +39,7 @@ is_digit (guchar c)
 }
 
 /* 1 for the bytes that end the fast run inside a string: the quote, the
- * backslash and control characters. */
+ * backslash and control characters (NUL included). */
 static const guint8 string_special[256] = {
   [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
   [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
@@ -45,66 +51,58 @@ static const guint8 string_special[256] = {
 static inline const guchar *
 scan_string (const guchar *p,
              const guchar *end,
-             gboolean     *high_bytes)
+             guint64      *high)
 {
-  guint64 high = 0;
-
   /* p points at the opening quote */
   p++;
   for (;;)
     {
-      const guchar *stop = end - p > 16 ? p + 16 : end;
+      const guchar *stop = p + 16;
       guchar c;
 
-      /* Most strings are short: byte by byte first. */
-      while (p < stop && !string_special[*p])
-        high |= *p++;
-      if (p == stop)
+      /* Most strings are short: byte by byte first (the sentinel stops
+       * the loop at the latest). */
+      while (!string_special[*p])
         {
-          if (p >= end)
-            return NULL;
-          /* A long run: eight bytes at a time (SWAR) until a word holds a
-           * quote, a backslash or a control character. */
-          while (end - p >= 8)
+          *high |= *p++;
+          if (G_UNLIKELY (p == stop))
             {
-              guint64 x, quote, backslash, control;
+              /* A long run: eight bytes at a time (SWAR) until a word
+               * holds a quote, a backslash or a control character. */
+              while (end - p >= 8)
+                {
+                  guint64 x, quote, backslash, control;
 
-              memcpy (&x, p, 8);
-              quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
-              backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
-              quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
-              backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
-              control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
-              if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
-                break;
-              high |= x;
-              p += 8;
+                  memcpy (&x, p, 8);
+                  quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
+                  backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
+                  quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
+                  backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
+                  control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
+                  if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
+                    break;
+                  *high |= x;
+                  p += 8;
+                }
+              stop = end;
             }
-          continue;
         }
 
       c = *p;
       if (c == '"')
-        {
-          if (high & G_GUINT64_CONSTANT (0x8080808080808080))
-            *high_bytes = TRUE;
-          return p + 1;
-        }
+        return p + 1;
       if (c != '\\')
-        return NULL;  /* control character */
-      if (++p >= end)
-        return NULL;
-      switch (*p)
+        return NULL;  /* control character, or the end */
+      switch (*++p)
         {
         case '"': case '\\': case '/': case 'b': case 'f':
         case 'n': case 'r': case 't':
           break;
         case 'u':
-          if (end - p < 5)
+          /* g_ascii_isxdigit() is false for the NUL sentinel. */
+          if (!g_ascii_isxdigit (p[1]) || !g_ascii_isxdigit (p[2]) ||
+              !g_ascii_isxdigit (p[3]) || !g_ascii_isxdigit (p[4]))
             return NULL;
-          for (int i = 1; i <= 4; i++)
-            if (!g_ascii_isxdigit (p[i]))
-              return NULL;
           p += 4;
           break;
         default:
@@ -114,76 +112,79 @@ scan_string (const guchar *p,
     }
 }
 
-static const guchar *
-scan_number (const guchar *p,
-             const guchar *end)
+static inline const guchar *
+scan_number (const guchar *p)
 {
-  if (p < end && *p == '-')
+  if (*p == '-')
     p++;
-  if (p >= end)
-    return NULL;
   if (*p == '0')
     p++;
   else if (*p >= '1' && *p <= '9')
-    while (p < end && is_digit (*p))
-      p++;
+    while (is_digit (*++p))
+      ;
   else
     return NULL;
 
-  if (p < end && *p == '.')
+  if (*p == '.')
     {
-      p++;
-      if (p >= end || !is_digit (*p))
+      if (!is_digit (*++p))
         return NULL;
-      while (p < end && is_digit (*p))
-        p++;
+      while (is_digit (*++p))
+        ;
     }
-  if (p < end && (*p == 'e' || *p == 'E'))
+  if (*p == 'e' || *p == 'E')
     {
       p++;
-      if (p < end && (*p == '+' || *p == '-'))
+      if (*p == '+' || *p == '-')
         p++;
-      if (p >= end || !is_digit (*p))
+      if (!is_digit (*p))
         return NULL;
-      while (p < end && is_digit (*p))
-        p++;
+      while (is_digit (*++p))
+        ;
     }
   return p;
 }
 
-static const guchar *
+/* Compares byte by byte, so it never reads past the sentinel. */
+static inline const guchar *
 scan_literal (const guchar *p,
-              const guchar *end,
-              const char   *word,
-              gsize         len)
+              const char   *word)
 {
-  if ((gsize) (end - p) < len || memcmp (p, word, len) != 0)
-    return NULL;
-  return p + len;
+  for (; *word != '\0'; word++, p++)
+    if (*p != (guchar) *word)
+      return NULL;
+  return p;
 }
 
-/* Scans one JSON value starting at @p (after white space); returns the
- * end of the value or NULL if it is malformed. */
+/* Scans one JSON value starting at @p; returns the end of the value or
+ * NULL if it is malformed. No recursion: a bit per level of nesting. */
 static const guchar *
 scan_value (const guchar *p,
             const guchar *end,
-            gboolean     *high_bytes)
+            guint64      *high)
 {
-  char stack[RB_JSON_MAX_DEPTH];
+  guint64 is_object[RB_JSON_MAX_DEPTH / 64] = { 0 };
   int depth = 0;
 
+#define PUSH(obj) G_STMT_START {                                               \
+    if (depth == RB_JSON_MAX_DEPTH)                                            \
+      return NULL;                                                             \
+    if (obj)                                                                   \
+      is_object[depth / 64] |= G_GUINT64_CONSTANT (1) << (depth % 64);         \
+    else                                                                       \
+      is_object[depth / 64] &= ~(G_GUINT64_CONSTANT (1) << (depth % 64));      \
+    depth++;                                                                   \
+  } G_STMT_END
+#define TOP_IS_OBJECT() ((is_object[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1)
+
 value:
-  p = skip_ws (p, end);
-  if (p >= end)
-    return NULL;
+  p = skip_ws (p);
   switch (*p)
     {
     case '{':
-      if (depth == RB_JSON_MAX_DEPTH)
-        return NULL;
-      stack[depth++] = '{';
-      p = skip_ws (p + 1, end);
-      if (p < end && *p == '}')
+      PUSH (TRUE);
+      p = skip_ws (p + 1);
+      if (*p == '}')
         {
           depth--;
           p++;
@@ -191,11 +192,9 @@ value:
         }
       goto member;
     case '[':
-      if (depth == RB_JSON_MAX_DEPTH)
-        return NULL;
-      stack[depth++] = '[';
-      p = skip_ws (p + 1, end);
-      if (p < end && *p == ']')
+      PUSH (FALSE);
+      p = skip_ws (p + 1);
+      if (*p == ']')
         {
           depth--;
           p++;
@@ -203,19 +202,19 @@ value:
         }
       goto value;
     case '"':
-      p = scan_string (p, end, high_bytes);
+      p = scan_string (p, end, high);
       break;
     case 't':
-      p = scan_literal (p, end, "true", 4);
+      p = scan_literal (p, "true");
       break;
     case 'f':
-      p = scan_literal (p, end, "false", 5);
+      p = scan_literal (p, "false");
       break;
     case 'n':
-      p = scan_literal (p, end, "null", 4);
+      p = scan_literal (p, "null");
       break;
     default:
-      p = scan_number (p, end);
+      p = scan_number (p);
       break;
     }
   if (p == NULL)
@@ -224,17 +223,15 @@ value:
 after_value:
   if (depth == 0)
     return p;
-  p = skip_ws (p, end);
-  if (p >= end)
-    return NULL;
+  p = skip_ws (p);
   if (*p == ',')
     {
-      p = skip_ws (p + 1, end);
-      if (stack[depth - 1] == '[')
+      p = skip_ws (p + 1);
+      if (!TOP_IS_OBJECT ())
         goto value;
       goto member;
     }
-  if (*p == (stack[depth - 1] == '{' ? '}' : ']'))
+  if (*p == (TOP_IS_OBJECT () ? '}' : ']'))
     {
       depth--;
       p++;
@@ -244,31 +241,49 @@ after_value:
 
 member:
   /* p is after '{' or ',' and white space: "key" ws ':' value */
-  if (p >= end || *p != '"')
+  if (*p != '"')
     return NULL;
-  p = scan_string (p, end, high_bytes);
+  p = scan_string (p, end, high);
   if (p == NULL)
     return NULL;
-  p = skip_ws (p, end);
-  if (p >= end || *p != ':')
+  p = skip_ws (p);
+  if (*p != ':')
     return NULL;
   p++;
   goto value;
+
+#undef PUSH
+#undef TOP_IS_OBJECT
+}
+
+/* @data must be NUL-terminated at @len (the sentinel). */
+static gboolean
+json_text_is_valid (const char *data,
+                    gsize       len)
+{
+  const guchar *start = (const guchar *) data;
+  const guchar *p;
+  guint64 high = 0;
+
+  p = scan_value (start, start + len, &high);
+  if (p == NULL || skip_ws (p) != start + len)
+    return FALSE;
+  /* Strings are the only place where bytes >= 0x80 may appear. */
+  return !(high & G_GUINT64_CONSTANT (0x8080808080808080)) || g_utf8_validate_len (data, len, NULL);
 }
 
 gboolean
 rb_json_value_is_valid (const char *data,
                         gsize       len)
 {
-  const guchar *p = (const guchar *) data;
-  const guchar *end = p + len;
-  gboolean high_bytes = FALSE;
+  g_autofree char *copy = NULL;
 
-  p = scan_value (p, end, &high_bytes);
-  if (p == NULL || skip_ws (p, end) != end)
+  if (len >= G_MAXSIZE)
     return FALSE;
-  /* Strings are the only place where bytes >= 0x80 may appear. */
-  return !high_bytes || g_utf8_validate_len (data, len, NULL);
+  copy = g_malloc (len + 1);
+  memcpy (copy, data, len);
+  copy[len] = '\0';
+  return json_text_is_valid (copy, len);
 }
 
 void
@@ -421,14 +436,15 @@ rb_envelope_read (guint32        error_code,
       const char *payload = (const char *) data + SUCCESS_PREFIX_LEN;
       gsize payload_len = len - SUCCESS_PREFIX_LEN - 1;
 
-      if (rb_json_value_is_valid (payload, payload_len))
-        {
-          /* Not g_strndup(): the validated payload holds no NUL to look for. */
-          char *copy = g_malloc (payload_len + 1);
-          memcpy (copy, payload, payload_len);
-          copy[payload_len] = '\0';
-          return copy;
-        }
+      /* Copy first: the copy's NUL terminator is the scanner's sentinel,
+       * and the copy is what the caller gets. */
+      char *copy = g_malloc (payload_len + 1);
+
+      memcpy (copy, payload, payload_len);
+      copy[payload_len] = '\0';
+      if (G_LIKELY (json_text_is_valid (copy, payload_len)))
+        return copy;
+      g_free (copy);
     }
 
   return read_success_slow (data, len, error);
