@@ -65,6 +65,8 @@ def main():
     p.add_argument('--raw-entry', action='append', default=[], metavar='NAME=PATH',
                    help='an entry with any name (unsafe names for tests)')
     p.add_argument('--symlink', action='append', default=[], metavar='NAME=TARGET')
+    p.add_argument('--device', action='append', default=[], metavar='NAME',
+                   help='a character-device entry')
     p.add_argument('--duplicate', action='append', default=[], metavar='NAME')
     p.add_argument('--many-entries', type=int, default=0)
     args = p.parse_args()
@@ -185,6 +187,11 @@ def main():
                 info.create_system = 3
                 info.external_attr = (stat.S_IFLNK | 0o777) << 16
                 z.writestr(info, target)
+            for name in args.device:
+                info = zipfile.ZipInfo(name)
+                info.create_system = 3
+                info.external_attr = (stat.S_IFCHR | 0o644) << 16
+                z.writestr(info, b'')
             for name in args.duplicate:
                 import warnings
                 with warnings.catch_warnings():

@@ -20,6 +20,13 @@ try {
     print(`error -> code ${e.code}: ${e.message}`);
 }
 
+// A raw call: the request struct packed by hand into GLib.Bytes.
+const request = new Uint8Array(64);
+request[0] = 1;                                        // version
+new DataView(request.buffer).setUint32(4, 21, true);   // value
+const reply = plugin.call_raw(1, new GLib.Bytes(request), null);
+print('raw -> value*2 =', new DataView(reply.toArray().buffer).getUint32(4, true));
+
 const loop = new GLib.MainLoop(null, false);
 (async () => {
     const sums = await Promise.all([1, 2, 3].map(a =>

@@ -541,6 +541,8 @@ test_unsafe_archives (void)
     { "absolute.rbp", "--raw-entry", "/tmp/escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
     { "backslash.rbp", "--raw-entry", "docs\\..\\escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
     { "symlink.rbp", "--symlink", "docs/link=/etc/passwd", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "device.rbp", "--device", "docs/null", RB_BUNDLE_ERROR_UNSAFE_PATH },
+    { "colon.rbp", "--raw-entry", "C:/escaped.txt=evil.txt", RB_BUNDLE_ERROR_UNSAFE_PATH },
     { "duplicate.rbp", "--duplicate", "manifest.json", RB_BUNDLE_ERROR_INVALID_ARCHIVE },
   };
 
