@@ -376,6 +376,69 @@ validate_manifest (RbBundle  *self,
   return TRUE;
 }
 
+/* The member names of @object, sorted, as a GStrv (empty for NULL). */
+static GStrv
+sorted_members (JsonObject *object)
+{
+  g_autoptr(GList) names = object != NULL ? json_object_get_members (object) : NULL;
+  GStrvBuilder *builder = g_strv_builder_new ();
+  GStrv result;
+
+  names = g_list_sort (names, (GCompareFunc) g_strcmp0);
+  for (GList *l = names; l != NULL; l = l->next)
+    g_strv_builder_add (builder, l->data);
+  result = g_strv_builder_end (builder);
+  g_strv_builder_unref (builder);
+  return result;
+}
+
+/* Creates @target for writing; never replaces an existing file or
+ * follows a link (RB_BUNDLE_ERROR_EXISTS). Returns an fd or -1. */
+static int
+create_exclusive (const char  *target,
+                  mode_t       mode,
+                  GError     **error)
+{
+  int fd = open (target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      if (saved == EEXIST)
+        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
+                     "“%s” already exists: not overwriting it", target);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     "Could not create “%s”: %s", target, g_strerror (saved));
+    }
+  return fd;
+}
+
+static gboolean
+write_all (int            fd,
+           const guint8  *data,
+           gsize          len,
+           const char    *what,
+           GError       **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Could not write %s: %s", what, g_strerror (saved));
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
 /* ------------------------------------------------------------------ */
 /* Init                                                                */
 
@@ -574,22 +637,8 @@ lookup_platform (RbBundle    *self,
 GStrv
 rb_bundle_list_platforms (RbBundle *self)
 {
-  JsonObject *platforms;
-  g_autoptr(GList) keys = NULL;
-  GStrvBuilder *builder;
-  GStrv result;
-
   g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
-
-  builder = g_strv_builder_new ();
-  platforms = member_object (root (self), "platforms");
-  keys = platforms ? json_object_get_members (platforms) : NULL;
-  keys = g_list_sort (keys, (GCompareFunc) g_strcmp0);
-  for (GList *l = keys; l != NULL; l = l->next)
-    g_strv_builder_add (builder, l->data);
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
+  return sorted_members (member_object (root (self), "platforms"));
 }
 
 /**
@@ -609,28 +658,20 @@ rb_bundle_list_variants (RbBundle    *self,
                          GError     **error)
 {
   JsonObject *entry, *variants;
-  g_autoptr(GList) keys = NULL;
-  GStrvBuilder *builder;
-  GStrv result;
 
   g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
 
   entry = lookup_platform (self, platform, error);
   if (entry == NULL)
     return NULL;
-  builder = g_strv_builder_new ();
   variants = member_object (entry, "variants");
   if (variants == NULL)
-    g_strv_builder_add (builder, "release");
-  else
     {
-      keys = g_list_sort (json_object_get_members (variants), (GCompareFunc) g_strcmp0);
-      for (GList *l = keys; l != NULL; l = l->next)
-        g_strv_builder_add (builder, l->data);
+      /* The legacy single-variant form. */
+      const char *release[] = { "release", NULL };
+      return g_strdupv ((char **) release);
     }
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
+  return sorted_members (variants);
 }
 
 /**
@@ -823,21 +864,8 @@ sink_chunk (const guint8  *data,
   crypto_generichash_update (&sink->blake2b, data, len);
   if (sink->copy != NULL)
     g_byte_array_append (sink->copy, data, (guint) len);
-  while (sink->fd >= 0 && len > 0)
-    {
-      ssize_t n = write (sink->fd, data, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = errno;
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not write the extracted library: %s", g_strerror (saved));
-          return FALSE;
-        }
-      data += n;
-      len -= (gsize) n;
-    }
+  if (sink->fd >= 0)
+    return write_all (sink->fd, data, len, "the extracted library", error);
   return TRUE;
 }
 
@@ -1001,18 +1029,9 @@ extract_into (RbBundle      *self,
   if (base == NULL)
     return NULL;
   target = g_build_filename (dir, base, NULL);
-  fd = open (target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  fd = create_exclusive (target, 0600, error);
   if (fd < 0)
-    {
-      int saved = errno;
-      if (saved == EEXIST)
-        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
-                     "“%s” already exists: not overwriting it", target);
-      else
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                     "Could not create “%s”: %s", target, g_strerror (saved));
-      return NULL;
-    }
+    return NULL;
 
   ok = stream_library (self, variant, fd, target, cancellable, error);
   if (ok && (fchmod (fd, 0700) != 0 || fsync (fd) != 0))
@@ -1305,21 +1324,8 @@ rb_bundle_list_files (RbBundle *self)
 GStrv
 rb_bundle_list_schemas (RbBundle *self)
 {
-  JsonObject *schemas;
-  g_autoptr(GList) names = NULL;
-  GStrvBuilder *builder;
-  GStrv result;
-
   g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
-
-  builder = g_strv_builder_new ();
-  schemas = member_object (root (self), "schemas");
-  names = schemas ? g_list_sort (json_object_get_members (schemas), (GCompareFunc) g_strcmp0) : NULL;
-  for (GList *l = names; l != NULL; l = l->next)
-    g_strv_builder_add (builder, l->data);
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
+  return sorted_members (member_object (root (self), "schemas"));
 }
 
 static JsonObject *
@@ -1424,35 +1430,15 @@ rb_bundle_extract_schema (RbBundle    *self,
     }
   base = g_path_get_basename (member_string (lookup_schema (self, name, NULL), "path"));
   target = g_build_filename (dir, base, NULL);
-  fd = open (target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  fd = create_exclusive (target, 0644, error);
   if (fd < 0)
-    {
-      int saved = errno;
-      if (saved == EEXIST)
-        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
-                     "“%s” already exists: not overwriting it", target);
-      else
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                     "Could not create “%s”: %s", target, g_strerror (saved));
-      return NULL;
-    }
+    return NULL;
   data = g_bytes_get_data (bytes, &size);
-  while (size > 0)
+  if (!write_all (fd, data, size, target, error))
     {
-      ssize_t n = write (fd, data, size);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = errno;
-          close (fd);
-          g_unlink (target);
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not write “%s”: %s", target, g_strerror (saved));
-          return NULL;
-        }
-      data += n;
-      size -= (gsize) n;
+      close (fd);
+      g_unlink (target);
+      return NULL;
     }
   close (fd);
   return g_file_new_for_path (target);

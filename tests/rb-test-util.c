@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
+#include <gmodule.h>
+
 #include "rb-test-util.h"
 
 const char *
@@ -131,4 +133,22 @@ rb_test_scale (guint n)
   if (g_getenv ("RB_TEST_UNDER_VALGRIND") != NULL)
     return MAX (n / 10, 1);
   return n;
+}
+
+/* Buffers and raw responses the fixture plugin handed out and the host
+ * has not freed yet: proves each is freed exactly once. */
+guint64
+rb_test_fixture_outstanding (void)
+{
+  static guint64 (*func) (void);
+
+  if (func == NULL)
+    {
+      GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
+
+      g_assert_nonnull (module);
+      g_assert_true (g_module_symbol (module, "fixture_outstanding_buffers", (gpointer *) &func));
+      g_module_make_resident (module);
+    }
+  return func ();
 }

@@ -5,24 +5,10 @@
  */
 #include <string.h>
 
-#include <gmodule.h>
 
 #include "rb-test-util.h"
 #include "plugins/fixture-raw.h"
 
-static guint64
-fixture_outstanding (void)
-{
-  static guint64 (*func) (void);
-
-  if (func == NULL)
-    {
-      GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
-      g_assert_true (g_module_symbol (module, "fixture_outstanding_buffers", (gpointer *) &func));
-      g_module_make_resident (module);
-    }
-  return func ();
-}
 
 static gint64
 counter_calls (RbPlugin *plugin)
@@ -268,7 +254,7 @@ test_cancel_while_running (void)
   g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, config);
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   Result running = { 0 }, next = { 0 };
-  guint64 outstanding = fixture_outstanding ();
+  guint64 outstanding = rb_test_fixture_outstanding ();
   gint64 start = g_get_monotonic_time ();
 
   rb_plugin_call_async (plugin, "test.sleep", "{\"duration_ms\":1500}", cancellable, result_cb, &running);
@@ -283,7 +269,7 @@ test_cancel_while_running (void)
   rb_test_wait_until (&next.done, 5000);
   g_assert_no_error (next.error);
   g_assert_cmpstr (next.reply, ==, "{\"message\":\"after\",\"length\":5}");
-  g_assert_cmpuint (fixture_outstanding (), ==, outstanding);
+  g_assert_cmpuint (rb_test_fixture_outstanding (), ==, outstanding);
   result_clear (&running);
   result_clear (&next);
 }

@@ -5,27 +5,12 @@
 #include <string.h>
 
 #include <glib/gstdio.h>
-#include <gmodule.h>
 
 #include "rb-test-util.h"
 #include "plugins/fixture-raw.h"
 
 /* ---- fixture introspection: proves buffers are freed exactly once ---- */
 
-static guint64
-fixture_outstanding (void)
-{
-  static guint64 (*func) (void);
-
-  if (func == NULL)
-    {
-      GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
-      g_assert_nonnull (module);
-      g_assert_true (g_module_symbol (module, "fixture_outstanding_buffers", (gpointer *) &func));
-      g_module_make_resident (module);
-    }
-  return func ();
-}
 
 static char *
 call_ok (RbPlugin   *plugin,
@@ -547,7 +532,7 @@ test_malformed_responses (void)
     "bad.trailing", "bad.status", "bad.empty",
   };
   g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
-  guint64 before = fixture_outstanding ();
+  guint64 before = rb_test_fixture_outstanding ();
 
   for (gsize i = 0; i < G_N_ELEMENTS (tags); i++)
     {
@@ -569,7 +554,7 @@ test_malformed_responses (void)
     g_assert_true (g_utf8_validate (error->message, -1, NULL));
   }
   /* Every buffer went back to the plugin exactly once. */
-  g_assert_cmpuint (fixture_outstanding (), ==, before);
+  g_assert_cmpuint (rb_test_fixture_outstanding (), ==, before);
   g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
 }
 
@@ -618,20 +603,20 @@ test_raw_zero_copy_lifetime (void)
   g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
   FixtureRawEchoRequest req = { .version = 1, .value = 2 };
   g_autoptr(GBytes) request = g_bytes_new (&req, sizeof req);
-  guint64 before = fixture_outstanding ();
+  guint64 before = rb_test_fixture_outstanding ();
   GBytes *reply;
   GBytes *slice;
 
   reply = rb_plugin_call_raw (plugin, 1, request, NULL, NULL);
   g_assert_nonnull (reply);
   /* The plugin's buffer backs the GBytes: outstanding until the last ref. */
-  g_assert_cmpuint (fixture_outstanding (), ==, before + 1);
+  g_assert_cmpuint (rb_test_fixture_outstanding (), ==, before + 1);
   slice = g_bytes_new_from_bytes (reply, 4, 4);
   g_bytes_unref (reply);
-  g_assert_cmpuint (fixture_outstanding (), ==, before + 1);
+  g_assert_cmpuint (rb_test_fixture_outstanding (), ==, before + 1);
   g_assert_cmpuint (*(const guint32 *) g_bytes_get_data (slice, NULL), ==, 4);
   g_bytes_unref (slice);
-  g_assert_cmpuint (fixture_outstanding (), ==, before);
+  g_assert_cmpuint (rb_test_fixture_outstanding (), ==, before);
 }
 
 static void
