@@ -115,14 +115,22 @@ rb_test_iterate_for (guint ms)
   g_source_unref (source);
 }
 
-/* Drops the caller's reference and checks that it was the last one. */
+/* Drops the caller's reference and checks that the object goes away:
+ * at once, or after helper threads (e.g. the GTask thread of an async
+ * shutdown) have dropped their last references, within two seconds. */
 void
 rb_test_assert_finalized (gpointer object)
 {
   GObject *weak = object;
+  gint64 deadline = g_get_monotonic_time () + 2 * G_TIME_SPAN_SECOND;
 
   g_object_add_weak_pointer (object, (gpointer *) &weak);
   g_object_unref (object);
+  while (weak != NULL && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (1000);
+    }
   g_assert_null (weak);
 }
 
