@@ -24,10 +24,14 @@ static const char success_prefix[] = "{\"status\":\"success\",\"payload\":";
  * scan early, which the caller sees as "not the whole input".
  */
 
+static const guint8 json_ws[256] = {
+  [' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1,
+};
+
 static inline const guchar *
 skip_ws (const guchar *p)
 {
-  while (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r')
+  while (json_ws[*p])
     p++;
   return p;
 }
@@ -48,49 +52,68 @@ static const guint8 string_special[256] = {
   ['"'] = 1, ['\\'] = 1,
 };
 
-static inline const guchar *
+/* The first byte of @x (little-endian order) that is a quote, a backslash
+ * or a control character, as a bit mask of its top bit (0 if none). The
+ * lowest flagged byte is exact; bytes above it may be flagged by borrows. */
+static inline guint64
+special_bytes (guint64 x)
+{
+  guint64 quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
+  guint64 backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
+
+  quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
+  backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
+  return (quote | backslash | ((x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x)) &
+         G_GUINT64_CONSTANT (0x8080808080808080);
+}
+
+static inline G_ALWAYS_INLINE const guchar *
 scan_string (const guchar *p,
              const guchar *end,
-             guint64      *high)
+             guint64      *high_out)
 {
+  guint64 high = 0;
+
   /* p points at the opening quote */
   p++;
   for (;;)
     {
-      const guchar *stop = p + 16;
       guchar c;
 
-      /* Most strings are short: byte by byte first (the sentinel stops
-       * the loop at the latest). */
-      while (!string_special[*p])
+      /* Eight bytes at a time (SWAR), jumping straight to the first
+       * special byte: one predictable branch per word instead of one per
+       * byte. High bits are collected for the UTF-8 check (conservatively:
+       * a whole word). */
+      while (end - p >= 8)
         {
-          *high |= *p++;
-          if (G_UNLIKELY (p == stop))
+          guint64 x, mask;
+
+          memcpy (&x, p, 8);
+          mask = special_bytes (x);
+          high |= x;
+          if (mask != 0)
             {
-              /* A long run: eight bytes at a time (SWAR) until a word
-               * holds a quote, a backslash or a control character. */
-              while (end - p >= 8)
-                {
-                  guint64 x, quote, backslash, control;
-
-                  memcpy (&x, p, 8);
-                  quote = x ^ G_GUINT64_CONSTANT (0x2222222222222222);
-                  backslash = x ^ G_GUINT64_CONSTANT (0x5c5c5c5c5c5c5c5c);
-                  quote = (quote - G_GUINT64_CONSTANT (0x0101010101010101)) & ~quote;
-                  backslash = (backslash - G_GUINT64_CONSTANT (0x0101010101010101)) & ~backslash;
-                  control = (x - G_GUINT64_CONSTANT (0x2020202020202020)) & ~x;
-                  if ((quote | backslash | control) & G_GUINT64_CONSTANT (0x8080808080808080))
-                    break;
-                  *high |= x;
-                  p += 8;
-                }
-              stop = end;
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+              p += __builtin_ctzll (mask) >> 3;
+#else
+              while (!string_special[*p])
+                p++;
+#endif
+              goto special;
             }
+          p += 8;
         }
+      /* The last few bytes: one at a time; the NUL sentinel stops us. */
+      while (!string_special[*p])
+        high |= *p++;
 
+    special:
       c = *p;
       if (c == '"')
-        return p + 1;
+        {
+          *high_out |= high;
+          return p + 1;
+        }
       if (c != '\\')
         return NULL;  /* control character, or the end */
       switch (*++p)
