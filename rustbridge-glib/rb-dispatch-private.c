@@ -20,6 +20,7 @@ struct _RbDispatcher {
   GMutex        lock;
   GArray       *pending;    /* RbDispatchItem, guarded by lock */
   GArray       *draining;   /* only touched by the dispatching thread */
+  gboolean      active;     /* draining now; guarded by lock */
 };
 
 /* One dispatcher per context. The table does not own a reference: the
@@ -27,40 +28,71 @@ struct _RbDispatcher {
 static GMutex dispatchers_lock;
 static GHashTable *dispatchers;
 
+/* Batches drained per dispatch before other sources get a turn. */
+#define MAX_ROUNDS 16
+
 static gboolean
 rb_dispatch_source_dispatch (GSource     *source,
                              GSourceFunc  callback,
                              gpointer     user_data)
 {
-  RbDispatcher *self = ((RbDispatchSource *) source)->dispatcher;
-  GArray *batch;
-  guint n_items;
+  RbDispatcher *self = rb_dispatcher_ref (((RbDispatchSource *) source)->dispatcher);
+  guint round;
 
-  /* Re-arm before taking the batch: a push that lands after the swap
-   * finds an empty queue and sets the ready time again. */
   g_source_set_ready_time (source, -1);
 
-  g_mutex_lock (&self->lock);
-  batch = self->pending;
-  self->pending = self->draining;
-  self->draining = batch;
-  g_mutex_unlock (&self->lock);
-
-  /* Each item holds a reference on the dispatcher (taken by push), so the
-   * dispatcher outlives this loop even if an item drops the last outside
-   * reference. */
-  for (guint i = 0; i < batch->len; i++)
+  /* While we drain, pushers do not wake the context (that costs them a
+   * write to the context's wakeup fd, and us a poll round): we look for
+   * new items before we stop. */
+  for (round = 0; round < MAX_ROUNDS; round++)
     {
-      RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
-      item->func (item->data);
+      GArray *batch;
+      guint n_items;
+
+      g_mutex_lock (&self->lock);
+      if (self->pending->len == 0)
+        {
+          self->active = FALSE;
+          g_mutex_unlock (&self->lock);
+          break;
+        }
+      batch = self->pending;
+      self->pending = self->draining;
+      self->draining = batch;
+      self->active = TRUE;
+      g_mutex_unlock (&self->lock);
+
+      for (guint i = 0; i < batch->len; i++)
+        {
+          RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
+          item->func (item->data);
+        }
+
+      /* Each item held a reference (taken by push); ours keeps the
+       * dispatcher alive across rounds. */
+      n_items = batch->len;
+      g_array_set_size (batch, 0);
+      for (guint i = 0; i < n_items; i++)
+        rb_dispatcher_unref (self);
     }
 
-  n_items = batch->len;
-  g_array_set_size (batch, 0);
-  /* The last of these may free the dispatcher (and with it the source). */
-  for (guint i = 0; i < n_items; i++)
-    rb_dispatcher_unref (self);
+  if (round == MAX_ROUNDS)
+    {
+      /* Still busy: give other sources a turn and come back. */
+      gboolean again;
 
+      g_mutex_lock (&self->lock);
+      self->active = FALSE;
+      again = self->pending->len > 0;
+      g_mutex_unlock (&self->lock);
+      /* A push after the unlock saw a non-empty queue and left the
+       * wakeup to us. */
+      if (again)
+        g_source_set_ready_time (source, 0);
+    }
+
+  /* May free the dispatcher (and with it the source). */
+  rb_dispatcher_unref (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -176,15 +208,16 @@ rb_dispatcher_push (RbDispatcher   *self,
                     gpointer        data)
 {
   RbDispatchItem item = { func, data };
-  gboolean was_empty;
+  gboolean wake;
 
   rb_dispatcher_ref (self);
 
   g_mutex_lock (&self->lock);
-  was_empty = self->pending->len == 0;
+  /* Wake the context only for the first item, and not while it drains. */
+  wake = self->pending->len == 0 && !self->active;
   g_array_append_val (self->pending, item);
   g_mutex_unlock (&self->lock);
 
-  if (was_empty)
+  if (wake)
     g_source_set_ready_time (self->source, 0);
 }

@@ -284,8 +284,16 @@ main (int   argc,
   g_print ("sync single-thread rate: %.0f calls/s\n", sync_rate);
   for (gsize i = 0; i < G_N_ELEMENTS (pool_sizes); i++)
     {
-      double ours = async_rate (path, pool_sizes[i], async_n);
-      double naive = naive_rate (path, pool_sizes[i], async_n);
+      double ours_runs[5], naive_runs[5], ours, naive;
+
+      /* Interleaved runs; medians. */
+      for (int r = 0; r < 5; r++)
+        {
+          ours_runs[r] = async_rate (path, pool_sizes[i], async_n);
+          naive_runs[r] = naive_rate (path, pool_sizes[i], async_n);
+        }
+      ours = median (ours_runs, 5);
+      naive = median (naive_runs, 5);
 
       g_print ("async pool=%u: %8.0f calls/s  (naive GTask-per-call: %8.0f calls/s)  ours/naive %.2fx (target >= 2 for 1,2)  "
                "per-call async/sync %.2fx\n",
