@@ -75,6 +75,9 @@ struct _RbBundle {
   char        **authors;
 };
 
+/* Methods need an opened bundle (g_initable_init() succeeded). */
+#define RB_BUNDLE_IS_OPEN(self) (RB_IS_BUNDLE (self) && (self)->manifest != NULL)
+
 static void rb_bundle_initable_iface_init (GInitableIface *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (RbBundle, rb_bundle, G_TYPE_OBJECT,
@@ -659,7 +662,7 @@ rb_bundle_list_variants (RbBundle    *self,
 {
   JsonObject *entry, *variants;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   entry = lookup_platform (self, platform, error);
   if (entry == NULL)
@@ -693,7 +696,7 @@ rb_bundle_get_default_variant (RbBundle    *self,
   JsonObject *entry;
   const char *name;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   entry = lookup_platform (self, platform, error);
   if (entry == NULL)
@@ -743,7 +746,7 @@ rb_bundle_get_library_path (RbBundle    *self,
 {
   JsonObject *entry;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   entry = lookup_variant (self, variant, error);
   return entry != NULL ? g_strdup (member_string (entry, "library")) : NULL;
@@ -985,7 +988,7 @@ rb_bundle_verify (RbBundle      *self,
                   GCancellable  *cancellable,
                   GError       **error)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), FALSE);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return stream_library (self, variant, -1, NULL, cancellable, error);
@@ -1077,7 +1080,7 @@ rb_bundle_extract_library (RbBundle      *self,
   g_autofree char *target = NULL;
   gboolean private_dir = dest_dir == NULL;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (dest_dir == NULL || G_IS_FILE (dest_dir), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -1141,7 +1144,7 @@ rb_bundle_load_plugin (RbBundle        *self,
   g_autofree char *path = NULL;
   RbPlugin *plugin;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (config == NULL || RB_IS_PLUGIN_CONFIG (config), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -1258,7 +1261,7 @@ rb_bundle_load_plugin_async (RbBundle            *self,
   g_autoptr(GTask) extract = NULL;
   LoadData *data;
 
-  g_return_if_fail (RB_IS_BUNDLE (self));
+  g_return_if_fail (RB_BUNDLE_IS_OPEN (self));
   g_return_if_fail (config == NULL || RB_IS_PLUGIN_CONFIG (config));
 
   task = g_task_new (self, cancellable, callback, user_data);
@@ -1309,7 +1312,7 @@ rb_bundle_load_plugin_finish (RbBundle      *self,
 GStrv
 rb_bundle_list_files (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return rb_archive_list_files (self->archive);
 }
 
@@ -1364,7 +1367,7 @@ rb_bundle_read_schema (RbBundle    *self,
   const guint8 *data;
   gsize size;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
 
   schema = lookup_schema (self, name, error);
@@ -1415,7 +1418,7 @@ rb_bundle_extract_schema (RbBundle    *self,
   gsize size;
   int fd;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (G_IS_FILE (dest_dir), NULL);
 
   bytes = rb_bundle_read_schema (self, name, error);
@@ -1461,7 +1464,7 @@ rb_bundle_get_manifest_json (RbBundle *self)
   const char *data;
   gsize size;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   data = g_bytes_get_data (self->manifest_bytes, &size);
   return g_strndup (data, size);

@@ -1099,6 +1099,7 @@ rb_plugin_call_json_finish (RbPlugin      *self,
 {
   g_return_val_if_fail (RB_IS_PLUGIN (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_plugin_call_json_async, NULL);
 
   return payload_to_json_node (self, g_task_propagate_pointer (G_TASK (result), error), error);
 }

@@ -688,6 +688,21 @@ test_load_async (void)
   g_object_unref (plugin);
 }
 
+/* A bundle that was never opened refuses calls instead of crashing. */
+static void
+test_unopened (void)
+{
+  g_autoptr(RbBundle) bundle = g_object_new (RB_TYPE_BUNDLE, NULL);
+  g_auto(GStrv) files = NULL;
+
+  g_test_expect_message ("RustBridge", G_LOG_LEVEL_CRITICAL, "*RB_BUNDLE_IS_OPEN*");
+  files = rb_bundle_list_files (bundle);
+  g_test_assert_expected_messages ();
+  g_assert_null (files);
+  g_assert_null (rb_bundle_get_name (bundle));
+  g_assert_cmpint (rb_bundle_get_verify_mode (bundle), ==, RB_VERIFY_MODE_STRICT);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -748,6 +763,7 @@ main (int   argc,
   g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);
   g_test_add_func ("/bundle/min-version-warning", test_min_version_warning);
   g_test_add_func ("/bundle/load-async", test_load_async);
+  g_test_add_func ("/bundle/unopened", test_unopened);
 
   ret = g_test_run ();
 
