@@ -10,7 +10,7 @@ libglib2.0-dev libjson-glib-dev libffi-dev libarchive-dev libsodium-dev
 gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0 gir1.2-json-1.0
 valac gjs python3 python3-gi python3-pytest
 minisign unzip valgrind gi-docgen
-librust-tokio-dev librust-serde-dev librust-serde-json-dev"
+librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-once-cell-dev"
 
 # The Rust test plugin needs cargo; Debian's works when none is installed.
 if ! command -v cargo >/dev/null 2>&1; then
