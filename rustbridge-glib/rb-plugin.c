@@ -82,8 +82,16 @@ struct _RbPlugin {
   GCond             drain_cond;
   GMutex            shutdown_lock;/* serialises shutdowns */
 
-  /* Async calls. */
+  /* Async calls: submitted calls wait in `submitted`; the pool runs
+   * "drainers" that take calls until the queue stays empty. */
   GThreadPool      *pool;
+  GMutex            submit_lock;
+  GCond             submit_cond;
+  GQueue            submitted;    /* RbCall *, guarded by submit_lock */
+  gint              n_submitted;  /* atomic mirror of submitted.length */
+  guint             drainers;     /* guarded by submit_lock */
+  guint             max_drainers;
+  gboolean          closing;      /* guarded by submit_lock */
   gint              queued;       /* atomic: admitted to the pool, not finished */
   guint             max_queued;
   guint64           host_rejected;/* atomic */
@@ -886,14 +894,11 @@ rb_call_cancelled_cb (GCancellable *cancellable,
   rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_ref (call));
 }
 
-/* A worker of the plugin's pool. */
+/* Runs one async call on a pool thread. */
 static void
-rb_plugin_worker (gpointer data,
-                  gpointer user_data)
+rb_plugin_run_call (RbPlugin *self,
+                    RbCall   *call)
 {
-  RbCall *call = data;
-  RbPlugin *self = user_data;
-
   if (call->cancellable != NULL &&
       g_cancellable_set_error_if_cancelled (call->cancellable, &call->error))
     ;  /* cancelled before it started: the plugin never sees it */
@@ -907,6 +912,79 @@ rb_plugin_worker (gpointer data,
   g_atomic_int_add (&self->queued, -1);
   /* Hands our reference to the dispatcher: nothing below this line. */
   rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, call);
+}
+
+/* How long an idle drainer lingers for the next call before it gives its
+ * pool thread back. A burst of calls from a main loop arrives a few
+ * microseconds apart: lingering saves a futex wake per call. */
+#define DRAINER_LINGER_US 20
+
+static RbCall *
+rb_plugin_next_call (RbPlugin *self)
+{
+  gint64 deadline = 0;
+
+  for (;;)
+    {
+      RbCall *call;
+
+      g_mutex_lock (&self->submit_lock);
+      call = g_queue_pop_head (&self->submitted);
+      if (call != NULL)
+        {
+          g_atomic_int_add (&self->n_submitted, -1);
+          g_mutex_unlock (&self->submit_lock);
+          return call;
+        }
+      if (self->closing || (deadline != 0 && g_get_monotonic_time () >= deadline))
+        {
+          /* Retire; a later submit sees the count drop and starts one. */
+          self->drainers--;
+          g_cond_broadcast (&self->submit_cond);
+          g_mutex_unlock (&self->submit_lock);
+          return NULL;
+        }
+      g_mutex_unlock (&self->submit_lock);
+
+      if (deadline == 0)
+        deadline = g_get_monotonic_time () + DRAINER_LINGER_US;
+      while (g_atomic_int_get (&self->n_submitted) == 0 &&
+             g_get_monotonic_time () < deadline)
+        g_thread_yield ();
+    }
+}
+
+/* A task of the plugin's pool: takes calls until none comes for a while. */
+static void
+rb_plugin_drainer (gpointer data,
+                   gpointer user_data)
+{
+  RbPlugin *self = data;
+  RbCall *call;
+
+  while ((call = rb_plugin_next_call (self)) != NULL)
+    rb_plugin_run_call (self, call);
+}
+
+static void
+rb_plugin_submit (RbPlugin *self,
+                  RbCall   *call)
+{
+  gboolean start_drainer = FALSE;
+
+  g_mutex_lock (&self->submit_lock);
+  g_queue_push_tail (&self->submitted, call);
+  g_atomic_int_inc (&self->n_submitted);
+  /* One more drainer only while there is more queued than running. */
+  if (self->drainers < self->max_drainers && self->drainers < self->submitted.length)
+    {
+      self->drainers++;
+      start_drainer = TRUE;
+    }
+  g_mutex_unlock (&self->submit_lock);
+
+  if (start_drainer)
+    g_thread_pool_push (self->pool, self, NULL);
 }
 
 static guint
@@ -971,7 +1049,7 @@ rb_plugin_start_call (RbPlugin            *self,
     call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (rb_call_cancelled_cb),
                                                 rb_call_ref (call), rb_call_unref);
 
-  g_thread_pool_push (self->pool, call, NULL);
+  rb_plugin_submit (self, call);
   return;
 
 fail:
@@ -1211,8 +1289,12 @@ rb_plugin_initable_init (GInitable     *initable,
    * block for as long as their handlers run, and must neither starve nor
    * be starved by other libraries' tasks in the process. Its size follows
    * the plugin's runtime (worker-threads) and never exceeds what the
-   * plugin admits at once. */
-  self->pool = g_thread_pool_new (rb_plugin_worker, self, (int) rb_plugin_pool_size (self),
+   * plugin admits at once. Calls are not pushed to it one by one: a push
+   * that finds every thread asleep costs the main loop a futex wake, so
+   * the pool runs "drainers" that take calls from our queue while it has
+   * any, and only as many as the backlog needs. */
+  self->max_drainers = rb_plugin_pool_size (self);
+  self->pool = g_thread_pool_new (rb_plugin_drainer, NULL, (int) self->max_drainers,
                                   FALSE, &self->init_error);
   if (self->pool == NULL)
     goto fail;
@@ -1730,8 +1812,17 @@ rb_plugin_finalize (GObject *object)
 {
   RbPlugin *self = RB_PLUGIN (object);
 
+  /* Drainers hold no reference (calls do): make the idle ones retire
+   * before the plugin goes away. */
+  g_mutex_lock (&self->submit_lock);
+  self->closing = TRUE;
+  while (self->drainers > 0)
+    g_cond_wait (&self->submit_cond, &self->submit_lock);
+  g_mutex_unlock (&self->submit_lock);
   if (self->pool != NULL)
     g_thread_pool_free (self->pool, TRUE, FALSE);
+  g_mutex_clear (&self->submit_lock);
+  g_cond_clear (&self->submit_cond);
   g_clear_pointer (&self->owner, rb_dispatcher_unref);
   g_clear_pointer (&self->relay, rb_relay_unref);
   g_clear_error (&self->init_error);
@@ -1962,6 +2053,9 @@ rb_plugin_init (RbPlugin *self)
   g_mutex_init (&self->drain_lock);
   g_cond_init (&self->drain_cond);
   g_mutex_init (&self->shutdown_lock);
+  g_mutex_init (&self->submit_lock);
+  g_cond_init (&self->submit_cond);
+  g_queue_init (&self->submitted);
   self->owner_thread = g_thread_self ();
   self->owner = rb_dispatcher_get_thread_default ();
   self->relay = rb_relay_new (self);
