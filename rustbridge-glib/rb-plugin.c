@@ -384,6 +384,41 @@ rb_plugin_state_changed (RbPlugin         *self,
   rb_dispatcher_push (self->owner, rb_relay_deliver_state, item);
 }
 
+typedef struct {
+  RbRelay    *relay;
+  GParamSpec *pspec;
+} RbNotifyItem;
+
+static void
+rb_relay_deliver_notify (gpointer data)
+{
+  RbNotifyItem *item = data;
+  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&item->relay->plugin);
+
+  if (plugin != NULL)
+    g_object_notify_by_pspec (G_OBJECT (plugin), item->pspec);
+  rb_relay_unref (item->relay);
+  g_free (item);
+}
+
+/* Property notifications belong to the owner context too. */
+static void
+rb_plugin_notify (RbPlugin   *self,
+                  GParamSpec *pspec)
+{
+  RbNotifyItem *item;
+
+  if (rb_plugin_on_owner_context (self))
+    {
+      g_object_notify_by_pspec (G_OBJECT (self), pspec);
+      return;
+    }
+  item = g_new (RbNotifyItem, 1);
+  item->relay = rb_relay_ref (self->relay);
+  item->pspec = pspec;
+  rb_dispatcher_push (self->owner, rb_relay_deliver_notify, item);
+}
+
 static void
 rb_plugin_set_state (RbPlugin         *self,
                      RbLifecycleState  new_state)
@@ -1041,7 +1076,6 @@ rb_plugin_start_call (RbPlugin            *self,
       g_atomic_pointer_add (&self->host_rejected, 1);
       g_set_error (&error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_TOO_MANY_REQUESTS,
                    "Too many queued calls for plugin “%s” (limit %u)", self->path, self->max_queued);
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_REJECTED_REQUEST_COUNT]);
       goto fail;
     }
 
@@ -1665,7 +1699,7 @@ rb_plugin_set_log_level (RbPlugin   *self,
   rb_plugin_release (self);
 
   if (g_atomic_int_exchange (&self->log_level, log_level) != (gint) log_level)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOG_LEVEL]);
+    rb_plugin_notify (self, properties[PROP_LOG_LEVEL]);
 }
 
 /**
@@ -1776,9 +1810,9 @@ rb_plugin_set_bundle_info (RbPlugin   *self,
   g_return_if_fail (RB_IS_PLUGIN (self));
 
   if (replace_str (&self->bundle_name, bundle_name))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUNDLE_NAME]);
+    rb_plugin_notify (self, properties[PROP_BUNDLE_NAME]);
   if (replace_str (&self->bundle_version, bundle_version))
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_BUNDLE_VERSION]);
+    rb_plugin_notify (self, properties[PROP_BUNDLE_VERSION]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1956,8 +1990,8 @@ rb_plugin_class_init (RbPluginClass *klass)
   /**
    * RbPlugin:rejected-request-count:
    *
-   * Calls rejected for exceeding a concurrency limit. The plugin's part
-   * is read from the plugin on every read and is not notified.
+   * Calls rejected for exceeding a concurrency limit: read from the plugin
+   * (and the host's own queue count) on every read; not notified.
    */
   properties[PROP_REJECTED_REQUEST_COUNT] =
     g_param_spec_uint64 ("rejected-request-count", NULL, NULL,

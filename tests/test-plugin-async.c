@@ -549,6 +549,33 @@ test_signals_on_owner_context (gconstpointer data)
   g_assert_false (check.wrong_thread);
 }
 
+/* A property set from another thread is notified in the owner context. */
+static gpointer
+set_level_in_thread (gpointer data)
+{
+  rb_plugin_set_log_level (data, RB_LOG_LEVEL_WARN);
+  return NULL;
+}
+
+static void
+test_notify_from_other_thread (void)
+{
+  g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  SignalCheck check = { g_thread_self (), 0, 0, FALSE };
+  GThread *thread;
+
+  g_signal_connect (plugin, "notify::log-level", G_CALLBACK (any_notify_cb), &check);
+  thread = g_thread_new ("setter", set_level_in_thread, plugin);
+  g_thread_join (thread);
+  g_assert_cmpint (rb_plugin_get_log_level (plugin), ==, RB_LOG_LEVEL_WARN);
+  g_assert_cmpuint (check.notifies, ==, 0);
+  rb_test_iterate_for (20);
+  g_assert_cmpuint (check.notifies, ==, 1);
+  g_assert_false (check.wrong_thread);
+  rb_plugin_set_log_level (plugin, RB_LOG_LEVEL_INFO);
+  g_assert_cmpuint (check.notifies, ==, 2);
+}
+
 /* ---- json and raw async ---- */
 
 static void
@@ -619,6 +646,7 @@ main (int   argc,
   g_test_add_func ("/async/cancel-while-running", test_cancel_while_running);
   g_test_add_func ("/async/unref-with-calls-in-flight", test_unref_with_calls_in_flight);
   g_test_add_func ("/async/load-errors", test_async_load_errors);
+  g_test_add_func ("/async/notify-from-other-thread", test_notify_from_other_thread);
 
   return g_test_run ();
 }
