@@ -10,6 +10,9 @@ build=${BUILD_DIR:-"$top/_build"}
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$top" -Dwerror=true
+else
+  # The demo command may have configured it without -Werror.
+  meson configure "$build" -Dwerror=true
 fi
 meson compile -C "$build"
 
