@@ -8,6 +8,7 @@
 #include "rb-enum-types.h"
 #include "rb-envelope-private.h"
 #include "rb-error.h"
+#include "rb-inflight-private.h"
 #include "rb-library-private.h"
 #include "rb-plugin-private.h"
 #include "rb-plugin.h"
@@ -77,9 +78,7 @@ struct _RbPlugin {
   GError           *init_error;
 
   /* Admission: calls in flight and the shutdown that waits for them. */
-  gint              in_flight;    /* atomic */
-  GMutex            drain_lock;
-  GCond             drain_cond;
+  RbInflight        inflight;
   GMutex            shutdown_lock;/* serialises shutdowns */
 
   /* Async calls: submitted calls wait in `submitted`; the pool runs
@@ -444,40 +443,42 @@ rb_plugin_transition (RbPlugin         *self,
 /* ------------------------------------------------------------------ */
 /* Admission                                                           */
 
-static gboolean
-rb_plugin_admit (RbPlugin  *self,
-                 GError   **error)
+static void
+rb_plugin_set_inactive_error (RbPlugin          *self,
+                              RbLifecycleState   state,
+                              GError           **error)
 {
-  RbLifecycleState state;
-
-  g_atomic_int_inc (&self->in_flight);
-  state = g_atomic_int_get (&self->state);
-  if (G_LIKELY (state == RB_LIFECYCLE_STATE_ACTIVE))
-    return TRUE;
-
-  if (g_atomic_int_dec_and_test (&self->in_flight))
-    {
-      g_mutex_lock (&self->drain_lock);
-      g_cond_broadcast (&self->drain_cond);
-      g_mutex_unlock (&self->drain_lock);
-    }
-
   g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE,
                "Plugin “%s” is not active (state: %s)", self->path,
                g_enum_get_value (g_type_class_peek (RB_TYPE_LIFECYCLE_STATE), (gint) state)->value_nick);
+}
+
+/* Admits a call that will use the handle: the plugin must be active, and
+ * a shutdown waits for admitted calls (rb-inflight-private.h) before it
+ * calls plugin_shutdown(). Costs no locked instruction. */
+static inline gboolean
+rb_plugin_admit (RbPlugin        *self,
+                 RbInflightSlot **ticket,
+                 GError         **error)
+{
+  RbLifecycleState state;
+
+  *ticket = rb_inflight_enter (&self->inflight);
+  /* The state is read after entering: see rb_plugin_do_shutdown(). */
+  state = __atomic_load_n (&self->state, __ATOMIC_RELAXED);
+  if (G_LIKELY (state == RB_LIFECYCLE_STATE_ACTIVE))
+    return TRUE;
+
+  rb_inflight_leave (&self->inflight, *ticket);
+  rb_plugin_set_inactive_error (self, state, error);
   return FALSE;
 }
 
-static void
-rb_plugin_release (RbPlugin *self)
+static inline void
+rb_plugin_release (RbPlugin       *self,
+                   RbInflightSlot *ticket)
 {
-  if (g_atomic_int_dec_and_test (&self->in_flight) &&
-      G_UNLIKELY (g_atomic_int_get (&self->state) != RB_LIFECYCLE_STATE_ACTIVE))
-    {
-      g_mutex_lock (&self->drain_lock);
-      g_cond_broadcast (&self->drain_cond);
-      g_mutex_unlock (&self->drain_lock);
-    }
+  rb_inflight_leave (&self->inflight, ticket);
 }
 
 /* After an internal error the plugin may have marked itself failed
@@ -504,11 +505,12 @@ rb_plugin_invoke (RbPlugin      *self,
                   gsize          request_len,
                   GError       **error)
 {
+  RbInflightSlot *ticket;
   RbLogSink *previous;
   RbFfiBuffer buffer;
   char *payload;
 
-  if (!rb_plugin_admit (self, error))
+  if (!rb_plugin_admit (self, &ticket, error))
     return NULL;
 
   previous = rb_library_enter_call (&self->sink);
@@ -521,7 +523,7 @@ rb_plugin_invoke (RbPlugin      *self,
 
   if (G_UNLIKELY (payload == NULL))
     rb_plugin_check_failed (self, *error);
-  rb_plugin_release (self);
+  rb_plugin_release (self, ticket);
 
   return payload;
 }
@@ -585,12 +587,13 @@ rb_plugin_invoke_raw (RbPlugin  *self,
                       GBytes    *request,
                       GError   **error)
 {
+  RbInflightSlot *ticket;
   RbLogSink *previous;
   RbRawHolder *holder;
   const void *data;
   gsize size;
 
-  if (!rb_plugin_admit (self, error))
+  if (!rb_plugin_admit (self, &ticket, error))
     return NULL;
 
   data = g_bytes_get_data (request, &size);
@@ -602,7 +605,7 @@ rb_plugin_invoke_raw (RbPlugin  *self,
 
   if (G_LIKELY (holder->response.error_code == 0))
     {
-      rb_plugin_release (self);
+      rb_plugin_release (self, ticket);
       /* Zero-copy: the plugin's memory backs the GBytes and goes back to
        * the plugin when the last reference drops. The library is never
        * unmapped, so that may happen after the plugin shut down. */
@@ -628,7 +631,7 @@ rb_plugin_invoke_raw (RbPlugin  *self,
   }
   rb_raw_holder_free (holder);
   rb_plugin_check_failed (self, *error);
-  rb_plugin_release (self);
+  rb_plugin_release (self, ticket);
   return NULL;
 }
 
@@ -1063,11 +1066,15 @@ rb_plugin_start_call (RbPlugin            *self,
                                 : !rb_plugin_check_type_tag (self, call->type_tag, &error))
     goto fail;
 
-  if (g_atomic_int_get (&self->state) != RB_LIFECYCLE_STATE_ACTIVE)
-    {
-      rb_plugin_admit (self, &error);
-      goto fail;
-    }
+  {
+    RbLifecycleState state = g_atomic_int_get (&self->state);
+
+    if (state != RB_LIFECYCLE_STATE_ACTIVE)
+      {
+        rb_plugin_set_inactive_error (self, state, &error);
+        goto fail;
+      }
+  }
 
   /* Backpressure: bounded queue, rejected at once when full. */
   if ((guint) g_atomic_int_add (&self->queued, 1) >= self->max_queued)
@@ -1412,11 +1419,9 @@ rb_plugin_do_shutdown (RbPlugin  *self,
     guint timeout_ms = rb_plugin_config_get_shutdown_timeout_ms (self->config);
     gint64 end_time = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
 
-    g_mutex_lock (&self->drain_lock);
-    while (g_atomic_int_get (&self->in_flight) > 0)
-      if (!g_cond_wait_until (&self->drain_cond, &self->drain_lock, end_time))
-        break;
-    g_mutex_unlock (&self->drain_lock);
+    /* The state above is published before this waits (seq_cst): a call
+     * either entered in time to be waited for, or sees the new state. */
+    rb_inflight_wait_idle (&self->inflight, end_time);
   }
 
   if (!self->abi->plugin_shutdown (self->handle))
@@ -1690,13 +1695,15 @@ void
 rb_plugin_set_log_level (RbPlugin   *self,
                          RbLogLevel  log_level)
 {
+  RbInflightSlot *ticket;
+
   g_return_if_fail (RB_IS_PLUGIN (self));
   g_return_if_fail (log_level <= RB_LOG_LEVEL_OFF);
 
-  if (!rb_plugin_admit (self, NULL))
+  if (!rb_plugin_admit (self, &ticket, NULL))
     return;
   self->abi->plugin_set_log_level (self->handle, (uint8_t) log_level);
-  rb_plugin_release (self);
+  rb_plugin_release (self, ticket);
 
   if (g_atomic_int_exchange (&self->log_level, log_level) != (gint) log_level)
     rb_plugin_notify (self, properties[PROP_LOG_LEVEL]);
@@ -1714,15 +1721,16 @@ rb_plugin_set_log_level (RbPlugin   *self,
 guint64
 rb_plugin_get_rejected_request_count (RbPlugin *self)
 {
+  RbInflightSlot *ticket;
   guint64 count;
 
   g_return_val_if_fail (RB_IS_PLUGIN (self), 0);
 
   count = (guint64) g_atomic_pointer_get (&self->host_rejected);
-  if (rb_plugin_admit (self, NULL))
+  if (rb_plugin_admit (self, &ticket, NULL))
     {
       count += self->abi->plugin_get_rejected_count (self->handle);
-      rb_plugin_release (self);
+      rb_plugin_release (self, ticket);
     }
   return count;
 }
@@ -1864,8 +1872,7 @@ rb_plugin_finalize (GObject *object)
   g_free (self->path);
   g_free (self->bundle_name);
   g_free (self->bundle_version);
-  g_mutex_clear (&self->drain_lock);
-  g_cond_clear (&self->drain_cond);
+  rb_inflight_clear (&self->inflight);
   g_mutex_clear (&self->shutdown_lock);
 
   G_OBJECT_CLASS (rb_plugin_parent_class)->finalize (object);
@@ -2084,8 +2091,7 @@ rb_plugin_init (RbPlugin *self)
 {
   self->state = RB_LIFECYCLE_STATE_INSTALLED;
   self->log_level = RB_LOG_LEVEL_INFO;
-  g_mutex_init (&self->drain_lock);
-  g_cond_init (&self->drain_cond);
+  rb_inflight_init (&self->inflight);
   g_mutex_init (&self->shutdown_lock);
   g_mutex_init (&self->submit_lock);
   g_cond_init (&self->submit_cond);

@@ -143,20 +143,33 @@ rb_test_scale (guint n)
   return n;
 }
 
+/* Reads one of the fixture plugin's test counters (an exported
+ * `guint64 name (void)`). */
+static guint64
+fixture_counter (const char *symbol)
+{
+  GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
+  guint64 (*func) (void) = NULL;
+
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, symbol, (gpointer *) &func));
+  g_module_make_resident (module);
+  g_module_close (module);
+  return func ();
+}
+
 /* Buffers and raw responses the fixture plugin handed out and the host
  * has not freed yet: proves each is freed exactly once. */
 guint64
 rb_test_fixture_outstanding (void)
 {
-  static guint64 (*func) (void);
+  return fixture_counter ("fixture_outstanding_buffers");
+}
 
-  if (func == NULL)
-    {
-      GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
-
-      g_assert_nonnull (module);
-      g_assert_true (g_module_symbol (module, "fixture_outstanding_buffers", (gpointer *) &func));
-      g_module_make_resident (module);
-    }
-  return func ();
+/* Calls the fixture plugin received with a handle it does not know (any
+ * function): proves the host never touches a handle after shutdown. */
+guint64
+rb_test_fixture_stale_handle_uses (void)
+{
+  return fixture_counter ("fixture_stale_handle_uses");
 }

@@ -26,6 +26,7 @@ void        rb_test_iterate_for        (guint            ms);
 void        rb_test_assert_finalized   (gpointer         object);
 guint       rb_test_scale              (guint            n);
 guint64     rb_test_fixture_outstanding (void);
+guint64     rb_test_fixture_stale_handle_uses (void);
 
 #define RB_TEST_KIND(data) ((RbTestPluginKind) GPOINTER_TO_INT (data))
 

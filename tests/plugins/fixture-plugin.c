@@ -66,6 +66,9 @@ static atomic_int log_level = LOG_INFO;
 static atomic_bool raw_handlers;
 static atomic_ullong outstanding;
 static atomic_ullong total_calls;
+/* Uses of a handle that is not (or no longer) registered: a host that
+ * never touches a stale handle keeps this at 0. */
+static atomic_ullong stale_handle_uses;
 
 static const char *level_names[] = { "trace", "debug", "info", "warn", "error", "off" };
 
@@ -302,6 +305,8 @@ handle_acquire (void *ptr)
     ;
   if (h != NULL)
     h->users++;
+  else
+    atomic_fetch_add (&stale_handle_uses, 1);
   pthread_mutex_unlock (&registry_lock);
   return h;
 }
@@ -408,6 +413,7 @@ plugin_shutdown (void *ptr)
   h = *link;
   if (h == NULL)
     {
+      atomic_fetch_add (&stale_handle_uses, 1);
       pthread_mutex_unlock (&registry_lock);
       return false;
     }
@@ -480,6 +486,12 @@ EXPORT uint64_t
 fixture_outstanding_buffers (void)
 {
   return atomic_load (&outstanding);
+}
+
+EXPORT uint64_t
+fixture_stale_handle_uses (void)
+{
+  return atomic_load (&stale_handle_uses);
 }
 
 EXPORT uint64_t
