@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <json-glib/json-glib.h>
 
@@ -18,11 +23,28 @@ static const char success_prefix[] = "{\"status\":\"success\",\"payload\":";
 #define SUCCESS_PREFIX_LEN (sizeof success_prefix - 1)
 
 /*
- * The scanner reads NUL-terminated text: the terminating NUL is a
- * sentinel that ends every loop (it is invalid everywhere in JSON), so
- * the hot loops need no bounds checks. A NUL inside the data stops the
- * scan early, which the caller sees as "not the whole input".
+ * The scanner reads [start, end) in place. Its preconditions, which make
+ * the hot loops cheap:
+ *
+ * - the 16 bytes before @start and the byte at @end are readable too, so
+ *   the string loop can load a whole block anywhere (near the end it loads
+ *   the block that ends at @end and shifts the mask);
+ * - the byte at @end is a NUL or a closing brace: it ends every run of
+ *   white space, digits, hex digits or literal letters, so most loops need
+ *   no bounds check, and the grammar checks only that it never goes past
+ *   @end (a closing brace there could close an object).
+ *
+ * The success envelope's payload meets them as it comes from the plugin:
+ * it follows the 30-byte envelope prefix and precedes the envelope's
+ * closing brace. Scanning in place spares a copy that the scan would then
+ * wait for (block loads cannot take their bytes from the several pending
+ * stores of a fresh copy).
+ *
+ * serde writes compact JSON: white space is looked for only where a byte
+ * is <= ' ', which one well-predicted comparison rules out.
  */
+
+#define RB_SCAN_LEAD 16
 
 static const guint8 json_ws[256] = {
   [' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1,
@@ -36,25 +58,23 @@ skip_ws (const guchar *p)
   return p;
 }
 
+#define SKIP_WS(p) G_STMT_START { if (G_UNLIKELY (*(p) <= ' ')) (p) = skip_ws (p); } G_STMT_END
+
 static inline gboolean
 is_digit (guchar c)
 {
   return c >= '0' && c <= '9';
 }
 
-/* 1 for the bytes that end the fast run inside a string: the quote, the
- * backslash and control characters (NUL included). */
-static const guint8 string_special[256] = {
-  [0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1, [0x07] = 1,
-  [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1, [0x0e] = 1, [0x0f] = 1,
-  [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1, [0x15] = 1, [0x16] = 1, [0x17] = 1,
-  [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1, [0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1,
-  ['"'] = 1, ['\\'] = 1,
+/* The characters that may follow a backslash ('u' is checked apart). */
+static const guint8 json_escape[256] = {
+  ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
 };
 
-/* The first byte of @x (little-endian order) that is a quote, a backslash
- * or a control character, as a bit mask of its top bit (0 if none). The
- * lowest flagged byte is exact; bytes above it may be flagged by borrows. */
+#if !defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
+/* Bit 7 of each byte of @x that is a quote, a backslash or a control
+ * character. The lowest flagged byte is exact; bytes above it may be
+ * flagged by borrows. */
 static inline guint64
 special_bytes (guint64 x)
 {
@@ -67,71 +87,121 @@ special_bytes (guint64 x)
          G_GUINT64_CONSTANT (0x8080808080808080);
 }
 
+/* The index (in memory order) of the first special byte of @x, 8 if none;
+ * ORs into @high whether a byte before it has its top bit set. */
+static inline G_ALWAYS_INLINE guint
+swar_first_special (guint64  x,
+                    guint   *high)
+{
+  guint64 mask = special_bytes (x);
+  guint n = mask != 0 ? (guint) __builtin_ctzll (mask) >> 3 : 8;
+
+  if (n != 0)
+    *high |= ((x << (64 - 8 * n)) & G_GUINT64_CONSTANT (0x8080808080808080)) != 0;
+  return n;
+}
+#endif
+
+/* Skips ordinary string bytes from @p: returns the first quote, backslash
+ * or control character, or @end, and ORs into @high a non-zero value if a
+ * byte before it has its top bit set (UTF-8 to check). */
+static inline G_ALWAYS_INLINE const guchar *
+skip_string_run (const guchar *p,
+                 const guchar *end,
+                 guint        *high)
+{
+#if defined(__SSE2__)
+  const __m128i quote = _mm_set1_epi8 ('"');
+  const __m128i backslash = _mm_set1_epi8 ('\\');
+  const __m128i control = _mm_set1_epi8 (0x1f);
+  __m128i v;
+  guint mask, top;
+
+#define SPECIAL_MASK(v) \
+  ((guint) _mm_movemask_epi8 (_mm_or_si128 (_mm_or_si128 (_mm_cmpeq_epi8 ((v), quote),              \
+                                                          _mm_cmpeq_epi8 ((v), backslash)),         \
+                                            _mm_cmpeq_epi8 (_mm_min_epu8 ((v), control), (v)))))
+
+  while (end - p >= 16)
+    {
+      v = _mm_loadu_si128 ((const __m128i *) p);
+      mask = SPECIAL_MASK (v);
+      /* (mask - 1) & ~mask: the bytes before the first special one (all
+       * of them when there is none). */
+      *high |= (guint) _mm_movemask_epi8 (v) & (mask - 1) & ~mask;
+      if (mask != 0)
+        return p + __builtin_ctz (mask);
+      p += 16;
+    }
+
+  /* Fewer than 16 bytes left: the block that ends at @end, shifted so that
+   * bit 0 is @p, with a stop at @end. */
+  {
+    guint n = (guint) (end - p);
+
+    v = _mm_loadu_si128 ((const __m128i *) (end - 16));
+    mask = (SPECIAL_MASK (v) >> (16 - n)) | (1u << n);
+    top = (guint) _mm_movemask_epi8 (v) >> (16 - n);
+    *high |= top & (mask - 1) & ~mask;
+    return p + __builtin_ctz (mask);
+  }
+#undef SPECIAL_MASK
+#elif G_BYTE_ORDER == G_LITTLE_ENDIAN
+  guint64 x;
+  guint n;
+
+  while (end - p >= 8)
+    {
+      memcpy (&x, p, 8);
+      n = swar_first_special (x, high);
+      if (n < 8)
+        return p + n;
+      p += 8;
+    }
+  n = (guint) (end - p);
+  if (n == 0)
+    return p;
+  /* The 8 bytes that end at @end, shifted down: the zero bytes shifted in
+   * are control characters, so they stop the run at @end. */
+  memcpy (&x, end - 8, 8);
+  return p + swar_first_special (x >> (8 * (8 - n)), high);
+#else
+  while (p < end && !(*p == '"' || *p == '\\' || *p < 0x20))
+    *high |= *p++ & 0x80;
+  return p;
+#endif
+}
+
+static inline G_ALWAYS_INLINE gboolean
+is_hex4 (const guchar *p)
+{
+  /* Stops at the first byte that is not a hex digit: never past @end. */
+  return g_ascii_isxdigit (p[0]) && g_ascii_isxdigit (p[1]) &&
+         g_ascii_isxdigit (p[2]) && g_ascii_isxdigit (p[3]);
+}
+
+/* @p points at the opening quote; returns the byte after the closing one. */
 static inline G_ALWAYS_INLINE const guchar *
 scan_string (const guchar *p,
              const guchar *end,
-             guint64      *high_out)
+             guint        *high)
 {
-  guint64 high = 0;
-
-  /* p points at the opening quote */
   p++;
   for (;;)
     {
-      guchar c;
-
-      /* Eight bytes at a time (SWAR), jumping straight to the first
-       * special byte: one predictable branch per word instead of one per
-       * byte. High bits are collected for the UTF-8 check (conservatively:
-       * a whole word). */
-      while (end - p >= 8)
-        {
-          guint64 x, mask;
-
-          memcpy (&x, p, 8);
-          mask = special_bytes (x);
-          high |= x;
-          if (mask != 0)
-            {
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-              p += __builtin_ctzll (mask) >> 3;
-#else
-              while (!string_special[*p])
-                p++;
-#endif
-              goto special;
-            }
-          p += 8;
-        }
-      /* The last few bytes: one at a time; the NUL sentinel stops us. */
-      while (!string_special[*p])
-        high |= *p++;
-
-    special:
-      c = *p;
-      if (c == '"')
-        {
-          *high_out |= high;
-          return p + 1;
-        }
-      if (c != '\\')
+      p = skip_string_run (p, end, high);
+      /* At @end, *p is a NUL or a brace: neither case below. */
+      if (G_LIKELY (*p == '"'))
+        return p + 1;
+      if (*p != '\\')
         return NULL;  /* control character, or the end */
-      switch (*++p)
-        {
-        case '"': case '\\': case '/': case 'b': case 'f':
-        case 'n': case 'r': case 't':
-          break;
-        case 'u':
-          /* g_ascii_isxdigit() is false for the NUL sentinel. */
-          if (!g_ascii_isxdigit (p[1]) || !g_ascii_isxdigit (p[2]) ||
-              !g_ascii_isxdigit (p[3]) || !g_ascii_isxdigit (p[4]))
-            return NULL;
-          p += 4;
-          break;
-        default:
-          return NULL;
-        }
       p++;
+      if (json_escape[*p])
+        p++;
+      else if (*p == 'u' && is_hex4 (p + 1))
+        p += 5;
+      else
+        return NULL;
     }
 }
 
@@ -168,73 +238,69 @@ scan_number (const guchar *p)
   return p;
 }
 
-/* Compares byte by byte, so it never reads past the sentinel. */
-static inline const guchar *
-scan_literal (const guchar *p,
-              const char   *word)
+/* @word (4 bytes) is at @p, within [p, end). */
+static inline G_ALWAYS_INLINE gboolean
+has_word (const guchar *p,
+          const guchar *end,
+          const char   *word)
 {
-  for (; *word != '\0'; word++, p++)
-    if (*p != (guchar) *word)
-      return NULL;
-  return p;
+  guint32 a, b;
+
+  if (end - p < 4)
+    return FALSE;
+  memcpy (&a, p, 4);
+  memcpy (&b, word, 4);
+  return a == b;
 }
 
-/* Scans one JSON value starting at @p; returns the end of the value or
- * NULL if it is malformed. No recursion: a bit per level of nesting. */
-static const guchar *
+/* Scans one JSON value starting at @p; returns the end of the value (at
+ * most @end) or NULL if it is malformed. No recursion: one bit per open
+ * container says what encloses it; the innermost one's kind stays in a
+ * register. */
+static inline G_ALWAYS_INLINE const guchar *
 scan_value (const guchar *p,
             const guchar *end,
-            guint64      *high)
+            guint        *high)
 {
-  guint64 is_object[RB_JSON_MAX_DEPTH / 64] = { 0 };
-  int depth = 0;
-
-#define PUSH(obj) G_STMT_START {                                               \
-    if (depth == RB_JSON_MAX_DEPTH)                                            \
-      return NULL;                                                             \
-    if (obj)                                                                   \
-      is_object[depth / 64] |= G_GUINT64_CONSTANT (1) << (depth % 64);         \
-    else                                                                       \
-      is_object[depth / 64] &= ~(G_GUINT64_CONSTANT (1) << (depth % 64));      \
-    depth++;                                                                   \
-  } G_STMT_END
-#define TOP_IS_OBJECT() ((is_object[(depth - 1) / 64] >> ((depth - 1) % 64)) & 1)
+  guint64 outer_is_object[RB_JSON_MAX_DEPTH / 64];
+  guint depth = 0;
+  gboolean in_object = FALSE;
 
 value:
-  p = skip_ws (p);
+  SKIP_WS (p);
   switch (*p)
     {
-    case '{':
-      PUSH (TRUE);
-      p = skip_ws (p + 1);
-      if (*p == '}')
-        {
-          depth--;
-          p++;
-          goto after_value;
-        }
-      goto member;
-    case '[':
-      PUSH (FALSE);
-      p = skip_ws (p + 1);
-      if (*p == ']')
-        {
-          depth--;
-          p++;
-          goto after_value;
-        }
-      goto value;
     case '"':
       p = scan_string (p, end, high);
       break;
+    case '{':
+    case '[':
+      if (G_UNLIKELY (depth == RB_JSON_MAX_DEPTH))
+        return NULL;
+      if (in_object)
+        outer_is_object[depth / 64] |= G_GUINT64_CONSTANT (1) << (depth % 64);
+      else
+        outer_is_object[depth / 64] &= ~(G_GUINT64_CONSTANT (1) << (depth % 64));
+      depth++;
+      in_object = *p == '{';
+      p++;
+      SKIP_WS (p);
+      if (*p == (in_object ? '}' : ']'))
+        {
+          p++;
+          goto close;
+        }
+      if (in_object)
+        goto member;
+      goto value;
     case 't':
-      p = scan_literal (p, "true");
+      p = has_word (p, end, "true") ? p + 4 : NULL;
       break;
     case 'f':
-      p = scan_literal (p, "false");
+      p = has_word (p + 1, end, "alse") ? p + 5 : NULL;
       break;
     case 'n':
-      p = scan_literal (p, "null");
+      p = has_word (p, end, "null") ? p + 4 : NULL;
       break;
     default:
       p = scan_number (p);
@@ -244,23 +310,28 @@ value:
     return NULL;
 
 after_value:
+  /* Only a brace at @end can have brought p past it. */
+  if (G_UNLIKELY (p > end))
+    return NULL;
   if (depth == 0)
     return p;
-  p = skip_ws (p);
+  SKIP_WS (p);
   if (*p == ',')
     {
-      p = skip_ws (p + 1);
-      if (!TOP_IS_OBJECT ())
-        goto value;
-      goto member;
-    }
-  if (*p == (TOP_IS_OBJECT () ? '}' : ']'))
-    {
-      depth--;
       p++;
-      goto after_value;
+      SKIP_WS (p);
+      if (in_object)
+        goto member;
+      goto value;
     }
-  return NULL;
+  if (*p != (in_object ? '}' : ']'))
+    return NULL;
+  p++;
+
+close:
+  depth--;
+  in_object = (outer_is_object[depth / 64] >> (depth % 64)) & 1;
+  goto after_value;
 
 member:
   /* p is after '{' or ',' and white space: "key" ws ':' value */
@@ -269,44 +340,45 @@ member:
   p = scan_string (p, end, high);
   if (p == NULL)
     return NULL;
-  p = skip_ws (p);
+  SKIP_WS (p);
   if (*p != ':')
     return NULL;
   p++;
   goto value;
-
-#undef PUSH
-#undef TOP_IS_OBJECT
 }
 
-/* @data must be NUL-terminated at @len (the sentinel). */
-static gboolean
-json_text_is_valid (const char *data,
-                    gsize       len)
+/* [start, end) must meet the preconditions above. */
+static inline G_ALWAYS_INLINE gboolean
+json_text_is_valid (const guchar *start,
+                    const guchar *end)
 {
-  const guchar *start = (const guchar *) data;
   const guchar *p;
-  guint64 high = 0;
+  guint high = 0;
 
-  p = scan_value (start, start + len, &high);
-  if (p == NULL || skip_ws (p) != start + len)
+  p = scan_value (start, end, &high);
+  if (G_UNLIKELY (p == NULL))
+    return FALSE;
+  SKIP_WS (p);
+  if (G_UNLIKELY (p != end))
     return FALSE;
   /* Strings are the only place where bytes >= 0x80 may appear. */
-  return !(high & G_GUINT64_CONSTANT (0x8080808080808080)) || g_utf8_validate_len (data, len, NULL);
+  return G_LIKELY (high == 0) || g_utf8_validate_len ((const char *) start, end - start, NULL);
 }
 
 gboolean
 rb_json_value_is_valid (const char *data,
                         gsize       len)
 {
-  g_autofree char *copy = NULL;
+  g_autofree guchar *buffer = NULL;
 
-  if (len >= G_MAXSIZE)
+  if (len >= G_MAXSIZE - RB_SCAN_LEAD - 1)
     return FALSE;
-  copy = g_malloc (len + 1);
-  memcpy (copy, data, len);
-  copy[len] = '\0';
-  return json_text_is_valid (copy, len);
+  /* 16 readable bytes, the text, a NUL. */
+  buffer = g_malloc (RB_SCAN_LEAD + len + 1);
+  memset (buffer, 0, RB_SCAN_LEAD);
+  memcpy (buffer + RB_SCAN_LEAD, data, len);
+  buffer[RB_SCAN_LEAD + len] = '\0';
+  return json_text_is_valid (buffer + RB_SCAN_LEAD, buffer + RB_SCAN_LEAD + len);
 }
 
 void
@@ -456,18 +528,23 @@ rb_envelope_read (guint32        error_code,
       memcmp (data, success_prefix, SUCCESS_PREFIX_LEN) == 0 &&
       data[len - 1] == '}')
     {
-      const char *payload = (const char *) data + SUCCESS_PREFIX_LEN;
-      gsize payload_len = len - SUCCESS_PREFIX_LEN - 1;
+      const guchar *payload = data + SUCCESS_PREFIX_LEN;
+      const guchar *payload_end = data + len - 1;   /* the closing brace */
 
-      /* Copy first: the copy's NUL terminator is the scanner's sentinel,
-       * and the copy is what the caller gets. */
-      char *copy = g_malloc (payload_len + 1);
+      G_STATIC_ASSERT (SUCCESS_PREFIX_LEN >= RB_SCAN_LEAD);
+      if (G_LIKELY (json_text_is_valid (payload, payload_end)))
+        {
+          gsize payload_len = payload_end - payload;
+          /* g_malloc() is malloc() since GLib 2.46, and the result goes
+           * to g_free(): call it directly on this hot path. */
+          char *copy = malloc (payload_len + 1);
 
-      memcpy (copy, payload, payload_len);
-      copy[payload_len] = '\0';
-      if (G_LIKELY (json_text_is_valid (copy, payload_len)))
-        return copy;
-      g_free (copy);
+          if (G_UNLIKELY (copy == NULL))
+            g_error ("%s: failed to allocate %" G_GSIZE_FORMAT " bytes", G_STRLOC, payload_len + 1);
+          memcpy (copy, payload, payload_len);
+          copy[payload_len] = '\0';
+          return copy;
+        }
     }
 
   return read_success_slow (data, len, error);

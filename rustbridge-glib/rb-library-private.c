@@ -31,11 +31,7 @@ struct _RbLibrary {
 static GMutex libraries_lock;
 static GHashTable *libraries; /* canonical path -> RbLibrary*, never freed */
 
-/* The sink of the plugin that the current thread is calling into. It is
- * read and written twice per call: initial-exec avoids __tls_get_addr()
- * (one pointer of static TLS, which glibc reserves room for even in
- * libraries loaded with dlopen(), as GI bindings do). */
-static _Thread_local RbLogSink *current_sink __attribute__ ((tls_model ("initial-exec")));
+_Thread_local RbLogSink *rb_library_current_sink __attribute__ ((tls_model ("initial-exec")));
 
 static void
 rb_library_log_trampoline (ffi_cif *cif,
@@ -48,7 +44,7 @@ rb_library_log_trampoline (ffi_cif *cif,
   const char *target = *(const char **) args[1];
   const char *message = *(const char **) args[2];
   gsize message_len = *(size_t *) args[3];
-  RbLogSink *sink = current_sink;
+  RbLogSink *sink = rb_library_current_sink;
 
   if (message == NULL)
     message_len = 0;
@@ -289,16 +285,3 @@ rb_library_remove_sink (RbLibrary *self,
   g_mutex_unlock (&self->sinks_lock);
 }
 
-RbLogSink *
-rb_library_enter_call (RbLogSink *sink)
-{
-  RbLogSink *previous = current_sink;
-  current_sink = sink;
-  return previous;
-}
-
-void
-rb_library_leave_call (RbLogSink *previous)
-{
-  current_sink = previous;
-}

@@ -45,9 +45,27 @@ void           rb_library_add_sink      (RbLibrary   *self,
 void           rb_library_remove_sink   (RbLibrary   *self,
                                          RbLogSink   *sink);
 
+/* The sink of the plugin that the current thread is calling into. It is
+ * read and written twice per call: initial-exec avoids __tls_get_addr()
+ * (one pointer of static TLS, which glibc reserves room for even in
+ * libraries loaded with dlopen(), as GI bindings do). */
+extern _Thread_local RbLogSink *rb_library_current_sink __attribute__ ((tls_model ("initial-exec")));
+
 /* Attribute log messages that arrive on the current thread to @sink while
  * it calls into the plugin (returns the previous value, to restore). */
-RbLogSink     *rb_library_enter_call    (RbLogSink   *sink);
-void           rb_library_leave_call    (RbLogSink   *previous);
+static inline RbLogSink *
+rb_library_enter_call (RbLogSink *sink)
+{
+  RbLogSink *previous = rb_library_current_sink;
+
+  rb_library_current_sink = sink;
+  return previous;
+}
+
+static inline void
+rb_library_leave_call (RbLogSink *previous)
+{
+  rb_library_current_sink = previous;
+}
 
 G_END_DECLS

@@ -498,7 +498,8 @@ rb_plugin_check_failed (RbPlugin     *self,
 /* ------------------------------------------------------------------ */
 /* Calls (the same code runs for sync calls and on pool workers)       */
 
-static char *
+/* Inlined into each caller: a sync call costs one function call less. */
+static inline G_ALWAYS_INLINE char *
 rb_plugin_invoke (RbPlugin      *self,
                   const char    *type_tag,
                   const char    *request,
@@ -529,8 +530,8 @@ rb_plugin_invoke (RbPlugin      *self,
 }
 
 typedef struct {
-  RbLibrary  *library;
-  RbResponse  response;
+  void       (*response_free) (RbResponse *response);
+  RbResponse   response;
 } RbRawHolder;
 
 /* One spare holder per thread: a raw call and the release of its reply
@@ -548,8 +549,8 @@ free_spare_raw_holder (gpointer data)
 
 static GPrivate spare_raw_holder_cleanup = G_PRIVATE_INIT (free_spare_raw_holder);
 
-static RbRawHolder *
-rb_raw_holder_new (RbLibrary *library)
+static inline RbRawHolder *
+rb_raw_holder_new (const RbAbi *abi)
 {
   RbRawHolder *holder = spare_raw_holder;
 
@@ -557,7 +558,7 @@ rb_raw_holder_new (RbLibrary *library)
     spare_raw_holder = NULL;
   else
     holder = g_new (RbRawHolder, 1);
-  holder->library = library;
+  holder->response_free = abi->rb_response_free;
   return holder;
 }
 
@@ -565,9 +566,9 @@ static void
 rb_raw_holder_free (gpointer data)
 {
   RbRawHolder *holder = data;
-  const RbAbi *abi = rb_library_get_abi (holder->library);
 
-  abi->rb_response_free (&holder->response);
+  /* The library is never unmapped, so the function outlives the plugin. */
+  holder->response_free (&holder->response);
   if (spare_raw_holder == NULL)
     {
       spare_raw_holder = holder;
@@ -581,7 +582,7 @@ rb_raw_holder_free (gpointer data)
     g_free (holder);
 }
 
-static GBytes *
+static inline G_ALWAYS_INLINE GBytes *
 rb_plugin_invoke_raw (RbPlugin  *self,
                       guint32    message_id,
                       GBytes    *request,
@@ -597,7 +598,7 @@ rb_plugin_invoke_raw (RbPlugin  *self,
     return NULL;
 
   data = g_bytes_get_data (request, &size);
-  holder = rb_raw_holder_new (self->library);
+  holder = rb_raw_holder_new (self->abi);
 
   previous = rb_library_enter_call (&self->sink);
   holder->response = self->abi->plugin_call_raw (self->handle, message_id, data, size);
@@ -648,7 +649,20 @@ rb_plugin_check_raw (RbPlugin  *self,
   return FALSE;
 }
 
-static gboolean
+static G_GNUC_NO_INLINE gboolean
+rb_plugin_check_type_tag_slow (RbPlugin    *self,
+                               const char  *type_tag,
+                               GError     **error)
+{
+  if (*type_tag != '\0' && g_utf8_validate (type_tag, -1, NULL))
+    return TRUE;
+  g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+               "Invalid type tag for plugin “%s”: %s", self->path,
+               *type_tag == '\0' ? "it is empty" : "it is not valid UTF-8");
+  return FALSE;
+}
+
+static inline G_ALWAYS_INLINE gboolean
 rb_plugin_check_type_tag (RbPlugin    *self,
                           const char  *type_tag,
                           GError     **error)
@@ -660,13 +674,9 @@ rb_plugin_check_type_tag (RbPlugin    *self,
    * high byte shows up. */
   for (; *p != '\0'; p++)
     seen |= *p;
-  if (G_LIKELY (p != (const guchar *) type_tag &&
-                (!(seen & 0x80) || g_utf8_validate (type_tag, -1, NULL))))
+  if (G_LIKELY (p != (const guchar *) type_tag && !(seen & 0x80)))
     return TRUE;
-  g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
-               "Invalid type tag for plugin “%s”: %s", self->path,
-               *type_tag == '\0' ? "it is empty" : "it is not valid UTF-8");
-  return FALSE;
+  return rb_plugin_check_type_tag_slow (self, type_tag, error);
 }
 
 /**
