@@ -4,14 +4,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <json-glib/json-glib.h>
 
 #include "rb-envelope-private.h"
 #include "rb-error.h"
+
+/* The string loop: SSE2, else 8 bytes at a time (little-endian), else a
+ * byte at a time. RB_SCAN_NO_SSE2 and RB_SCAN_NO_SWAR select the portable
+ * loops, so that the tests run them on x86 too. */
+#if defined(__SSE2__) && !defined(RB_SCAN_NO_SSE2) && !defined(RB_SCAN_NO_SWAR)
+#define RB_SCAN_SSE2 1
+#include <emmintrin.h>
+#elif G_BYTE_ORDER == G_LITTLE_ENDIAN && !defined(RB_SCAN_NO_SWAR)
+#define RB_SCAN_SWAR 1
+#endif
 
 /* Nesting deeper than this is refused (json-glib stops at a similar
  * depth); the scanner uses no recursion. */
@@ -71,7 +77,7 @@ static const guint8 json_escape[256] = {
   ['"'] = 1, ['\\'] = 1, ['/'] = 1, ['b'] = 1, ['f'] = 1, ['n'] = 1, ['r'] = 1, ['t'] = 1,
 };
 
-#if !defined(__SSE2__) && G_BYTE_ORDER == G_LITTLE_ENDIAN
+#if defined(RB_SCAN_SWAR)
 /* Bit 7 of each byte of @x that is a quote, a backslash or a control
  * character. The lowest flagged byte is exact; bytes above it may be
  * flagged by borrows. */
@@ -110,7 +116,7 @@ skip_string_run (const guchar *p,
                  const guchar *end,
                  guint        *high)
 {
-#if defined(__SSE2__)
+#if defined(RB_SCAN_SSE2)
   const __m128i quote = _mm_set1_epi8 ('"');
   const __m128i backslash = _mm_set1_epi8 ('\\');
   const __m128i control = _mm_set1_epi8 (0x1f);
@@ -146,7 +152,7 @@ skip_string_run (const guchar *p,
     return p + __builtin_ctz (mask);
   }
 #undef SPECIAL_MASK
-#elif G_BYTE_ORDER == G_LITTLE_ENDIAN
+#elif defined(RB_SCAN_SWAR)
   guint64 x;
   guint n;
 

@@ -6,10 +6,12 @@
  * break (word boundaries inside strings, the depth limit, the end of the
  * input), and seeded random documents and mutations of them.
  *
- * Every input is passed twice: as an exactly-sized heap block (valgrind
- * sees any read past the end) and as a slice of a larger buffer whose
- * next bytes would change the answer (a validator that reads past @len
- * gives a different result).
+ * Every input is passed three times: as an exactly-sized heap block
+ * (valgrind sees any read past the end), as a slice of a larger buffer
+ * whose next bytes would change the answer (a validator that reads past
+ * @len gives a different result), and as the payload of a success
+ * envelope in an exactly-sized block, which rb_envelope_read() validates
+ * in place (its fast path reads up to the envelope's closing brace).
  *
  * Random cases: each case is generated from its own seed, drawn with
  * g_test_rand_int(), so `--seed` reproduces a whole run and
@@ -29,7 +31,7 @@ static const char * const tempting_tails[] = { "1", "\"", "]", "}", "e", "0", " 
 
 typedef struct {
   guint inputs;
-  guint checks;      /* validator calls, two per input and tail */
+  guint checks;      /* validator calls, three per input and tail */
   guint failures;
   guint32 case_seed;   /* of the random case being checked */
   gboolean random;
@@ -98,6 +100,33 @@ validate_slice (const char *data,
   return rb_json_value_is_valid (buffer + offset, len);
 }
 
+static const char envelope_prefix[] = "{\"status\":\"success\",\"payload\":";
+
+/* TRUE if rb_envelope_read() hands back exactly @data as the payload.
+ * (An invalid payload may still make a valid envelope, e.g. `1,"x":2`,
+ * which the lenient slow path reads; then the payload differs.) */
+static gboolean
+validate_in_envelope (const char *data,
+                      gsize       len)
+{
+  gsize prefix_len = strlen (envelope_prefix);
+  gsize total = prefix_len + len + 1;
+  g_autofree guint8 *envelope = g_malloc (total);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *payload = NULL;
+
+  memcpy (envelope, envelope_prefix, prefix_len);
+  memcpy (envelope + prefix_len, data, len);
+  envelope[total - 1] = '}';
+  payload = rb_envelope_read (0, envelope, total, &error);
+  if (payload == NULL)
+    {
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+      return FALSE;
+    }
+  return strlen (payload) == len && memcmp (payload, data, len) == 0;
+}
+
 static void
 report (Tally      *tally,
         const char *data,
@@ -130,15 +159,17 @@ check_validator (Tally      *tally,
 {
   gboolean exact = validate_exact_copy (data, len);
   gboolean slice = validate_slice (data, len, tail, tail_len, offset);
+  gboolean enveloped = validate_in_envelope (data, len);
 
-  tally->checks += 2;
-  if (exact != expected || slice != expected)
+  tally->checks += 3;
+  if (exact != expected || slice != expected || enveloped != expected)
     {
       g_autofree char *shown_tail = escape_bytes (tail, tail_len);
       g_autofree char *what = g_strdup_printf ("DISAGREEMENT: expected %s; rb_json_value_is_valid gave %s on an exact copy, "
-                                               "%s on a slice at offset %u followed by %s",
+                                               "%s on a slice at offset %u followed by %s; rb_envelope_read %s",
                                                expected ? "valid" : "invalid", exact ? "valid" : "invalid",
-                                               slice ? "valid" : "invalid", offset, shown_tail);
+                                               slice ? "valid" : "invalid", offset, shown_tail,
+                                               enveloped ? "returned it" : "did not return it");
 
       report (tally, data, len, what);
       return FALSE;
