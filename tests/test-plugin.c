@@ -550,6 +550,8 @@ test_malformed_responses (void)
   {
     g_autoptr(GError) error = NULL;
     g_autofree char *payload = rb_plugin_call (plugin, "bad.invalid_utf8", "{}", NULL, &error);
+
+    g_assert_null (payload);
     g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_HANDLER);
     g_assert_true (g_utf8_validate (error->message, -1, NULL));
   }

@@ -82,7 +82,7 @@ sleep_ms (long ms)
     ;
 }
 
-static void
+static void __attribute__ ((format (printf, 2, 3)))
 plugin_log (int level, const char *fmt, ...)
 {
   RbLogCallback cb = atomic_load (&log_callback);
@@ -119,7 +119,7 @@ buffer_bytes (const char *data, size_t len, uint32_t code)
   return buffer_take (copy, len, code);
 }
 
-static RbFfiBuffer
+static RbFfiBuffer __attribute__ ((format (printf, 2, 3)))
 buffer_printf (uint32_t code, const char *fmt, ...)
 {
   va_list ap;
@@ -713,7 +713,7 @@ plugin_call (void *ptr, const char *type_tag, const uint8_t *request, size_t req
 
 #ifndef FIXTURE_NO_RAW
 
-static RbResponse
+static RbResponse __attribute__ ((format (printf, 2, 3)))
 raw_error (uint32_t code, const char *fmt, ...)
 {
   RbResponse resp = { code, 0, 0, NULL };
