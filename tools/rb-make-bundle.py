@@ -61,7 +61,8 @@ def main():
     p.add_argument('--set', action='append', default=[], metavar='KEY=JSON',
                    help='set a top-level manifest member (JSON value; "null" removes it)')
     p.add_argument('--raw-manifest', metavar='PATH', help='use this file as manifest.json, unchecked')
-    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment'])
+    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment', 'trusted-comment-space'])
+    p.add_argument('--crlf-signatures', action='store_true', help='CRLF line ends in .minisig files')
     p.add_argument('--raw-entry', action='append', default=[], metavar='NAME=PATH',
                    help='an entry with any name (unsafe names for tests)')
     p.add_argument('--symlink', action='append', default=[], metavar='NAME=TARGET')
@@ -166,12 +167,17 @@ def main():
         elif args.tamper == 'manifest':
             entries = [(n, d.replace(b'A test plugin', b'A evil plugin') if n == 'manifest.json' else d)
                        for n, d in entries]
-        elif args.tamper == 'trusted-comment':
+        elif args.tamper in ('trusted-comment', 'trusted-comment-space'):
             def edit(d):
                 lines = d.split(b'\n')
-                lines[2] = b'trusted comment: edited by someone else'
+                if args.tamper == 'trusted-comment':
+                    lines[2] = b'trusted comment: edited by someone else'
+                else:
+                    lines[2] += b' '  # white space is signed too
                 return b'\n'.join(lines)
             entries = [(n, edit(d) if n.endswith('.minisig') else d) for n, d in entries]
+        if args.crlf_signatures:
+            entries = [(n, d.replace(b'\n', b'\r\n') if n.endswith('.minisig') else d) for n, d in entries]
 
         tmp_out = args.out + '.tmp'
         with zipfile.ZipFile(tmp_out, 'w', zipfile.ZIP_DEFLATED) as z:

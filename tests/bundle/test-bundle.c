@@ -375,6 +375,20 @@ read_key_line (const char *path)
   return g_strdup (lines[1]);
 }
 
+/* The key id minisign prints in a .pub file's untrusted comment. */
+static char *
+key_id_of (const char *pub_path)
+{
+  g_autofree char *text = NULL;
+  const char *id;
+
+  g_assert_true (g_file_get_contents (pub_path, &text, NULL, NULL));
+  id = strstr (text, "public key ");
+  g_assert_nonnull (id);
+  id += strlen ("public key ");
+  return g_strndup (id, strcspn (id, "\r\n"));
+}
+
 static void
 test_keys (void)
 {
@@ -387,16 +401,32 @@ test_keys (void)
   guchar *raw1, *raw2;
   gsize len1, len2;
   g_autofree char *same_id = NULL;
+  g_autofree char *id1 = key_id_of (pub);
+  g_autofree char *id2 = key_id_of (pub2);
+  g_autofree char *mismatch = g_strdup_printf ("key id mismatch: signed by %s, the trusted key is %s", id1, id2);
   g_autoptr(RbPlugin) plugin = NULL;
 
-  /* Another key: its id differs from the signature's. */
+  /* Another key: its id differs from the signature's; the message names
+   * both ids as minisign prints them. */
   rb_bundle_set_public_key (bundle, k2);
-  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "key id mismatch");
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, mismatch);
 
-  /* Key 2's public key under key 1's id: the signature itself fails. */
   raw1 = g_base64_decode (k1, &len1);
   raw2 = g_base64_decode (k2, &len2);
   g_assert_cmpuint (len1, ==, 42);
+
+  /* An id whose top byte is zero is shown without leading zeros, as
+   * minisign shows it. */
+  memcpy (raw2 + 2, (const guint8[]) { 1, 2, 3, 4, 5, 6, 7, 0 }, 8);
+  {
+    g_autofree char *small_id_key = g_base64_encode (raw2, len2);
+    g_autofree char *needle = g_strdup_printf ("signed by %s, the trusted key is 7060504030201", id1);
+
+    rb_bundle_set_public_key (bundle, small_id_key);
+    load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, needle);
+  }
+
+  /* Key 2's public key under key 1's id: the signature itself fails. */
   memcpy (raw2 + 2, raw1 + 2, 8);
   same_id = g_base64_encode (raw2, len2);
   g_free (raw1);
@@ -422,6 +452,28 @@ test_keys (void)
     rb_bundle_set_public_key (b, k1);
     p = load_ok (b, NULL);
   }
+}
+
+/* The trusted comment is signed as written, trailing white space
+ * included; only line ends (LF or CRLF) are not part of it. */
+static void
+test_trusted_comment_whitespace (void)
+{
+  g_autofree char *spaces = make ("comment-spaces.rbp", "--trusted-comment", "file:manifest.json  ", NULL);
+  g_autofree char *crlf = make ("comment-crlf.rbp", "--crlf-signatures", NULL);
+  g_autofree char *added = make ("comment-added-space.rbp", "--tamper", "trusted-comment-space", NULL);
+  g_autoptr(RbBundle) b1 = open_ok (spaces);
+  g_autoptr(RbBundle) b2 = open_ok (crlf);
+  g_autoptr(RbBundle) b3 = open_ok (added);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rb_bundle_verify (b1, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (rb_bundle_verify (b2, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (rb_bundle_verify (b3, NULL, NULL, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_INVALID);
+  g_assert_nonnull (strstr (error->message, "trusted comment"));
 }
 
 static void
@@ -753,6 +805,7 @@ main (int   argc,
   g_test_add_func ("/bundle/unsigned-library", test_unsigned_library);
   g_test_add_func ("/bundle/tampered", test_tampered);
   g_test_add_func ("/bundle/keys", test_keys);
+  g_test_add_func ("/bundle/trusted-comment-whitespace", test_trusted_comment_whitespace);
   g_test_add_func ("/bundle/no-public-key", test_no_public_key);
   g_test_add_func ("/bundle/legacy-signature", test_legacy_signature);
   g_test_add_func ("/bundle/platforms-and-variants", test_platforms_and_variants);
