@@ -611,6 +611,120 @@ test_unsafe_archives (void)
   g_assert_false (g_file_test ("/tmp/escaped.txt", G_FILE_TEST_EXISTS));
 }
 
+/* Archives whose ZIP structure lies: refused as a whole at open, with a
+ * message that names the problem. */
+static void
+test_zip_structure (void)
+{
+  g_autofree char *long_comment = g_strnfill (5000, 'c');
+  static const struct {
+    const char *name;
+    const char *option;
+    const char *value;
+    int         code;
+    const char *needle;
+  } cases[] = {
+    { "z-overlap.rbp", "--zip-edit", "manifest.json:csize=+64", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "entries “manifest.json” and “manifest.json.minisig” overlap" },
+    { "z-local-name.rbp", "--zip-edit", "manifest.json:local_name=manifest.jsoN", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the local header of “manifest.json” names another file" },
+    { "z-local-offset.rbp", "--zip-edit", "manifest.json:offset=+1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“manifest.json” has no local header at offset 1" },
+    { "z-prefix.rbp", "--zip-prefix", "2", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "20 bytes of data before the first entry" },
+    { "z-encrypted.rbp", "--zip-edit", "manifest.json:flags=1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“manifest.json” is encrypted" },
+    { "z-encrypted-local.rbp", "--zip-edit", "sbom/sbom.cdx.json:local_flags=0x41", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“sbom/sbom.cdx.json” is encrypted" },
+    { "z-method.rbp", "--zip-edit", "sbom/sbom.cdx.json:method=12", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“sbom/sbom.cdx.json” uses compression method 12" },
+    { "z-local-method.rbp", "--zip-edit", "sbom/sbom.cdx.json:local_method=0", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the local header of “sbom/sbom.cdx.json” does not match" },
+    { "z-not-utf8.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/\\xff.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name is not UTF-8" },
+    { "z-nul.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\x00.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name has a NUL byte" },
+    { "z-control.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\x1bb.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name has a control character" },
+    { "z-dir-no-slash.rbp", "--zip-edit", "sbom/sbom.cdx.json:external=0x10", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "directory entry “sbom/sbom.cdx.json” has no trailing slash" },
+    { "z-dir-data.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "unsafe entry “sbom/”: a directory with data" },
+    { "z-count.rbp", "--zip-count-delta", "-1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "holds more than the 4 entries the end record counts" },
+    { "z-count-more.rbp", "--zip-count-delta", "1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "truncated central directory" },
+    { "z-trailer.rbp", "--zip-trailer", "junk after the archive", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "no end of central directory record at the end" },
+    { "z-comment-sig.rbp", "--zip-comment", "PK\\x05\\x06 followed by more than twenty-two bytes", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the archive comment holds an end of central directory signature" },
+    { "z-comment-long.rbp", "--zip-comment", NULL /* long_comment */, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the archive comment has 5000 bytes (at most 4096 are allowed)" },
+    { "z-local-xl.rbp", "--zip-edit",
+      /* An Info-ZIP "xl" extra field that makes the entry a Unix symbolic link,
+       * in the local header only: only libarchive reads it. */
+      "sbom/sbom.cdx.json:local_extra=xl\\x07\\x00\\x05\\x00\\x03\\x00\\x00\\xff\\xa1",
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "“sbom/sbom.cdx.json”: not a regular file or directory" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make (cases[i].name, cases[i].option, cases[i].value ? cases[i].value : long_comment,
+                                    NULL);
+      open_fails (path, cases[i].code, cases[i].needle);
+    }
+}
+
+/* Two corruptions that need two options. */
+static void
+test_zip_structure_pairs (void)
+{
+  g_autofree char *stored = make ("z-stored-size.rbp", "--zip-edit", "sbom/sbom.cdx.json:method=0",
+                                           "--zip-edit", "sbom/sbom.cdx.json:usize=+1", NULL);
+  g_autofree char *zip64 = make ("z-zip64-disagree.rbp", "--zip64-end", "--zip-count-delta", "-1", NULL);
+  g_autofree char *empty = g_build_filename (workdir, "z-empty.rbp", NULL);
+  static const char end_record[22] = { 'P', 'K', 5, 6 };
+
+  open_fails (stored, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "“sbom/sbom.cdx.json” is stored, but its stored and declared sizes differ");
+  open_fails (zip64, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "the ZIP64 and the classic end of central directory records disagree");
+  g_assert_true (g_file_set_contents (empty, end_record, sizeof end_record, NULL));
+  open_fails (empty, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "the archive is empty");
+}
+
+/* Layouts that are unusual but sound are accepted, and the library they
+ * hold loads. */
+static void
+test_zip_layouts (void)
+{
+  g_autofree char *lib = g_strdup_printf ("lib/%s/release/librbfixture.so:zip64", rb_bundle_get_current_platform ());
+  g_autofree char *utf8 = g_build_filename (workdir, "café.txt", NULL);
+  g_autofree char *utf8_entry = g_strdup_printf ("docs/café.txt=%s", utf8);
+  struct {
+    const char *name;
+    const char *option;
+    const char *value;
+  } cases[] = {
+    { "l-reversed.rbp", "--zip-reverse-cd", NULL },
+    { "l-zip64-end.rbp", "--zip64-end", NULL },
+    { "l-zip64-extra.rbp", "--zip-edit", lib },
+    { "l-comment.rbp", "--zip-comment", "made by a test" },
+    { "l-utf8.rbp", "--file", utf8_entry },
+  };
+
+  g_assert_true (g_file_set_contents (utf8, "non-ASCII name", -1, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make (cases[i].name, cases[i].option, cases[i].value, NULL);
+      g_autoptr(RbBundle) bundle = open_ok (path);
+      g_autoptr(RbPlugin) plugin = load_ok (bundle, NULL);
+      g_auto(GStrv) files = rb_bundle_list_files (bundle);
+
+      g_assert_cmpuint (g_strv_length (files), ==, i == 4 ? 6 : 5);
+      /* Listed in central-directory order. */
+      g_assert_cmpstr (files[0], ==, i == 0 ? "sbom/sbom.cdx.json" : "manifest.json");
+    }
+}
+
 static void
 test_limits (void)
 {
@@ -811,6 +925,9 @@ main (int   argc,
   g_test_add_func ("/bundle/platforms-and-variants", test_platforms_and_variants);
   g_test_add_func ("/bundle/extract-refuses-overwrite", test_extract_refuses_overwrite);
   g_test_add_func ("/bundle/unsafe-archives", test_unsafe_archives);
+  g_test_add_func ("/bundle/zip-structure", test_zip_structure);
+  g_test_add_func ("/bundle/zip-structure-pairs", test_zip_structure_pairs);
+  g_test_add_func ("/bundle/zip-layouts", test_zip_layouts);
   g_test_add_func ("/bundle/limits", test_limits);
   g_test_add_func ("/bundle/broken-files", test_broken_files);
   g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);
