@@ -217,11 +217,14 @@ def main():
         'build_info': {'built_by': 'rb-make-bundle', 'built_at': '2026-11-24T00:00:00Z',
                        'host': 'x86_64-unknown-linux-gnu', 'compiler': 'rustc',
                        'rustbridge_version': '0.7.0',
-                       'git': {'commit': 'abc123', 'branch': 'main', 'dirty': False},
+                       'git': {'commit': 'abc123', 'branch': 'main', 'tag': 'v1.0.0', 'dirty': False},
                        'custom': {'ci_job': '42'}},
         'sbom': {'cyclonedx': 'sbom/sbom.cdx.json'},
         'api': {'min_rustbridge_version': '0.7.0', 'transports': ['json', 'cstruct'],
-                'messages': [{'type_tag': 'echo', 'description': 'Echo'},
+                'messages': [{'type_tag': 'echo', 'description': 'Echo', 'message_id': 1,
+                              'transport': 'json', 'request_schema': 'echo',
+                              'cstruct_request': 'FixtureRawEchoRequest',
+                              'cstruct_response': 'FixtureRawEchoResponse'},
                              {'type_tag': 'math.add', 'description': 'Add'}]},
     }
     if args.public_key:

@@ -240,6 +240,141 @@ test_valid_bundle (void)
   g_assert_cmpstr (rb_plugin_get_bundle_version (plugin), ==, "1.0.0");
 }
 
+/* The typed accessors: build information, API messages, legal files. */
+static void
+test_accessors (void)
+{
+  g_autofree char *notices = g_build_filename (workdir, "NOTICES", NULL);
+  g_autofree char *notices_entry = g_strdup_printf ("legal/NOTICES=%s", notices);
+  g_autofree char *path = NULL;
+  g_autofree char *bare = make_unsigned ("bare.rbp", "--set", "api=null", "--set", "build_info={\"built_at\":\"yesterday\"}",
+                                         NULL);
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbBundle) b = NULL;
+  g_autolist(RbBundleMessage) messages = NULL;
+  g_autolist(RbBundleMessage) none = NULL;
+  g_autoptr(RbBundleMessage) echo = NULL;
+  g_autoptr(RbBundleMessage) by_id = NULL;
+  g_autoptr(RbBundleMessage) add = NULL;
+  g_autoptr(GDateTime) built_at = NULL;
+  g_autoptr(GDateTime) expected = NULL;
+  g_autoptr(GBytes) sbom = NULL;
+  g_autoptr(GBytes) text = NULL;
+  g_autoptr(GBytes) missing = NULL;
+  g_autoptr(GBytes) request = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) transports = NULL;
+  g_auto(GStrv) no_transports = NULL;
+  guint8 raw[64] = { 1 };
+
+  g_assert_true (g_file_set_contents (notices, "Third-party notices", -1, NULL));
+  path = make ("accessors.rbp", "--file", notices_entry,
+               "--set", "notices=\"legal/NOTICES\"", "--set", "license_file=\"legal/LICENSE\"", NULL);
+  bundle = open_ok (path);
+
+  g_assert_cmpstr (rb_bundle_get_git_branch (bundle), ==, "main");
+  g_assert_cmpstr (rb_bundle_get_git_tag (bundle), ==, "v1.0.0");
+  g_assert_false (rb_bundle_get_git_dirty (bundle));
+  built_at = rb_bundle_get_built_at (bundle);
+  expected = g_date_time_new_utc (2026, 11, 24, 0, 0, 0);
+  g_assert_nonnull (built_at);
+  g_assert_true (g_date_time_equal (built_at, expected));
+
+  transports = rb_bundle_get_api_transports (bundle);
+  g_assert_cmpstrv (transports, ((const char *[]) { "json", "cstruct", NULL }));
+  messages = rb_bundle_list_api_messages (bundle);
+  g_assert_cmpuint (g_list_length (messages), ==, 2);
+  echo = rb_bundle_lookup_api_message (bundle, "echo");
+  g_assert_true (echo == messages->data);
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (messages->next->data), ==, "math.add");
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (echo), ==, "echo");
+  g_assert_cmpint (rb_bundle_message_get_message_id (echo), ==, 1);
+  g_assert_cmpstr (rb_bundle_message_get_description (echo), ==, "Echo");
+  g_assert_cmpstr (rb_bundle_message_get_transport (echo), ==, "json");
+  g_assert_cmpstr (rb_bundle_message_get_request_schema (echo), ==, "echo");
+  g_assert_null (rb_bundle_message_get_response_schema (echo));
+  g_assert_cmpstr (rb_bundle_message_get_cstruct_request (echo), ==, "FixtureRawEchoRequest");
+  g_assert_cmpstr (rb_bundle_message_get_cstruct_response (echo), ==, "FixtureRawEchoResponse");
+  by_id = rb_bundle_lookup_api_message_by_id (bundle, 1);
+  g_assert_true (by_id == echo);
+  add = rb_bundle_lookup_api_message (bundle, "math.add");
+  g_assert_cmpint (rb_bundle_message_get_message_id (add), ==, -1);
+  g_assert_null (rb_bundle_message_get_transport (add));
+  g_assert_null (rb_bundle_lookup_api_message (bundle, "nope"));
+  g_assert_null (rb_bundle_lookup_api_message_by_id (bundle, 2));
+  /* The messages outlive the list. */
+  g_list_free_full (g_steal_pointer (&messages), (GDestroyNotify) rb_bundle_message_unref);
+
+  /* The id from the manifest is the one call_raw takes. */
+  plugin = load_ok (bundle, NULL);
+  request = g_bytes_new (raw, sizeof raw);
+  reply = rb_plugin_call_raw (plugin, (guint32) rb_bundle_message_get_message_id (echo), request, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (reply), ==, 68);
+
+  g_assert_cmpstr (rb_bundle_get_notices_path (bundle), ==, "legal/NOTICES");
+  g_assert_cmpstr (rb_bundle_get_license_file_path (bundle), ==, "legal/LICENSE");
+  text = rb_bundle_read_file (bundle, rb_bundle_get_notices_path (bundle), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (text, NULL), g_bytes_get_size (text), "Third-party notices", 19);
+  sbom = rb_bundle_read_file (bundle, rb_bundle_get_sbom_path (bundle, "cyclonedx"), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (sbom, NULL), g_bytes_get_size (sbom), "CycloneDX"));
+  /* The manifest names a licence file the archive does not hold. */
+  missing = rb_bundle_read_file (bundle, rb_bundle_get_license_file_path (bundle), &error);
+  g_assert_null (missing);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "legal/LICENSE"));
+  g_clear_error (&error);
+
+  /* A manifest without api, git or a readable date. */
+  b = open_ok (bare);
+  none = rb_bundle_list_api_messages (b);
+  g_assert_null (none);
+  no_transports = rb_bundle_get_api_transports (b);
+  g_assert_cmpstrv (no_transports, ((const char *[]) { NULL }));
+  g_assert_null (rb_bundle_get_built_at (b));
+  g_assert_null (rb_bundle_get_git_branch (b));
+  g_assert_null (rb_bundle_get_git_tag (b));
+  g_assert_false (rb_bundle_get_git_dirty (b));
+  g_assert_null (rb_bundle_get_notices_path (b));
+  g_assert_null (rb_bundle_lookup_api_message (b, "echo"));
+}
+
+/* api.messages and api.transports are checked at open: the typed view of
+ * a manifest never silently drops what it cannot read. */
+static void
+test_bad_api (void)
+{
+  static const struct {
+    const char *api;
+    const char *needle;
+  } cases[] = {
+    { "api=[]", "“api” must be an object" },
+    { "api={\"messages\":{}}", "“api.messages” must be an array" },
+    { "api={\"messages\":[5]}", "“api.messages[0]” must be an object" },
+    { "api={\"messages\":[{\"description\":\"no tag\"}]}", "“api.messages[0].type_tag” must be a non-empty string" },
+    { "api={\"messages\":[{\"type_tag\":\"a\"},{\"type_tag\":7}]}", "“api.messages[1].type_tag” must be a string" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":-1}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":4294967296}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":1.5}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"transport\":[]}]}", "“api.messages[0].transport” must be a string" },
+    { "api={\"transports\":\"json\"}", "“api.transports” must be an array" },
+    { "api={\"transports\":[\"json\",1]}", "“api.transports” must hold strings only" },
+    { "api={\"min_rustbridge_version\":7}", "“api.min_rustbridge_version” must be a string" },
+    { "notices=5", "“notices” must be a string" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bad-api-%" G_GSIZE_FORMAT ".rbp", i);
+      g_autofree char *path = make_unsigned (name, "--set", cases[i].api, NULL);
+      open_fails (path, RB_BUNDLE_ERROR_INVALID_MANIFEST, cases[i].needle);
+    }
+}
+
 static void
 test_rust_plugin_bundle (void)
 {
@@ -913,6 +1048,8 @@ main (int   argc,
   }
 
   g_test_add_func ("/bundle/valid", test_valid_bundle);
+  g_test_add_func ("/bundle/accessors", test_accessors);
+  g_test_add_func ("/bundle/bad-api", test_bad_api);
   g_test_add_func ("/bundle/rust-plugin", test_rust_plugin_bundle);
   g_test_add_func ("/bundle/schemas", test_schemas);
   g_test_add_func ("/bundle/verify-modes-unsigned", test_verify_modes_unsigned);

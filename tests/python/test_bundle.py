@@ -189,3 +189,46 @@ def test_errors_have_bundle_codes(tmp_path, signed):
     with pytest.raises(GLib.Error) as info:
         bundle.list_variants('plan9-mips')
     assert info.value.code == BundleError.UNSUPPORTED_PLATFORM
+
+
+def test_typed_accessors(tmp_path, keys):
+    (key, pub), _ = keys
+    notices = tmp_path / 'NOTICES'
+    notices.write_text('Third-party notices')
+    path = make_bundle(tmp_path / 'accessors.rbp', key, pub, '--file', f'legal/NOTICES={notices}',
+                       '--set', 'notices="legal/NOTICES"')
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    assert bundle.get_git_branch() == 'main'
+    assert bundle.get_git_tag() == 'v1.0.0'
+    assert bundle.get_git_dirty() is False
+    assert bundle.get_built_at().format_iso8601() == '2026-11-24T00:00:00Z'
+    assert bundle.get_api_transports() == ['json', 'cstruct']
+
+    messages = bundle.list_api_messages()
+    assert [m.get_type_tag() for m in messages] == ['echo', 'math.add']
+    echo = bundle.lookup_api_message('echo')
+    assert isinstance(echo, RustBridge.BundleMessage)
+    assert echo.get_message_id() == 1
+    assert echo.get_transport() == 'json'
+    assert echo.get_cstruct_request() == 'FixtureRawEchoRequest'
+    assert echo.get_response_schema() is None
+    assert bundle.lookup_api_message_by_id(1).get_type_tag() == 'echo'
+    assert bundle.lookup_api_message('math.add').get_message_id() == -1
+    assert bundle.lookup_api_message('nope') is None
+    assert bundle.lookup_api_message_by_id(99) is None
+
+    assert bundle.read_file(bundle.get_notices_path()).get_data() == b'Third-party notices'
+    assert b'CycloneDX' in bundle.read_file(bundle.get_sbom_path('cyclonedx')).get_data()
+    assert bundle.get_license_file_path() is None
+    with pytest.raises(GLib.Error) as info:
+        bundle.read_file('legal/LICENSE')
+    assert info.value.code == BundleError.ENTRY_NOT_FOUND
+
+
+def test_bad_api_messages_are_refused(tmp_path):
+    path = make_bundle(tmp_path / 'bad-api.rbp', None, None,
+                       '--set', 'api={"messages":[{"type_tag":"a","message_id":"one"}]}')
+    with pytest.raises(GLib.Error) as info:
+        RustBridge.Bundle.new_for_path(str(path))
+    assert info.value.code == BundleError.INVALID_MANIFEST
+    assert 'api.messages[0].message_id' in info.value.message
