@@ -1,7 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -9,39 +14,151 @@
 #include "rb-archive-private.h"
 #include "rb-error.h"
 
+/* ZIP record signatures and sizes (APPNOTE.TXT). */
+#define SIG_LOCAL        0x04034b50u
+#define SIG_CENTRAL      0x02014b50u
+#define SIG_END          0x06054b50u
+#define SIG_END64        0x06064b50u
+#define SIG_END64_LOC    0x07064b50u
+#define LOCAL_LEN        30
+#define CENTRAL_LEN      46
+#define END_LEN          22
+#define END64_LEN        56
+#define END64_LOC_LEN    20
+
+/* General purpose flags: traditional, strong, central-directory encryption. */
+#define ENCRYPTION_FLAGS (0x0001 | 0x0040 | 0x2000)
+#define METHOD_STORED    0
+#define METHOD_DEFLATE   8
+
+/* ZIP allows 65535 bytes of archive comment, but libarchive looks for the
+ * end record in the last 16 KiB only, and bundles have no use for long
+ * comments. */
+#define MAX_COMMENT_LEN  4096
+
+/* No bundle needs longer entry names; bounds the index's memory. */
+#define MAX_NAME_LEN     1024
+
+#define READ_BLOCK       (128 * 1024)
+
+typedef struct {
+  char     *name;
+  guint64   size;        /* uncompressed, as declared */
+  guint64   offset;      /* of the local header */
+  guint64   data_end;    /* end of the compressed data */
+  gboolean  is_dir;
+} Entry;
+
 struct _RbArchive {
-  char       *path;
-  GHashTable *files;  /* name -> GUINT_TO_POINTER (1): regular files only */
-  GPtrArray  *order;  /* names in archive order */
+  int         fd;
+  char       *path;      /* for messages */
+  guint64     file_size;
+  GPtrArray  *entries;   /* Entry, central-directory order, directories too */
+  GPtrArray  *by_offset; /* the same entries in file order (libarchive's) */
+  GHashTable *by_name;   /* name -> Entry */
 };
 
-
-
-static struct archive *
-open_reader (const char  *path,
-             GError     **error)
+static void
+entry_free (Entry *entry)
 {
-  struct archive *a = archive_read_new ();
-
-  archive_read_support_format_zip (a);
-  if (archive_read_open_filename (a, path, 64 * 1024) != ARCHIVE_OK)
-    {
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
-                   "“%s” is not a readable ZIP archive: %s", path,
-                   archive_error_string (a) ? archive_error_string (a) : "unknown error");
-      archive_read_free (a);
-      return NULL;
-    }
-  return a;
+  g_free (entry->name);
+  g_free (entry);
 }
 
-gboolean
-rb_archive_name_is_safe (const char *name)
+static guint16
+le16 (const guint8 *p)
+{
+  return (guint16) (p[0] | (p[1] << 8));
+}
+
+static guint32
+le32 (const guint8 *p)
+{
+  return (guint32) p[0] | ((guint32) p[1] << 8) | ((guint32) p[2] << 16) | ((guint32) p[3] << 24);
+}
+
+static guint64
+le64 (const guint8 *p)
+{
+  return (guint64) le32 (p) | ((guint64) le32 (p + 4) << 32);
+}
+
+static gboolean
+invalid (RbArchive   *self,
+         GError     **error,
+         const char  *format,
+         ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+invalid (RbArchive   *self,
+         GError     **error,
+         const char  *format,
+         ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+               "“%s” is not a valid bundle archive: %s", self->path, message);
+  return FALSE;
+}
+
+/* Reads exactly @len bytes at @offset; running into the end of the file
+ * means the archive is truncated or lies about its layout. */
+static gboolean
+read_at (RbArchive  *self,
+         guint64     offset,
+         void       *buffer,
+         gsize       len,
+         GError    **error)
+{
+  guint8 *p = buffer;
+
+  if (offset > self->file_size || len > self->file_size - offset)
+    return invalid (self, error, "a record at offset %" G_GUINT64_FORMAT " lies beyond the end of the file "
+                    "(truncated?)", offset);
+  while (len > 0)
+    {
+      ssize_t n = pread (self->fd, p, len, (off_t) offset);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                       "Could not read “%s”: %s", self->path,
+                       n < 0 ? g_strerror (saved) : "unexpected end of file (did it shrink?)");
+          return FALSE;
+        }
+      p += n;
+      offset += (guint64) n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* Why @name is not a relative, clean, UTF-8 path, or NULL if it is. */
+static const char *
+name_problem (const char *name)
 {
   g_auto(GStrv) parts = NULL;
 
-  if (name == NULL || *name == '\0' || *name == '/' || strchr (name, '\\') || strchr (name, ':'))
-    return FALSE;
+  if (*name == '\0')
+    return "the name is empty";
+  if (strlen (name) > MAX_NAME_LEN)
+    return "the name is too long";
+  if (!g_utf8_validate (name, -1, NULL))
+    return "the name is not UTF-8";
+  if (*name == '/')
+    return "an absolute path";
+  if (strchr (name, '\\') != NULL)
+    return "the name has a backslash";
+  if (strchr (name, ':') != NULL)
+    return "the name has a colon";
   parts = g_strsplit (name, "/", -1);
   for (guint i = 0; parts[i] != NULL; i++)
     {
@@ -49,9 +166,562 @@ rb_archive_name_is_safe (const char *name)
       if (parts[i][0] == '\0' && parts[i + 1] == NULL && i > 0)
         break;
       if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0 || strcmp (parts[i], "..") == 0)
+        return "an empty, “.” or “..” path component";
+      for (const char *p = parts[i]; *p != '\0'; p++)
+        if ((guchar) *p < 0x20 || *p == 0x7f)
+          return "the name has a control character";
+    }
+  return NULL;
+}
+
+gboolean
+rb_archive_name_is_safe (const char *name)
+{
+  return name != NULL && name_problem (name) == NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Our own reading of the central directory                            */
+
+typedef struct {
+  guint64 count;
+  guint64 cd_offset;
+  guint64 cd_size;
+} EndRecord;
+
+/* The ZIP64 end record, found through the locator at @loc_pos. The
+ * classic end record keeps either the 0xff.. placeholders or the same
+ * values, so that a reader that trusts it sees the same directory. */
+static gboolean
+read_zip64_end_record (RbArchive  *self,
+                       guint64     loc_pos,
+                       EndRecord  *end,
+                       guint64    *cd_end,
+                       GError    **error)
+{
+  guint8 loc[END64_LOC_LEN], rec[END64_LEN];
+  guint64 rec_pos, count, cd_size, cd_offset;
+
+  if (!read_at (self, loc_pos, loc, sizeof loc, error))
+    return FALSE;
+  if (le32 (loc + 4) != 0 || le32 (loc + 16) != 1)
+    return invalid (self, error, "multi-volume archives are not supported");
+  rec_pos = le64 (loc + 8);
+  /* The record (with its extensible data, at most what libarchive reads)
+   * ends right at the locator. */
+  if (rec_pos > loc_pos || loc_pos - rec_pos < END64_LEN || loc_pos - rec_pos > 16 * 1024)
+    return invalid (self, error, "bad ZIP64 end of central directory locator");
+  if (!read_at (self, rec_pos, rec, sizeof rec, error))
+    return FALSE;
+  if (le32 (rec) != SIG_END64 || le64 (rec + 4) != loc_pos - rec_pos - 12)
+    return invalid (self, error, "bad ZIP64 end of central directory record");
+  if (le32 (rec + 16) != 0 || le32 (rec + 20) != 0 || le64 (rec + 24) != le64 (rec + 32))
+    return invalid (self, error, "multi-volume archives are not supported");
+  count = le64 (rec + 32);
+  cd_size = le64 (rec + 40);
+  cd_offset = le64 (rec + 48);
+  if ((end->count != 0xffff && end->count != count) ||
+      (end->cd_size != 0xffffffff && end->cd_size != cd_size) ||
+      (end->cd_offset != 0xffffffff && end->cd_offset != cd_offset))
+    return invalid (self, error, "the ZIP64 and the classic end of central directory records disagree");
+  end->count = count;
+  end->cd_size = cd_size;
+  end->cd_offset = cd_offset;
+  *cd_end = rec_pos;
+  return TRUE;
+}
+
+static gboolean
+read_end_record (RbArchive  *self,
+                 guint       max_entries,
+                 EndRecord  *end,
+                 GError    **error)
+{
+  /* Room for the longest comment ZIP allows, so that one that is too
+   * long gets its own message. */
+  gsize tail_len = (gsize) MIN (self->file_size, (guint64) END_LEN + G_MAXUINT16);
+  g_autofree guint8 *tail = NULL;
+  guint64 tail_pos, end_pos, cd_end;
+  const guint8 *p = NULL;
+  guint8 sig[4];
+
+  if (self->file_size < END_LEN)
+    return invalid (self, error, "too short to be a ZIP archive");
+  tail_pos = self->file_size - tail_len;
+  tail = g_malloc (tail_len);
+  if (!read_at (self, tail_pos, tail, tail_len, error))
+    return FALSE;
+  /* The end record is the last thing in the file, after its comment. */
+  for (gsize i = tail_len - END_LEN + 1; i-- > 0;)
+    if (le32 (tail + i) == SIG_END && i + END_LEN + le16 (tail + i + 20) == tail_len)
+      {
+        p = tail + i;
+        break;
+      }
+  if (p == NULL)
+    return invalid (self, error, "not a ZIP archive (no end of central directory record at the end)");
+  end_pos = tail_pos + (guint64) (p - tail);
+  if (le16 (p + 20) > MAX_COMMENT_LEN)
+    return invalid (self, error, "the archive comment has %u bytes (at most %u are allowed)",
+                    le16 (p + 20), MAX_COMMENT_LEN);
+  /* libarchive takes the last end record signature in the file: one in
+   * the comment would make it read another directory than ours. */
+  for (const guint8 *q = p + 1; q + 4 <= tail + tail_len; q++)
+    if (le32 (q) == SIG_END)
+      return invalid (self, error, "the archive comment holds an end of central directory signature");
+
+  if (le16 (p + 4) != 0 || le16 (p + 6) != 0 || le16 (p + 8) != le16 (p + 10))
+    return invalid (self, error, "multi-volume archives are not supported");
+  end->count = le16 (p + 10);
+  end->cd_size = le32 (p + 12);
+  end->cd_offset = le32 (p + 16);
+  cd_end = end_pos;
+
+  /* ZIP64: a locator right before the end record points to the real one. */
+  if (end_pos >= END64_LOC_LEN)
+    {
+      if (!read_at (self, end_pos - END64_LOC_LEN, sig, sizeof sig, error))
+        return FALSE;
+      if (le32 (sig) == SIG_END64_LOC &&
+          !read_zip64_end_record (self, end_pos - END64_LOC_LEN, end, &cd_end, error))
         return FALSE;
     }
-  return g_utf8_validate (name, -1, NULL);
+  if (cd_end == end_pos && (end->count == 0xffff || end->cd_size == 0xffffffff || end->cd_offset == 0xffffffff))
+    return invalid (self, error, "ZIP64 values without a ZIP64 end of central directory record");
+
+  if (end->count > max_entries)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                   "“%s” has %" G_GUINT64_FORMAT " entries; the limit is %u", self->path, end->count, max_entries);
+      return FALSE;
+    }
+  /* The central directory ends where the end records begin: nothing
+   * hidden in between, and no offset that needs correcting (libarchive
+   * would correct it, and read other bytes than we checked). */
+  if (end->cd_offset > cd_end || end->cd_size != cd_end - end->cd_offset)
+    return invalid (self, error, "the central directory is not where the end record says");
+  if (end->cd_size < end->count * CENTRAL_LEN)
+    return invalid (self, error, "the central directory is too small for %" G_GUINT64_FORMAT " entries",
+                    end->count);
+  return TRUE;
+}
+
+/* The ZIP64 extra field replaces 0xffffffff sizes and offsets. */
+static gboolean
+apply_zip64_extra (const guint8 *extra,
+                   gsize         len,
+                   guint64      *size,
+                   guint64      *compressed,
+                   guint64      *offset)
+{
+  while (len >= 4)
+    {
+      guint16 id = le16 (extra), field_len = le16 (extra + 2);
+      const guint8 *q = extra + 4;
+      gsize left = field_len;
+
+      if ((gsize) field_len + 4 > len)
+        return FALSE;
+      if (id == 0x0001)
+        {
+          guint64 *values[] = { size, compressed, offset };
+          for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+            {
+              if (*values[i] != 0xffffffff)
+                continue;
+              if (left < 8)
+                return FALSE;
+              *values[i] = le64 (q);
+              q += 8;
+              left -= 8;
+            }
+        }
+      extra += 4 + field_len;
+      len -= 4 + (gsize) field_len;
+    }
+  /* libarchive refuses stray bytes after the last field too. */
+  return len == 0;
+}
+
+static gboolean
+unsafe (RbArchive   *self,
+        GError     **error,
+        const char  *name,
+        const char  *why)
+{
+  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
+               "“%s” has an unsafe entry “%s”: %s", self->path, name, why);
+  return FALSE;
+}
+
+/* Checks one central-directory entry at *pos and its local header. */
+static gboolean
+read_central_entry (RbArchive  *self,
+                    guint64    *pos,
+                    guint64     cd_end,
+                    guint64     cd_offset,
+                    guint64    *total,
+                    guint64     max_total_size,
+                    GError    **error)
+{
+  guint8 h[CENTRAL_LEN], local[LOCAL_LEN];
+  g_autofree guint8 *name_extra = NULL;
+  g_autofree guint8 *local_name = NULL;
+  g_autofree char *name = NULL;
+  g_autofree char *shown = NULL;
+  const char *problem;
+  guint16 made_by, flags, method, name_len, extra_len, comment_len;
+  guint32 external;
+  guint64 size, compressed, offset, data_start;
+  gboolean is_dir;
+  Entry *entry;
+
+  if (cd_end - *pos < CENTRAL_LEN)
+    return invalid (self, error, "truncated central directory");
+  if (!read_at (self, *pos, h, sizeof h, error))
+    return FALSE;
+  if (le32 (h) != SIG_CENTRAL)
+    return invalid (self, error, "bad central directory entry at offset %" G_GUINT64_FORMAT, *pos);
+  made_by = le16 (h + 4);
+  flags = le16 (h + 8);
+  method = le16 (h + 10);
+  compressed = le32 (h + 20);
+  size = le32 (h + 24);
+  name_len = le16 (h + 28);
+  extra_len = le16 (h + 30);
+  comment_len = le16 (h + 32);
+  external = le32 (h + 38);
+  offset = le32 (h + 42);
+  if (cd_end - *pos - CENTRAL_LEN < (guint64) name_len + extra_len + comment_len)
+    return invalid (self, error, "truncated central directory");
+
+  name_extra = g_malloc ((gsize) name_len + extra_len + 1);
+  if (!read_at (self, *pos + CENTRAL_LEN, name_extra, (gsize) name_len + extra_len, error))
+    return FALSE;
+  *pos += CENTRAL_LEN + (guint64) name_len + extra_len + comment_len;
+
+  /* Shown in messages: the name up to a NUL, made valid UTF-8. */
+  shown = g_utf8_make_valid ((const char *) name_extra, strnlen ((const char *) name_extra, name_len));
+  if (memchr (name_extra, '\0', name_len) != NULL)
+    return unsafe (self, error, shown, "the name has a NUL byte");
+  if (name_len > MAX_NAME_LEN)
+    return unsafe (self, error, shown, "the name is too long");
+  name = g_strndup ((const char *) name_extra, name_len);
+  problem = name_problem (name);
+  if (problem != NULL)
+    return unsafe (self, error, shown, problem);
+  if (le16 (h + 34) != 0)
+    return invalid (self, error, "“%s” is on another volume", name);
+  if (!apply_zip64_extra (name_extra + name_len, extra_len, &size, &compressed, &offset))
+    return invalid (self, error, "“%s” has a malformed extra field", name);
+
+  /* The entry's type: a trailing slash, the DOS directory bit, or the
+   * Unix mode when a Unix system wrote it. */
+  is_dir = g_str_has_suffix (name, "/") || (external & 0x10) != 0;
+  if ((made_by >> 8) == 3 && (external >> 16) != 0)
+    {
+      guint32 type = (external >> 16) & S_IFMT;
+
+      if (type == S_IFLNK)
+        return unsafe (self, error, name, "a symbolic link");
+      if (type == S_IFDIR)
+        is_dir = TRUE;
+      else if (type != S_IFREG && type != 0)
+        return unsafe (self, error, name, "a device, FIFO or socket");
+    }
+  if (is_dir && !g_str_has_suffix (name, "/"))
+    return invalid (self, error, "directory entry “%s” has no trailing slash", name);
+  if (is_dir && size != 0)
+    return unsafe (self, error, name, "a directory with data");
+  if (flags & ENCRYPTION_FLAGS)
+    return invalid (self, error, "“%s” is encrypted", name);
+  if (method != METHOD_STORED && method != METHOD_DEFLATE)
+    return invalid (self, error, "“%s” uses compression method %u (only stored and deflate are allowed)",
+                    name, method);
+  if (method == METHOD_STORED && compressed != size)
+    return invalid (self, error, "“%s” is stored, but its stored and declared sizes differ", name);
+  if (g_hash_table_contains (self->by_name, name))
+    return invalid (self, error, "two entries are named “%s”", name);
+
+  /* The local header must agree: readers that walk local headers
+   * (libarchive does) must see the same names as the directory. */
+  if (offset >= cd_offset || !read_at (self, offset, local, sizeof local, NULL) || le32 (local) != SIG_LOCAL)
+    return invalid (self, error, "“%s” has no local header at offset %" G_GUINT64_FORMAT, name, offset);
+  if (le16 (local + 26) != name_len || le16 (local + 8) != method)
+    return invalid (self, error, "the local header of “%s” does not match the central directory", name);
+  /* libarchive takes the flags from the local header. */
+  if (le16 (local + 6) & ENCRYPTION_FLAGS)
+    return invalid (self, error, "“%s” is encrypted", name);
+  local_name = g_malloc (name_len);
+  if (!read_at (self, offset + LOCAL_LEN, local_name, name_len, error))
+    return FALSE;
+  if (memcmp (local_name, name, name_len) != 0)
+    return invalid (self, error, "the local header of “%s” names another file", name);
+
+  /* offset < cd_offset <= file size: these sums cannot overflow. */
+  data_start = offset + LOCAL_LEN + name_len + le16 (local + 28);
+  if (data_start > cd_offset || compressed > cd_offset - data_start)
+    return invalid (self, error, "the data of “%s” runs into the central directory", name);
+  if (size > max_total_size - *total)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                   "“%s” declares more than %" G_GUINT64_FORMAT " bytes of content (at “%s”)",
+                   self->path, max_total_size, name);
+      return FALSE;
+    }
+  *total += size;
+
+  entry = g_new0 (Entry, 1);
+  entry->name = g_steal_pointer (&name);
+  entry->size = size;
+  entry->offset = offset;
+  entry->data_end = data_start + compressed;
+  entry->is_dir = is_dir;
+  g_ptr_array_add (self->entries, entry);
+  g_hash_table_insert (self->by_name, entry->name, entry);
+  return TRUE;
+}
+
+static int
+compare_offsets (gconstpointer a,
+                 gconstpointer b)
+{
+  const Entry *x = *(Entry * const *) a, *y = *(Entry * const *) b;
+  return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+static gboolean
+scan_central_directory (RbArchive  *self,
+                        guint       max_entries,
+                        guint64     max_total_size,
+                        GError    **error)
+{
+  EndRecord end = { 0, 0, 0 };
+  guint64 pos, total = 0, first;
+  GPtrArray *sorted;
+
+  if (!read_end_record (self, max_entries, &end, error))
+    return FALSE;
+  pos = end.cd_offset;
+  for (guint64 i = 0; i < end.count; i++)
+    if (!read_central_entry (self, &pos, end.cd_offset + end.cd_size, end.cd_offset, &total,
+                             max_total_size, error))
+      return FALSE;
+  if (end.count == 0)
+    return invalid (self, error, "the archive is empty");
+  if (pos != end.cd_offset + end.cd_size)
+    return invalid (self, error, "the central directory holds more than the %" G_GUINT64_FORMAT
+                    " entries the end record counts", end.count);
+
+  sorted = self->by_offset = g_ptr_array_copy (self->entries, NULL, NULL);
+  g_ptr_array_set_free_func (sorted, NULL);   /* the copy shares the entries */
+  g_ptr_array_sort (sorted, compare_offsets);
+
+  /* Nothing before the first entry: a file that is also something else
+   * (a script, an executable) is not a bundle. */
+  first = ((const Entry *) g_ptr_array_index (sorted, 0))->offset;
+  if (first != 0)
+    return invalid (self, error, "%" G_GUINT64_FORMAT " bytes of data before the first entry", first);
+
+  /* Entries that share bytes are how "zip bombs" multiply their size. */
+  for (guint i = 1; i < sorted->len; i++)
+    {
+      const Entry *prev = g_ptr_array_index (sorted, i - 1), *next = g_ptr_array_index (sorted, i);
+      if (prev->data_end > next->offset)
+        return invalid (self, error, "entries “%s” and “%s” overlap", prev->name, next->name);
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* libarchive over our file descriptor                                 */
+
+typedef struct {
+  int      fd;
+  guint64  offset;
+  guint64  size;
+  guint8  *buffer;
+} Reader;
+
+static la_ssize_t
+reader_read (struct archive  *a,
+             void            *data,
+             const void     **buffer)
+{
+  Reader *reader = data;
+  ssize_t n;
+
+  do
+    n = pread (reader->fd, reader->buffer, READ_BLOCK, (off_t) reader->offset);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    {
+      int saved = errno;
+      archive_set_error (a, saved, "%s", g_strerror (saved));
+      return -1;
+    }
+  reader->offset += (guint64) n;
+  *buffer = reader->buffer;
+  return n;
+}
+
+static la_int64_t
+reader_seek (struct archive *a,
+             void           *data,
+             la_int64_t      offset,
+             int             whence)
+{
+  Reader *reader = data;
+  gint64 base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (gint64) reader->offset : (gint64) reader->size;
+
+  /* base is at most the file size; offset comes from the archive. */
+  if (offset < -base || offset > G_MAXINT64 - base)
+    return ARCHIVE_FATAL;
+  reader->offset = (guint64) (base + offset);
+  return (la_int64_t) reader->offset;
+}
+
+static la_int64_t
+reader_skip (struct archive *a,
+             void           *data,
+             la_int64_t      request)
+{
+  Reader *reader = data;
+  guint64 left = reader->size > reader->offset ? reader->size - reader->offset : 0;
+  guint64 skip = MIN ((guint64) MAX (request, 0), left);
+
+  reader->offset += skip;
+  return (la_int64_t) skip;
+}
+
+static void
+reader_free (Reader *reader)
+{
+  g_free (reader->buffer);
+  g_free (reader);
+}
+
+static int
+reader_close (struct archive *a,
+              void           *data)
+{
+  reader_free (data);
+  return ARCHIVE_OK;
+}
+
+/* libarchive converts entry names to the character set of the locale,
+ * so in a program that never called setlocale() a UTF-8 name would not
+ * survive: it reads names with a UTF-8 locale for this thread. */
+static locale_t
+utf8_locale (void)
+{
+  static gsize once = 0;
+  static locale_t locale = (locale_t) 0;
+
+  if (g_once_init_enter (&once))
+    {
+      locale = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
+      g_once_init_leave (&once, 1);
+    }
+  return locale;
+}
+
+/* A libarchive reader over our file; *saved is the thread's locale, to
+ * give back to close_reader(). */
+static struct archive *
+open_reader (RbArchive  *self,
+             locale_t   *saved,
+             GError    **error)
+{
+  struct archive *a;
+  Reader *reader = g_new0 (Reader, 1);
+
+  *saved = utf8_locale () != (locale_t) 0 ? uselocale (utf8_locale ()) : (locale_t) 0;
+  a = archive_read_new ();
+
+  reader->fd = self->fd;
+  reader->size = self->file_size;
+  reader->buffer = g_malloc (READ_BLOCK);
+
+  /* Only the central-directory reader: it sees what we checked. */
+  archive_read_support_format_zip_seekable (a);
+  archive_read_set_callback_data (a, reader);
+  archive_read_set_read_callback (a, reader_read);
+  archive_read_set_seek_callback (a, reader_seek);
+  archive_read_set_skip_callback (a, reader_skip);
+  archive_read_set_close_callback (a, reader_close);
+  if (archive_read_open1 (a) != ARCHIVE_OK)
+    {
+      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable");
+      archive_read_free (a);
+      if (*saved != (locale_t) 0)
+        uselocale (*saved);
+      return NULL;
+    }
+  return a;
+}
+
+static void
+close_reader (struct archive *a,
+              locale_t        saved)
+{
+  archive_read_free (a);
+  if (saved != (locale_t) 0)
+    uselocale (saved);
+}
+
+/* libarchive must hand out exactly the entries we checked, in file
+ * order (its central-directory reader sorts them by offset), with the
+ * same names and types: what we validated is what it reads. */
+static gboolean
+cross_check (RbArchive  *self,
+             GError    **error)
+{
+  locale_t saved;
+  struct archive *a = open_reader (self, &saved, error);
+  struct archive_entry *entry;
+  gboolean ok = FALSE;
+  guint seen = 0;
+  int rc;
+
+  if (a == NULL)
+    return FALSE;
+  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+    {
+      const char *name = archive_entry_pathname_utf8 (entry);
+      const Entry *expected = seen < self->by_offset->len ? g_ptr_array_index (self->by_offset, seen) : NULL;
+      mode_t type = archive_entry_filetype (entry);
+
+      if (expected == NULL || g_strcmp0 (name, expected->name) != 0)
+        {
+          invalid (self, error, "libarchive sees entry “%s” where the central directory has %s%s%s",
+                   name ? name : "(unreadable)", expected ? "“" : "", expected ? expected->name : "none",
+                   expected ? "”" : "");
+          goto out;
+        }
+      if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
+          type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
+        {
+          unsafe (self, error, expected->name, "not a regular file or directory");
+          goto out;
+        }
+      seen++;
+    }
+  if (rc != ARCHIVE_EOF)
+    {
+      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable entry");
+      goto out;
+    }
+  if (seen != self->by_offset->len)
+    {
+      invalid (self, error, "libarchive sees %u of %u entries", seen, self->by_offset->len);
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  close_reader (a, saved);
+  return ok;
 }
 
 void
@@ -59,9 +729,12 @@ rb_archive_free (RbArchive *self)
 {
   if (self == NULL)
     return;
+  if (self->fd >= 0)
+    close (self->fd);
   g_free (self->path);
-  g_hash_table_unref (self->files);
-  g_ptr_array_unref (self->order);
+  g_clear_pointer (&self->by_name, g_hash_table_unref);
+  g_clear_pointer (&self->by_offset, g_ptr_array_unref);
+  g_clear_pointer (&self->entries, g_ptr_array_unref);
   g_free (self);
 }
 
@@ -72,105 +745,80 @@ rb_archive_open (const char  *path,
                  GError     **error)
 {
   g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
-  struct archive *a;
-  struct archive_entry *entry;
-  guint64 total = 0;
-  guint count = 0;
-  int rc;
+  struct stat st;
 
   self->path = g_strdup (path);
-  self->files = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, NULL);
-  self->order = g_ptr_array_new_with_free_func (g_free);
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
+  self->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (self->fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
+                   "Could not open bundle “%s”: %s", path, g_strerror (saved));
+      return NULL;
+    }
+  if (fstat (self->fd, &st) != 0 || !S_ISREG (st.st_mode))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
+                   "Bundle “%s” is not a regular file", path);
+      return NULL;
+    }
+  self->file_size = (guint64) st.st_size;
 
-  a = open_reader (path, error);
-  if (a == NULL)
+  if (!scan_central_directory (self, max_entries, max_total_size, error) ||
+      !cross_check (self, error))
     return NULL;
-
-  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
-    {
-      const char *name = archive_entry_pathname (entry);
-      mode_t type = archive_entry_filetype (entry);
-
-      if (++count > max_entries)
-        {
-          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
-                       "“%s” has more than %u entries", path, max_entries);
-          goto fail;
-        }
-      if (name == NULL || !rb_archive_name_is_safe (name))
-        {
-          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-                       "“%s” has an entry with an unsafe name: “%s”", path,
-                       name ? name : "(unreadable)");
-          goto fail;
-        }
-      if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
-          (type != AE_IFREG && type != AE_IFDIR))
-        {
-          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-                       "“%s” has an entry that is not a regular file: “%s”", path, name);
-          goto fail;
-        }
-      if (archive_entry_size_is_set (entry))
-        {
-          la_int64_t size = archive_entry_size (entry);
-          if (size < 0 || (total += (guint64) size) > max_total_size)
-            {
-              g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
-                           "“%s” declares more than %" G_GUINT64_FORMAT " bytes of content",
-                           path, max_total_size);
-              goto fail;
-            }
-        }
-      if (type == AE_IFREG)
-        {
-          char *copy;
-
-          if (g_hash_table_contains (self->files, name))
-            {
-              g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
-                           "“%s” has two entries named “%s”", path, name);
-              goto fail;
-            }
-          copy = g_strdup (name);
-          g_ptr_array_add (self->order, copy);
-          g_hash_table_add (self->files, copy);
-        }
-      archive_read_data_skip (a);
-    }
-  if (rc != ARCHIVE_EOF)
-    {
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
-                   "“%s” is not a valid ZIP archive: %s", path,
-                   archive_error_string (a) ? archive_error_string (a) : "unknown error");
-      goto fail;
-    }
-  archive_read_free (a);
   return g_steal_pointer (&self);
-
-fail:
-  archive_read_free (a);
-  return NULL;
 }
 
 GStrv
 rb_archive_list_files (RbArchive *self)
 {
-  GStrvBuilder *builder = g_strv_builder_new ();
-  GStrv result;
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
 
-  for (guint i = 0; i < self->order->len; i++)
-    g_strv_builder_add (builder, g_ptr_array_index (self->order, i));
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
+  for (guint i = 0; i < self->entries->len; i++)
+    {
+      const Entry *entry = g_ptr_array_index (self->entries, i);
+      if (!entry->is_dir)
+        g_strv_builder_add (builder, entry->name);
+    }
+  return g_strv_builder_end (builder);
+}
+
+static const Entry *
+lookup_file (RbArchive  *self,
+             const char *name)
+{
+  const Entry *entry = name != NULL ? g_hash_table_lookup (self->by_name, name) : NULL;
+  return entry != NULL && !entry->is_dir ? entry : NULL;
 }
 
 gboolean
 rb_archive_has_file (RbArchive  *self,
                      const char *name)
 {
-  return g_hash_table_contains (self->files, name);
+  return lookup_file (self, name) != NULL;
+}
+
+guint64
+rb_archive_get_size (RbArchive  *self,
+                     const char *name)
+{
+  const Entry *entry = lookup_file (self, name);
+  return entry != NULL ? entry->size : 0;
+}
+
+static gboolean
+too_large (RbArchive   *self,
+           const char  *name,
+           guint64      max_size,
+           GError     **error)
+{
+  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+               "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes", name, self->path, max_size);
+  return FALSE;
 }
 
 gboolean
@@ -182,42 +830,50 @@ rb_archive_stream (RbArchive          *self,
                    gpointer            user_data,
                    GError            **error)
 {
+  const Entry *file = lookup_file (self, name);
+  locale_t saved;
   struct archive *a;
   struct archive_entry *entry;
-  gboolean found = FALSE, ok = FALSE;
+  gboolean ok = FALSE;
   guint64 total = 0;
+  int rc;
 
-  if (!rb_archive_has_file (self, name))
+  if (file == NULL)
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
                    "“%s” has no file “%s”", self->path, name);
       return FALSE;
     }
+  if (file->size > max_size)
+    return too_large (self, name, max_size, error);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
 
-  a = open_reader (self->path, error);
+  a = open_reader (self, &saved, error);
   if (a == NULL)
     return FALSE;
 
-  while (archive_read_next_header (a, &entry) == ARCHIVE_OK)
+  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
     {
       const void *block;
       size_t size;
       la_int64_t offset;
-      int rc;
 
-      if (g_strcmp0 (archive_entry_pathname (entry), name) != 0)
+      if (g_strcmp0 (archive_entry_pathname_utf8 (entry), file->name) != 0)
         continue;
-      found = TRUE;
       while ((rc = archive_read_data_block (a, &block, &size, &offset)) == ARCHIVE_OK)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
             goto out;
+          /* Counted on what comes out, whatever the archive declared. */
           total += size;
-          if (total > max_size)
+          if (total > max_size || total > file->size)
             {
-              g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
-                           "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes",
-                           name, self->path, max_size);
+              if (total > max_size)
+                too_large (self, name, max_size, error);
+              else
+                invalid (self, error, "“%s” holds more than its declared %" G_GUINT64_FORMAT " bytes",
+                         name, file->size);
               goto out;
             }
           if (size > 0 && !func (block, size, user_data, error))
@@ -225,20 +881,24 @@ rb_archive_stream (RbArchive          *self,
         }
       if (rc != ARCHIVE_EOF)
         {
-          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
-                       "Could not read “%s” from “%s”: %s", name, self->path,
-                       archive_error_string (a) ? archive_error_string (a) : "unknown error");
+          invalid (self, error, "could not read “%s”: %s", name,
+                   archive_error_string (a) ? archive_error_string (a) : "unknown error");
+          goto out;
+        }
+      if (total != file->size)
+        {
+          invalid (self, error, "“%s” holds %" G_GUINT64_FORMAT " bytes, not the declared %" G_GUINT64_FORMAT,
+                   name, total, file->size);
           goto out;
         }
       ok = TRUE;
-      break;
+      goto out;
     }
-  if (!found)
-    g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
-                 "Could not find “%s” again in “%s” (the file changed?)", name, self->path);
+  invalid (self, error, "could not find “%s” again: %s", name,
+           rc != ARCHIVE_EOF && archive_error_string (a) ? archive_error_string (a) : "entry missing");
 
 out:
-  archive_read_free (a);
+  close_reader (a, saved);
   return ok;
 }
 
@@ -258,8 +918,15 @@ rb_archive_read (RbArchive   *self,
                  gsize        max_size,
                  GError     **error)
 {
-  g_autoptr(GByteArray) buffer = g_byte_array_new ();
+  g_autoptr(GByteArray) buffer = NULL;
+  guint64 size = rb_archive_get_size (self, name);
 
+  if (size > max_size)
+    {
+      too_large (self, name, max_size, error);
+      return NULL;
+    }
+  buffer = g_byte_array_sized_new ((guint) size);
   if (!rb_archive_stream (self, name, max_size, NULL, append_chunk, buffer, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));

@@ -6,11 +6,30 @@
 G_BEGIN_DECLS
 
 /*
- * RbArchive: the checked index of a ZIP archive (libarchive). Opening it
- * refuses unsafe archives as a whole: entry names that are absolute,
- * contain "..", ".", empty components, backslashes or colons; symlinks,
- * hard links, devices and other non-regular entries; duplicate names;
- * more entries or more declared bytes than the limits allow.
+ * RbArchive: the checked index of a ZIP archive.
+ *
+ * Opening reads the end records and the central directory itself
+ * (bounded, entry by entry, checking each local header) before libarchive
+ * sees the file, and refuses the archive as a whole:
+ *
+ * - UNSAFE_PATH: an entry name that is empty, too long, absolute, not
+ *   UTF-8, or has a NUL byte, a control character, a backslash, a colon,
+ *   a "." or ".." or empty component; a symlink, device, FIFO or socket
+ *   entry; a directory with data;
+ * - INVALID_ARCHIVE: not a ZIP archive, or anything after its end record;
+ *   an archive comment that is long or holds an end record signature;
+ *   ZIP64 and classic end records that disagree; several volumes; no
+ *   entries; data before the first entry; a central directory that is
+ *   not right before the end records or holds another number of entries;
+ *   a local header whose name, method or flags differ from the central
+ *   directory's; entries that overlap or run into the central directory;
+ *   encrypted entries; methods other than stored and deflate; stored
+ *   entries whose two sizes differ; duplicate names; libarchive seeing
+ *   other entries, in another order, or of other types than we do;
+ * - TOO_LARGE: more entries or more declared bytes than the limits.
+ *
+ * The file stays open: every later read comes from the file that was
+ * checked, through pread() (so reads may run in several threads).
  */
 typedef struct _RbArchive RbArchive;
 
@@ -19,30 +38,40 @@ typedef gboolean (*RbArchiveChunkFunc) (const guint8  *data,
                                         gpointer       user_data,
                                         GError       **error);
 
-RbArchive *rb_archive_open       (const char    *path,
-                                  guint          max_entries,
-                                  guint64        max_total_size,
-                                  GError       **error);
-void       rb_archive_free       (RbArchive     *self);
-GStrv      rb_archive_list_files (RbArchive     *self);
-gboolean   rb_archive_has_file   (RbArchive     *self,
-                                  const char    *name);
-gboolean   rb_archive_name_is_safe (const char  *name);
+RbArchive *rb_archive_open           (const char          *path,
+                                      guint                max_entries,
+                                      guint64              max_total_size,
+                                      GError             **error);
+void       rb_archive_free           (RbArchive           *self);
 
-/* Reads a whole entry; more than @max_size bytes is RB_BUNDLE_ERROR_TOO_LARGE. */
-GBytes    *rb_archive_read       (RbArchive     *self,
-                                  const char    *name,
-                                  gsize          max_size,
-                                  GError       **error);
+/* Regular files only, in central-directory order. */
+GStrv      rb_archive_list_files     (RbArchive           *self);
+gboolean   rb_archive_has_file       (RbArchive           *self,
+                                      const char          *name);
+/* The uncompressed size the archive declares, or 0 for no such file. */
+guint64    rb_archive_get_size       (RbArchive           *self,
+                                      const char          *name);
 
-/* Streams an entry to @func in blocks, never holding it whole. */
-gboolean   rb_archive_stream     (RbArchive          *self,
-                                  const char         *name,
-                                  guint64             max_size,
-                                  GCancellable       *cancellable,
-                                  RbArchiveChunkFunc  func,
-                                  gpointer            user_data,
-                                  GError            **error);
+/* A relative, clean, UTF-8 path: the rule entry names and the paths a
+ * manifest names must follow. A trailing slash (directory) is allowed. */
+gboolean   rb_archive_name_is_safe   (const char          *name);
+
+/* Reads a whole entry; more than @max_size bytes (declared or actual) is
+ * RB_BUNDLE_ERROR_TOO_LARGE. */
+GBytes    *rb_archive_read           (RbArchive           *self,
+                                      const char          *name,
+                                      gsize                max_size,
+                                      GError             **error);
+
+/* Streams an entry to @func block by block (never holding it whole),
+ * checking @cancellable between blocks. */
+gboolean   rb_archive_stream         (RbArchive           *self,
+                                      const char          *name,
+                                      guint64              max_size,
+                                      GCancellable        *cancellable,
+                                      RbArchiveChunkFunc   func,
+                                      gpointer             user_data,
+                                      GError             **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RbArchive, rb_archive_free)
 

@@ -12,6 +12,7 @@
 
 #include "rb-archive-private.h"
 #include "rb-bundle.h"
+#include "rb-bundle-message-private.h"
 #include "rb-enum-types.h"
 #include "rb-error.h"
 #include "rb-minisign-private.h"
@@ -49,7 +50,7 @@
 #define DEFAULT_MAX_TOTAL_SIZE      (G_GUINT64_CONSTANT (4) << 30)
 #define DEFAULT_MAX_ENTRIES         10000
 #define MAX_SIGNATURE_SIZE          (64 * 1024)
-#define MAX_SCHEMA_SIZE             (16 * 1024 * 1024)
+#define MAX_FILE_SIZE               (16 * 1024 * 1024)   /* schemas, documents */
 
 /* The rustbridge version whose ABI we implement (spec/ABI.md). */
 #define SUPPORTED_RUSTBRIDGE_MAJOR  0
@@ -73,6 +74,8 @@ struct _RbBundle {
   GBytes       *manifest_bytes;
   JsonNode     *manifest;       /* root, an object */
   char        **authors;
+  char        **transports;     /* api.transports */
+  GPtrArray    *messages;       /* RbBundleMessage, api.messages in order */
 };
 
 /* Methods need an opened bundle (g_initable_init() succeeded). */
@@ -167,6 +170,73 @@ check_optional (JsonObject  *object,
     return manifest_error (error, "“%s%s” must be %s", where, name,
                            type == JSON_NODE_OBJECT ? "an object" :
                            type == JSON_NODE_ARRAY ? "an array" : "a string");
+  return TRUE;
+}
+
+/* An optional array of strings: absent or null gives an empty GStrv. */
+static gboolean
+string_array (JsonObject   *object,
+              const char   *where,
+              const char   *name,
+              char       ***out,
+              GError      **error)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (!check_optional (object, where, name, JSON_NODE_ARRAY, error))
+    return FALSE;
+  if (node != NULL && JSON_NODE_HOLDS_ARRAY (node))
+    {
+      JsonArray *array = json_node_get_array (node);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          JsonNode *element = json_array_get_element (array, i);
+
+          if (json_node_get_value_type (element) != G_TYPE_STRING)
+            return manifest_error (error, "“%s%s” must hold strings only", where, name);
+          g_strv_builder_add (builder, json_node_get_string (element));
+        }
+    }
+  *out = g_strv_builder_end (builder);
+  return TRUE;
+}
+
+/* `api`: its types are checked, and its messages built, at open. */
+static gboolean
+validate_api (RbBundle    *self,
+              JsonObject  *api,
+              GError     **error)
+{
+  JsonNode *messages;
+
+  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
+  if (api == NULL)
+    {
+      self->transports = g_new0 (char *, 1);
+      return TRUE;
+    }
+  if (!check_optional (api, "api.", "min_rustbridge_version", JSON_NODE_VALUE, error) ||
+      !check_optional (api, "api.", "messages", JSON_NODE_ARRAY, error) ||
+      !string_array (api, "api.", "transports", &self->transports, error))
+    return FALSE;
+
+  messages = json_object_get_member (api, "messages");
+  if (messages != NULL && JSON_NODE_HOLDS_ARRAY (messages))
+    {
+      JsonArray *array = json_node_get_array (messages);
+
+      for (guint i = 0; i < json_array_get_length (array); i++)
+        {
+          g_autofree char *where = g_strdup_printf ("api.messages[%u]", i);
+          RbBundleMessage *message = rb_bundle_message_new_from_json (json_array_get_element (array, i),
+                                                                      where, error);
+          if (message == NULL)
+            return FALSE;
+          g_ptr_array_add (self->messages, message);
+        }
+    }
   return TRUE;
 }
 
@@ -286,7 +356,6 @@ validate_manifest (RbBundle  *self,
   JsonObject *plugin, *platforms;
   const char *bundle_version;
   g_autoptr(GList) keys = NULL;
-  JsonNode *authors;
 
   if (object == NULL)
     return manifest_error (error, "not a JSON object");
@@ -311,30 +380,8 @@ validate_manifest (RbBundle  *self,
   if (!check_optional (plugin, "plugin.", "description", JSON_NODE_VALUE, error) ||
       !check_optional (plugin, "plugin.", "license", JSON_NODE_VALUE, error) ||
       !check_optional (plugin, "plugin.", "repository", JSON_NODE_VALUE, error) ||
-      !check_optional (plugin, "plugin.", "authors", JSON_NODE_ARRAY, error))
+      !string_array (plugin, "plugin.", "authors", &self->authors, error))
     return FALSE;
-
-  authors = json_object_get_member (plugin, "authors");
-  if (authors != NULL && JSON_NODE_HOLDS_ARRAY (authors))
-    {
-      JsonArray *array = json_node_get_array (authors);
-      GStrvBuilder *builder = g_strv_builder_new ();
-
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *a = json_array_get_element (array, i);
-          if (json_node_get_value_type (a) != G_TYPE_STRING)
-            {
-              g_strv_builder_unref (builder);
-              return manifest_error (error, "“plugin.authors” must hold strings only");
-            }
-          g_strv_builder_add (builder, json_node_get_string (a));
-        }
-      self->authors = g_strv_builder_end (builder);
-      g_strv_builder_unref (builder);
-    }
-  else
-    self->authors = g_new0 (char *, 1);
 
   platforms = member_object (object, "platforms");
   if (platforms == NULL)
@@ -355,7 +402,10 @@ validate_manifest (RbBundle  *self,
       !check_optional (object, "", "build_info", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "sbom", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "schemas", JSON_NODE_OBJECT, error) ||
-      !check_optional (object, "", "api", JSON_NODE_OBJECT, error))
+      !check_optional (object, "", "notices", JSON_NODE_VALUE, error) ||
+      !check_optional (object, "", "license_file", JSON_NODE_VALUE, error) ||
+      !check_optional (object, "", "api", JSON_NODE_OBJECT, error) ||
+      !validate_api (self, member_object (object, "api"), error))
     return FALSE;
 
   {
@@ -1373,7 +1423,7 @@ rb_bundle_read_schema (RbBundle    *self,
   schema = lookup_schema (self, name, error);
   if (schema == NULL)
     return NULL;
-  bytes = rb_archive_read (self->archive, member_string (schema, "path"), MAX_SCHEMA_SIZE, error);
+  bytes = rb_archive_read (self->archive, member_string (schema, "path"), MAX_FILE_SIZE, error);
   if (bytes == NULL)
     return NULL;
   checksum = member_string (schema, "checksum");
@@ -1445,6 +1495,34 @@ rb_bundle_extract_schema (RbBundle    *self,
     }
   close (fd);
   return g_file_new_for_path (target);
+}
+
+/**
+ * rb_bundle_read_file:
+ * @self: a #RbBundle
+ * @name: an entry name from [method@RustBridge.Bundle.list_files], e.g.
+ *   the path [method@RustBridge.Bundle.get_sbom_path] gives
+ * @error: return location for a #GError
+ *
+ * Reads a file of the archive: an SBOM, a licence, a document. Nothing
+ * is verified beyond the archive's own checks; schemas are better read
+ * with [method@RustBridge.Bundle.read_schema] (checksum-verified), and
+ * libraries are only loaded through [method@RustBridge.Bundle.load_plugin].
+ *
+ * Returns: (transfer full): the file's bytes, or %NULL with @error set
+ *   (%RB_BUNDLE_ERROR_ENTRY_NOT_FOUND, or %RB_BUNDLE_ERROR_TOO_LARGE
+ *   beyond 16 MiB)
+ */
+GBytes *
+rb_bundle_read_file (RbBundle    *self,
+                     const char  *name,
+                     GError     **error)
+{
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  g_return_val_if_fail (name != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return rb_archive_read (self->archive, name, MAX_FILE_SIZE, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1710,30 +1788,109 @@ rb_bundle_get_api_messages (RbBundle *self)
 GStrv
 rb_bundle_list_api_message_tags (RbBundle *self)
 {
-  JsonObject *api;
-  JsonNode *messages;
-  GStrvBuilder *builder;
-  GStrv result;
+  g_autoptr(GStrvBuilder) builder = NULL;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   builder = g_strv_builder_new ();
-  api = member_object (root (self), "api");
-  messages = api != NULL ? json_object_get_member (api, "messages") : NULL;
-  if (messages != NULL && JSON_NODE_HOLDS_ARRAY (messages))
+  for (guint i = 0; i < self->messages->len; i++)
+    g_strv_builder_add (builder, rb_bundle_message_get_type_tag (g_ptr_array_index (self->messages, i)));
+  return g_strv_builder_end (builder);
+}
+
+/**
+ * rb_bundle_list_api_messages:
+ * @self: a #RbBundle
+ *
+ * Lists the messages the plugin declares (`api.messages`), typed. In C,
+ * `g_autolist(RbBundleMessage)` frees the list.
+ *
+ * Returns: (transfer full) (element-type RbBundleMessage): the messages,
+ *   in manifest order (%NULL, the empty list, if the manifest declares none)
+ */
+GList *
+rb_bundle_list_api_messages (RbBundle *self)
+{
+  GList *list = NULL;
+
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+
+  for (guint i = self->messages->len; i-- > 0;)
+    list = g_list_prepend (list, rb_bundle_message_ref (g_ptr_array_index (self->messages, i)));
+  return list;
+}
+
+/* A new reference to the first message with @type_tag or, when that is
+ * NULL, with @message_id; NULL if there is none. */
+static RbBundleMessage *
+find_message (RbBundle     *self,
+              const char   *type_tag,
+              gint64        message_id)
+{
+  for (guint i = 0; i < self->messages->len; i++)
     {
-      JsonArray *array = json_node_get_array (messages);
-      for (guint i = 0; i < json_array_get_length (array); i++)
-        {
-          JsonNode *m = json_array_get_element (array, i);
-          const char *tag = JSON_NODE_HOLDS_OBJECT (m) ? member_string (json_node_get_object (m), "type_tag") : NULL;
-          if (tag != NULL)
-            g_strv_builder_add (builder, tag);
-        }
+      RbBundleMessage *message = g_ptr_array_index (self->messages, i);
+
+      if (type_tag != NULL ? g_strcmp0 (rb_bundle_message_get_type_tag (message), type_tag) == 0
+                           : rb_bundle_message_get_message_id (message) == message_id)
+        return rb_bundle_message_ref (message);
     }
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
+  return NULL;
+}
+
+/**
+ * rb_bundle_lookup_api_message:
+ * @self: a #RbBundle
+ * @type_tag: a type tag
+ *
+ * Finds the message the plugin declares for @type_tag.
+ *
+ * Returns: (transfer full) (nullable): the first message with that type
+ *   tag, or %NULL if the manifest declares none
+ */
+RbBundleMessage *
+rb_bundle_lookup_api_message (RbBundle   *self,
+                              const char *type_tag)
+{
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  g_return_val_if_fail (type_tag != NULL, NULL);
+  return find_message (self, type_tag, -1);
+}
+
+/**
+ * rb_bundle_lookup_api_message_by_id:
+ * @self: a #RbBundle
+ * @message_id: the id of a binary message
+ *
+ * Finds the message the plugin declares with @message_id, the id that
+ * [method@RustBridge.Plugin.call_raw] takes.
+ *
+ * Returns: (transfer full) (nullable): the first message with that id,
+ *   or %NULL if the manifest declares none
+ */
+RbBundleMessage *
+rb_bundle_lookup_api_message_by_id (RbBundle *self,
+                                    guint32   message_id)
+{
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  return find_message (self, NULL, message_id);
+}
+
+/**
+ * rb_bundle_get_api_transports:
+ * @self: a #RbBundle
+ *
+ * Gets the transports the plugin declares (`api.transports`: `json`,
+ * `cstruct`).
+ *
+ * Returns: (transfer full): the transports, in manifest order (empty if
+ *   the manifest declares none)
+ */
+GStrv
+rb_bundle_get_api_transports (RbBundle *self)
+{
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  return g_strdupv (self->transports);
 }
 
 /**
@@ -1752,6 +1909,122 @@ rb_bundle_get_sbom_path (RbBundle   *self,
   g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
   g_return_val_if_fail (format != NULL, NULL);
   return member_string (member_object (root (self), "sbom"), format);
+}
+
+static const char *
+git_string (RbBundle   *self,
+            const char *name)
+{
+  return member_string (member_object (member_object (root (self), "build_info"), "git"), name);
+}
+
+/**
+ * rb_bundle_get_git_branch:
+ * @self: a #RbBundle
+ *
+ * Gets `build_info.git.branch`.
+ *
+ * Returns: (nullable): the branch the plugin was built from
+ */
+const char *
+rb_bundle_get_git_branch (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return git_string (self, "branch");
+}
+
+/**
+ * rb_bundle_get_git_tag:
+ * @self: a #RbBundle
+ *
+ * Gets `build_info.git.tag`.
+ *
+ * Returns: (nullable): the tag of the commit the plugin was built from
+ */
+const char *
+rb_bundle_get_git_tag (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return git_string (self, "tag");
+}
+
+/**
+ * rb_bundle_get_git_dirty:
+ * @self: a #RbBundle
+ *
+ * Gets `build_info.git.dirty`: whether the plugin was built from a tree
+ * with uncommitted changes.
+ *
+ * Returns: %TRUE only if the manifest says `true`
+ */
+gboolean
+rb_bundle_get_git_dirty (RbBundle *self)
+{
+  JsonObject *git;
+  JsonNode *dirty;
+
+  g_return_val_if_fail (RB_IS_BUNDLE (self), FALSE);
+
+  git = member_object (member_object (root (self), "build_info"), "git");
+  dirty = git != NULL ? json_object_get_member (git, "dirty") : NULL;
+  return dirty != NULL && json_node_get_value_type (dirty) == G_TYPE_BOOLEAN && json_node_get_boolean (dirty);
+}
+
+/**
+ * rb_bundle_get_built_at:
+ * @self: a #RbBundle
+ *
+ * Gets `build_info.built_at` as a date and time. A time without a time
+ * zone is taken as UTC.
+ *
+ * Returns: (transfer full) (nullable): when the plugin was built, or
+ *   %NULL if the manifest does not say or the text is not ISO 8601
+ */
+GDateTime *
+rb_bundle_get_built_at (RbBundle *self)
+{
+  g_autoptr(GTimeZone) utc = NULL;
+  const char *text;
+
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+
+  text = member_string (member_object (root (self), "build_info"), "built_at");
+  if (text == NULL)
+    return NULL;
+  utc = g_time_zone_new_utc ();
+  return g_date_time_new_from_iso8601 (text, utc);
+}
+
+/**
+ * rb_bundle_get_notices_path:
+ * @self: a #RbBundle
+ *
+ * Gets the path inside the archive of the third-party notices
+ * (`notices`); read it with [method@RustBridge.Bundle.read_file].
+ *
+ * Returns: (nullable): the entry name, or %NULL if the bundle has none
+ */
+const char *
+rb_bundle_get_notices_path (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return member_string (root (self), "notices");
+}
+
+/**
+ * rb_bundle_get_license_file_path:
+ * @self: a #RbBundle
+ *
+ * Gets the path inside the archive of the licence text (`license_file`);
+ * read it with [method@RustBridge.Bundle.read_file].
+ *
+ * Returns: (nullable): the entry name, or %NULL if the bundle has none
+ */
+const char *
+rb_bundle_get_license_file_path (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return member_string (root (self), "license_file");
 }
 
 /**
@@ -1856,6 +2129,8 @@ rb_bundle_finalize (GObject *object)
   g_clear_pointer (&self->manifest_bytes, g_bytes_unref);
   g_clear_pointer (&self->manifest, json_node_unref);
   g_strfreev (self->authors);
+  g_strfreev (self->transports);
+  g_clear_pointer (&self->messages, g_ptr_array_unref);
 
   G_OBJECT_CLASS (rb_bundle_parent_class)->finalize (object);
 }

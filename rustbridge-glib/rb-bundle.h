@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
+#include "rb-bundle-message.h"
 #include "rb-plugin.h"
 #include "rb-plugin-config.h"
 #include "rb-types.h"
@@ -134,6 +135,35 @@ const char   *rb_bundle_get_sbom_path         (RbBundle            *self,
 RB_AVAILABLE_IN_1_0
 char         *rb_bundle_get_library_path      (RbBundle            *self,
                                                const char          *variant,
+                                               GError             **error) G_GNUC_WARN_UNUSED_RESULT;
+
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_git_branch        (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_git_tag           (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+gboolean      rb_bundle_get_git_dirty         (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+GDateTime    *rb_bundle_get_built_at          (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+
+RB_AVAILABLE_IN_1_0
+GStrv         rb_bundle_get_api_transports    (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+GList        *rb_bundle_list_api_messages     (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+RbBundleMessage *rb_bundle_lookup_api_message (RbBundle            *self,
+                                               const char          *type_tag) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+RbBundleMessage *rb_bundle_lookup_api_message_by_id (RbBundle      *self,
+                                               guint32              message_id) G_GNUC_WARN_UNUSED_RESULT;
+
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_notices_path      (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_license_file_path (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+GBytes       *rb_bundle_read_file             (RbBundle            *self,
+                                               const char          *name,
                                                GError             **error) G_GNUC_WARN_UNUSED_RESULT;
 
 G_END_DECLS

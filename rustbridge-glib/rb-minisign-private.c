@@ -8,9 +8,22 @@
 #include "rb-error.h"
 #include "rb-minisign-private.h"
 
+/* As minisign prints it: the 8 bytes as a little-endian number, in hex
+ * without leading zeros. */
+char *
+rb_minisign_key_id_to_string (const guint8 key_id[RB_MINISIGN_KEY_ID_LEN])
+{
+  guint64 id = 0;
+
+  for (guint i = RB_MINISIGN_KEY_ID_LEN; i-- > 0;)
+    id = (id << 8) | key_id[i];
+  return g_strdup_printf ("%" G_GINT64_MODIFIER "X", id);
+}
+
 gboolean
 rb_minisign_init (GError **error)
 {
+  /* sodium_init() is idempotent and thread-safe; 1 means "already". */
   if (sodium_init () < 0)
     {
       g_set_error_literal (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_INVALID,
@@ -93,8 +106,14 @@ rb_minisign_signature_parse (const guint8         *data,
     }
   text = g_strndup ((const char *) data, len);
   lines = g_strsplit (text, "\n", -1);
+  /* Only line ends are trimmed, as minisign does: the trusted comment is
+   * signed as written, trailing spaces included. */
   for (guint i = 0; lines[i] != NULL; i++)
-    g_strchomp (lines[i]);
+    {
+      gsize n = strlen (lines[i]);
+      while (n > 0 && lines[i][n - 1] == '\r')
+        lines[i][--n] = '\0';
+    }
 
   if (g_strv_length (lines) < 4 || !g_str_has_prefix (lines[0], "untrusted comment:"))
     {
@@ -153,8 +172,12 @@ rb_minisign_verify (const RbMinisignKey        *key,
 
   if (sodium_memcmp (key->key_id, signature->key_id, RB_MINISIGN_KEY_ID_LEN) != 0)
     {
+      g_autofree char *signed_by = rb_minisign_key_id_to_string (signature->key_id);
+      g_autofree char *expected = rb_minisign_key_id_to_string (key->key_id);
+
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_INVALID,
-                   "Signature “%s” was made with another key (key id mismatch)", what);
+                   "Signature “%s” was made with another key (key id mismatch: signed by %s, "
+                   "the trusted key is %s)", what, signed_by, expected);
       return FALSE;
     }
 

@@ -25,6 +25,9 @@ typedef struct {
 
 gboolean rb_minisign_init              (GError                    **error);
 
+/* The key id as minisign shows it (upper-case hex, no leading zeros). */
+char    *rb_minisign_key_id_to_string  (const guint8                key_id[RB_MINISIGN_KEY_ID_LEN]);
+
 /* @text: a base64 key line, or a whole .pub file. @what names the key in
  * error messages. Errors: RB_BUNDLE_ERROR_SIGNATURE_INVALID. */
 gboolean rb_minisign_key_parse         (const char                 *text,

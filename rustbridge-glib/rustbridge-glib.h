@@ -10,6 +10,7 @@
 #include "rb-error.h"
 #include "rb-plugin-config.h"
 #include "rb-plugin.h"
+#include "rb-bundle-message.h"
 #include "rb-bundle.h"
 
 #undef RUSTBRIDGE_GLIB_INSIDE

@@ -3,17 +3,20 @@
 """Writes a rustbridge .rbp bundle (spec/BUNDLE.md) around a plugin library.
 
 Signing uses Debian's `minisign` tool with a password-less key
-(`minisign -G -W -p k.pub -s k.key`). The --tamper/--raw-* options make
-deliberately broken bundles for tests.
+(`minisign -G -W -p k.pub -s k.key`). The --tamper/--raw-*/--zip-* options make
+deliberately broken bundles for tests; the --zip-* ones rewrite the ZIP
+layout itself (local headers, central directory, end records).
 
     rb-make-bundle.py OUT.rbp --library libfoo.so --name foo --version 1.0.0 \
         [--sign k.key --public-key k.pub]
 """
 import argparse
+import codecs
 import hashlib
 import json
 import os
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -31,6 +34,105 @@ def sign(key, path, comment, legacy):
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
     with open(path + '.minisig', 'rb') as f:
         return f.read()
+
+
+LOCAL = struct.Struct('<IHHHHHIIIHH')            # local file header
+CENTRAL = struct.Struct('<IHHHHHHIIIHHHHHII')    # central directory entry
+END = struct.Struct('<IHHHHIIH')                 # end of central directory
+END64 = struct.Struct('<IQHHIIQQQQ')             # ZIP64 end record
+END64_LOC = struct.Struct('<IIQI')               # ZIP64 end locator
+
+
+def read_zip(data):
+    """The entries of a ZIP written by zipfile, as dicts of their fields."""
+    end = data.rindex(b'PK\x05\x06')
+    _, _, _, _, count, _, cd_offset, _ = END.unpack_from(data, end)
+    entries, pos = [], cd_offset
+    for _ in range(count):
+        (_, made_by, version, flags, method, mtime, mdate, crc, csize, usize, nlen, xlen, clen,
+         _, iattr, external, offset) = CENTRAL.unpack_from(data, pos)
+        name = data[pos + CENTRAL.size:pos + CENTRAL.size + nlen]
+        extra = data[pos + CENTRAL.size + nlen:pos + CENTRAL.size + nlen + xlen]
+        pos += CENTRAL.size + nlen + xlen + clen
+        lflags, lmethod, lnlen, lxlen = (LOCAL.unpack_from(data, offset)[i] for i in (2, 3, 9, 10))
+        start = offset + LOCAL.size
+        entries.append({
+            'made_by': made_by, 'version': version, 'flags': flags, 'method': method,
+            'mtime': mtime, 'mdate': mdate, 'crc': crc, 'csize': csize, 'usize': usize,
+            'iattr': iattr, 'external': external, 'name': name, 'extra': extra,
+            'offset': 0, 'zip64': False,
+            'local_flags': lflags, 'local_method': lmethod, 'local_name': data[start:start + lnlen],
+            'local_extra': data[start + lnlen:start + lnlen + lxlen],
+            'data': data[start + lnlen + lxlen:start + lnlen + lxlen + csize],
+        })
+    return entries
+
+
+def write_zip(entries, prefix=b'', reverse_cd=False, zip64_end=False, count_delta=0,
+              comment=b'', trailer=b''):
+    """Lays *entries* out again. An entry's 'offset' is added to its real
+    local header offset in the central directory; 'zip64' moves its sizes
+    and offset into a ZIP64 extra field."""
+    out = bytearray(prefix)
+    places = []
+    for e in entries:
+        places.append(len(out))
+        out += LOCAL.pack(0x04034b50, e['version'], e['local_flags'], e['local_method'], e['mtime'],
+                          e['mdate'], e['crc'], len(e['data']), e['usize'], len(e['local_name']),
+                          len(e['local_extra']))
+        out += e['local_name'] + e['local_extra'] + e['data']
+    cd_offset = len(out)
+    order = list(zip(entries, places))
+    for e, place in reversed(order) if reverse_cd else order:
+        csize, usize, offset, extra = e['csize'], e['usize'], place + e['offset'], e['extra']
+        if e['zip64']:
+            extra = struct.pack('<HHQQQ', 1, 24, usize, csize, offset) + extra
+            csize = usize = offset = 0xffffffff
+        out += CENTRAL.pack(0x02014b50, e['made_by'], e['version'], e['flags'], e['method'], e['mtime'],
+                            e['mdate'], e['crc'], csize, usize, len(e['name']), len(extra), 0, 0,
+                            e['iattr'], e['external'], offset)
+        out += e['name'] + extra
+    cd_size = len(out) - cd_offset
+    if zip64_end:
+        end64 = len(out)
+        out += END64.pack(0x06064b50, END64.size - 12, 45, 45, 0, 0, len(entries), len(entries),
+                          cd_size, cd_offset)
+        out += END64_LOC.pack(0x07064b50, 0, end64, 1)
+    count = len(entries) + count_delta
+    out += END.pack(0x06054b50, 0, 0, count, count, cd_size, cd_offset, len(comment)) + comment + trailer
+    return bytes(out)
+
+
+def escaped(text):
+    """Bytes from text with Python escapes (\\xff, \\x00, ...)."""
+    return codecs.escape_decode(os.fsencode(text))[0]
+
+
+def relayout(path, args):
+    with open(path, 'rb') as f:
+        entries = read_zip(f.read())
+    by_name = {e['name']: e for e in entries}
+    for edit in args.zip_edit:
+        name, _, assignment = edit.partition(':')
+        field, _, value = assignment.partition('=')
+        e = by_name[name.encode()]
+        if field == 'zip64':
+            e['zip64'] = True
+        elif field in ('name', 'local_name', 'local_extra'):
+            e[field] = escaped(value)
+            if field == 'name':
+                e['local_name'] = e['name']
+        elif value.startswith(('+', '-')):
+            e[field] += int(value)
+        else:
+            e[field] = int(value, 0)
+            if field in ('flags', 'method'):
+                e['local_' + field] = e[field]
+    data = write_zip(entries, prefix=b'#!/bin/sh\n' * args.zip_prefix, reverse_cd=args.zip_reverse_cd,
+                     zip64_end=args.zip64_end, count_delta=args.zip_count_delta,
+                     comment=escaped(args.zip_comment), trailer=escaped(args.zip_trailer))
+    with open(path, 'wb') as f:
+        f.write(data)
 
 
 def public_key_line(path):
@@ -61,7 +163,8 @@ def main():
     p.add_argument('--set', action='append', default=[], metavar='KEY=JSON',
                    help='set a top-level manifest member (JSON value; "null" removes it)')
     p.add_argument('--raw-manifest', metavar='PATH', help='use this file as manifest.json, unchecked')
-    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment'])
+    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment', 'trusted-comment-space'])
+    p.add_argument('--crlf-signatures', action='store_true', help='CRLF line ends in .minisig files')
     p.add_argument('--raw-entry', action='append', default=[], metavar='NAME=PATH',
                    help='an entry with any name (unsafe names for tests)')
     p.add_argument('--symlink', action='append', default=[], metavar='NAME=TARGET')
@@ -69,6 +172,16 @@ def main():
                    help='a character-device entry')
     p.add_argument('--duplicate', action='append', default=[], metavar='NAME')
     p.add_argument('--many-entries', type=int, default=0)
+    p.add_argument('--zip-edit', action='append', default=[], metavar='NAME:FIELD=VALUE',
+                   help='change an entry: flags, method (both headers), csize, usize, offset '
+                   '(central directory; "+N" adds), local_flags, local_method, name (both headers), '
+                   'local_name, local_extra (escapes allowed), or "zip64" (ZIP64 extra field)')
+    p.add_argument('--zip-prefix', type=int, default=0, metavar='N', help='N lines of shell script first')
+    p.add_argument('--zip-reverse-cd', action='store_true', help='central directory in reverse order')
+    p.add_argument('--zip64-end', action='store_true', help='ZIP64 end records too')
+    p.add_argument('--zip-count-delta', type=int, default=0, help='added to the classic entry count')
+    p.add_argument('--zip-comment', default='', help='archive comment (escapes allowed)')
+    p.add_argument('--zip-trailer', default='', help='bytes after the comment (escapes allowed)')
     args = p.parse_args()
 
     def checksum(data):
@@ -104,11 +217,14 @@ def main():
         'build_info': {'built_by': 'rb-make-bundle', 'built_at': '2026-11-24T00:00:00Z',
                        'host': 'x86_64-unknown-linux-gnu', 'compiler': 'rustc',
                        'rustbridge_version': '0.7.0',
-                       'git': {'commit': 'abc123', 'branch': 'main', 'dirty': False},
+                       'git': {'commit': 'abc123', 'branch': 'main', 'tag': 'v1.0.0', 'dirty': False},
                        'custom': {'ci_job': '42'}},
         'sbom': {'cyclonedx': 'sbom/sbom.cdx.json'},
         'api': {'min_rustbridge_version': '0.7.0', 'transports': ['json', 'cstruct'],
-                'messages': [{'type_tag': 'echo', 'description': 'Echo'},
+                'messages': [{'type_tag': 'echo', 'description': 'Echo', 'message_id': 1,
+                              'transport': 'json', 'request_schema': 'echo',
+                              'cstruct_request': 'FixtureRawEchoRequest',
+                              'cstruct_response': 'FixtureRawEchoResponse'},
                              {'type_tag': 'math.add', 'description': 'Add'}]},
     }
     if args.public_key:
@@ -166,12 +282,17 @@ def main():
         elif args.tamper == 'manifest':
             entries = [(n, d.replace(b'A test plugin', b'A evil plugin') if n == 'manifest.json' else d)
                        for n, d in entries]
-        elif args.tamper == 'trusted-comment':
+        elif args.tamper in ('trusted-comment', 'trusted-comment-space'):
             def edit(d):
                 lines = d.split(b'\n')
-                lines[2] = b'trusted comment: edited by someone else'
+                if args.tamper == 'trusted-comment':
+                    lines[2] = b'trusted comment: edited by someone else'
+                else:
+                    lines[2] += b' '  # white space is signed too
                 return b'\n'.join(lines)
             entries = [(n, edit(d) if n.endswith('.minisig') else d) for n, d in entries]
+        if args.crlf_signatures:
+            entries = [(n, d.replace(b'\n', b'\r\n') if n.endswith('.minisig') else d) for n, d in entries]
 
         tmp_out = args.out + '.tmp'
         with zipfile.ZipFile(tmp_out, 'w', zipfile.ZIP_DEFLATED) as z:
@@ -199,6 +320,8 @@ def main():
                     z.writestr(name, b'duplicate')
             for i in range(args.many_entries):
                 z.writestr(f'docs/filler-{i}.txt', b'x')
+        if any(getattr(args, a) for a in vars(args) if a.startswith('zip')):
+            relayout(tmp_out, args)
         os.replace(tmp_out, args.out)
 
 

@@ -55,7 +55,10 @@ def main(paths):
                 entry = json.loads(line)
                 result = entry.get('result')
                 junit = (entry.get('env') or {}).get('RB_JUNIT_XML')
-                if junit and os.path.exists(junit):
+                # A report older than this run (pytest died before writing
+                # one) must not count.
+                if junit and os.path.exists(junit) and \
+                        os.path.getmtime(junit) >= float(entry.get('starttime') or 0) - 1:
                     p, fl, s = count_junit(junit)
                 else:
                     # meson's log does not record the protocol: TAP output

@@ -240,6 +240,141 @@ test_valid_bundle (void)
   g_assert_cmpstr (rb_plugin_get_bundle_version (plugin), ==, "1.0.0");
 }
 
+/* The typed accessors: build information, API messages, legal files. */
+static void
+test_accessors (void)
+{
+  g_autofree char *notices = g_build_filename (workdir, "NOTICES", NULL);
+  g_autofree char *notices_entry = g_strdup_printf ("legal/NOTICES=%s", notices);
+  g_autofree char *path = NULL;
+  g_autofree char *bare = make_unsigned ("bare.rbp", "--set", "api=null", "--set", "build_info={\"built_at\":\"yesterday\"}",
+                                         NULL);
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbBundle) b = NULL;
+  g_autolist(RbBundleMessage) messages = NULL;
+  g_autolist(RbBundleMessage) none = NULL;
+  g_autoptr(RbBundleMessage) echo = NULL;
+  g_autoptr(RbBundleMessage) by_id = NULL;
+  g_autoptr(RbBundleMessage) add = NULL;
+  g_autoptr(GDateTime) built_at = NULL;
+  g_autoptr(GDateTime) expected = NULL;
+  g_autoptr(GBytes) sbom = NULL;
+  g_autoptr(GBytes) text = NULL;
+  g_autoptr(GBytes) missing = NULL;
+  g_autoptr(GBytes) request = NULL;
+  g_autoptr(GBytes) reply = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) transports = NULL;
+  g_auto(GStrv) no_transports = NULL;
+  guint8 raw[64] = { 1 };
+
+  g_assert_true (g_file_set_contents (notices, "Third-party notices", -1, NULL));
+  path = make ("accessors.rbp", "--file", notices_entry,
+               "--set", "notices=\"legal/NOTICES\"", "--set", "license_file=\"legal/LICENSE\"", NULL);
+  bundle = open_ok (path);
+
+  g_assert_cmpstr (rb_bundle_get_git_branch (bundle), ==, "main");
+  g_assert_cmpstr (rb_bundle_get_git_tag (bundle), ==, "v1.0.0");
+  g_assert_false (rb_bundle_get_git_dirty (bundle));
+  built_at = rb_bundle_get_built_at (bundle);
+  expected = g_date_time_new_utc (2026, 11, 24, 0, 0, 0);
+  g_assert_nonnull (built_at);
+  g_assert_true (g_date_time_equal (built_at, expected));
+
+  transports = rb_bundle_get_api_transports (bundle);
+  g_assert_cmpstrv (transports, ((const char *[]) { "json", "cstruct", NULL }));
+  messages = rb_bundle_list_api_messages (bundle);
+  g_assert_cmpuint (g_list_length (messages), ==, 2);
+  echo = rb_bundle_lookup_api_message (bundle, "echo");
+  g_assert_true (echo == messages->data);
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (messages->next->data), ==, "math.add");
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (echo), ==, "echo");
+  g_assert_cmpint (rb_bundle_message_get_message_id (echo), ==, 1);
+  g_assert_cmpstr (rb_bundle_message_get_description (echo), ==, "Echo");
+  g_assert_cmpstr (rb_bundle_message_get_transport (echo), ==, "json");
+  g_assert_cmpstr (rb_bundle_message_get_request_schema (echo), ==, "echo");
+  g_assert_null (rb_bundle_message_get_response_schema (echo));
+  g_assert_cmpstr (rb_bundle_message_get_cstruct_request (echo), ==, "FixtureRawEchoRequest");
+  g_assert_cmpstr (rb_bundle_message_get_cstruct_response (echo), ==, "FixtureRawEchoResponse");
+  by_id = rb_bundle_lookup_api_message_by_id (bundle, 1);
+  g_assert_true (by_id == echo);
+  add = rb_bundle_lookup_api_message (bundle, "math.add");
+  g_assert_cmpint (rb_bundle_message_get_message_id (add), ==, -1);
+  g_assert_null (rb_bundle_message_get_transport (add));
+  g_assert_null (rb_bundle_lookup_api_message (bundle, "nope"));
+  g_assert_null (rb_bundle_lookup_api_message_by_id (bundle, 2));
+  /* The messages outlive the list. */
+  g_list_free_full (g_steal_pointer (&messages), (GDestroyNotify) rb_bundle_message_unref);
+
+  /* The id from the manifest is the one call_raw takes. */
+  plugin = load_ok (bundle, NULL);
+  request = g_bytes_new (raw, sizeof raw);
+  reply = rb_plugin_call_raw (plugin, (guint32) rb_bundle_message_get_message_id (echo), request, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (reply), ==, 68);
+
+  g_assert_cmpstr (rb_bundle_get_notices_path (bundle), ==, "legal/NOTICES");
+  g_assert_cmpstr (rb_bundle_get_license_file_path (bundle), ==, "legal/LICENSE");
+  text = rb_bundle_read_file (bundle, rb_bundle_get_notices_path (bundle), &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (text, NULL), g_bytes_get_size (text), "Third-party notices", 19);
+  sbom = rb_bundle_read_file (bundle, rb_bundle_get_sbom_path (bundle, "cyclonedx"), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (sbom, NULL), g_bytes_get_size (sbom), "CycloneDX"));
+  /* The manifest names a licence file the archive does not hold. */
+  missing = rb_bundle_read_file (bundle, rb_bundle_get_license_file_path (bundle), &error);
+  g_assert_null (missing);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+  g_assert_nonnull (strstr (error->message, "legal/LICENSE"));
+  g_clear_error (&error);
+
+  /* A manifest without api, git or a readable date. */
+  b = open_ok (bare);
+  none = rb_bundle_list_api_messages (b);
+  g_assert_null (none);
+  no_transports = rb_bundle_get_api_transports (b);
+  g_assert_cmpstrv (no_transports, ((const char *[]) { NULL }));
+  g_assert_null (rb_bundle_get_built_at (b));
+  g_assert_null (rb_bundle_get_git_branch (b));
+  g_assert_null (rb_bundle_get_git_tag (b));
+  g_assert_false (rb_bundle_get_git_dirty (b));
+  g_assert_null (rb_bundle_get_notices_path (b));
+  g_assert_null (rb_bundle_lookup_api_message (b, "echo"));
+}
+
+/* api.messages and api.transports are checked at open: the typed view of
+ * a manifest never silently drops what it cannot read. */
+static void
+test_bad_api (void)
+{
+  static const struct {
+    const char *api;
+    const char *needle;
+  } cases[] = {
+    { "api=[]", "“api” must be an object" },
+    { "api={\"messages\":{}}", "“api.messages” must be an array" },
+    { "api={\"messages\":[5]}", "“api.messages[0]” must be an object" },
+    { "api={\"messages\":[{\"description\":\"no tag\"}]}", "“api.messages[0].type_tag” must be a non-empty string" },
+    { "api={\"messages\":[{\"type_tag\":\"a\"},{\"type_tag\":7}]}", "“api.messages[1].type_tag” must be a string" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":-1}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":4294967296}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"message_id\":1.5}]}", "“api.messages[0].message_id” must be an integer" },
+    { "api={\"messages\":[{\"type_tag\":\"a\",\"transport\":[]}]}", "“api.messages[0].transport” must be a string" },
+    { "api={\"transports\":\"json\"}", "“api.transports” must be an array" },
+    { "api={\"transports\":[\"json\",1]}", "“api.transports” must hold strings only" },
+    { "api={\"min_rustbridge_version\":7}", "“api.min_rustbridge_version” must be a string" },
+    { "notices=5", "“notices” must be a string" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("bad-api-%" G_GSIZE_FORMAT ".rbp", i);
+      g_autofree char *path = make_unsigned (name, "--set", cases[i].api, NULL);
+      open_fails (path, RB_BUNDLE_ERROR_INVALID_MANIFEST, cases[i].needle);
+    }
+}
+
 static void
 test_rust_plugin_bundle (void)
 {
@@ -375,6 +510,20 @@ read_key_line (const char *path)
   return g_strdup (lines[1]);
 }
 
+/* The key id minisign prints in a .pub file's untrusted comment. */
+static char *
+key_id_of (const char *pub_path)
+{
+  g_autofree char *text = NULL;
+  const char *id;
+
+  g_assert_true (g_file_get_contents (pub_path, &text, NULL, NULL));
+  id = strstr (text, "public key ");
+  g_assert_nonnull (id);
+  id += strlen ("public key ");
+  return g_strndup (id, strcspn (id, "\r\n"));
+}
+
 static void
 test_keys (void)
 {
@@ -387,16 +536,32 @@ test_keys (void)
   guchar *raw1, *raw2;
   gsize len1, len2;
   g_autofree char *same_id = NULL;
+  g_autofree char *id1 = key_id_of (pub);
+  g_autofree char *id2 = key_id_of (pub2);
+  g_autofree char *mismatch = g_strdup_printf ("key id mismatch: signed by %s, the trusted key is %s", id1, id2);
   g_autoptr(RbPlugin) plugin = NULL;
 
-  /* Another key: its id differs from the signature's. */
+  /* Another key: its id differs from the signature's; the message names
+   * both ids as minisign prints them. */
   rb_bundle_set_public_key (bundle, k2);
-  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "key id mismatch");
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, mismatch);
 
-  /* Key 2's public key under key 1's id: the signature itself fails. */
   raw1 = g_base64_decode (k1, &len1);
   raw2 = g_base64_decode (k2, &len2);
   g_assert_cmpuint (len1, ==, 42);
+
+  /* An id whose top byte is zero is shown without leading zeros, as
+   * minisign shows it. */
+  memcpy (raw2 + 2, (const guint8[]) { 1, 2, 3, 4, 5, 6, 7, 0 }, 8);
+  {
+    g_autofree char *small_id_key = g_base64_encode (raw2, len2);
+    g_autofree char *needle = g_strdup_printf ("signed by %s, the trusted key is 7060504030201", id1);
+
+    rb_bundle_set_public_key (bundle, small_id_key);
+    load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, needle);
+  }
+
+  /* Key 2's public key under key 1's id: the signature itself fails. */
   memcpy (raw2 + 2, raw1 + 2, 8);
   same_id = g_base64_encode (raw2, len2);
   g_free (raw1);
@@ -422,6 +587,28 @@ test_keys (void)
     rb_bundle_set_public_key (b, k1);
     p = load_ok (b, NULL);
   }
+}
+
+/* The trusted comment is signed as written, trailing white space
+ * included; only line ends (LF or CRLF) are not part of it. */
+static void
+test_trusted_comment_whitespace (void)
+{
+  g_autofree char *spaces = make ("comment-spaces.rbp", "--trusted-comment", "file:manifest.json  ", NULL);
+  g_autofree char *crlf = make ("comment-crlf.rbp", "--crlf-signatures", NULL);
+  g_autofree char *added = make ("comment-added-space.rbp", "--tamper", "trusted-comment-space", NULL);
+  g_autoptr(RbBundle) b1 = open_ok (spaces);
+  g_autoptr(RbBundle) b2 = open_ok (crlf);
+  g_autoptr(RbBundle) b3 = open_ok (added);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rb_bundle_verify (b1, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (rb_bundle_verify (b2, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (rb_bundle_verify (b3, NULL, NULL, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_INVALID);
+  g_assert_nonnull (strstr (error->message, "trusted comment"));
 }
 
 static void
@@ -557,6 +744,120 @@ test_unsafe_archives (void)
   /* Nothing was written next to the work directory or in TMPDIR. */
   g_assert_cmpuint (count_entries (parent), ==, parent_before);
   g_assert_false (g_file_test ("/tmp/escaped.txt", G_FILE_TEST_EXISTS));
+}
+
+/* Archives whose ZIP structure lies: refused as a whole at open, with a
+ * message that names the problem. */
+static void
+test_zip_structure (void)
+{
+  g_autofree char *long_comment = g_strnfill (5000, 'c');
+  static const struct {
+    const char *name;
+    const char *option;
+    const char *value;
+    int         code;
+    const char *needle;
+  } cases[] = {
+    { "z-overlap.rbp", "--zip-edit", "manifest.json:csize=+64", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "entries “manifest.json” and “manifest.json.minisig” overlap" },
+    { "z-local-name.rbp", "--zip-edit", "manifest.json:local_name=manifest.jsoN", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the local header of “manifest.json” names another file" },
+    { "z-local-offset.rbp", "--zip-edit", "manifest.json:offset=+1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“manifest.json” has no local header at offset 1" },
+    { "z-prefix.rbp", "--zip-prefix", "2", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "20 bytes of data before the first entry" },
+    { "z-encrypted.rbp", "--zip-edit", "manifest.json:flags=1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“manifest.json” is encrypted" },
+    { "z-encrypted-local.rbp", "--zip-edit", "sbom/sbom.cdx.json:local_flags=0x41", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“sbom/sbom.cdx.json” is encrypted" },
+    { "z-method.rbp", "--zip-edit", "sbom/sbom.cdx.json:method=12", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "“sbom/sbom.cdx.json” uses compression method 12" },
+    { "z-local-method.rbp", "--zip-edit", "sbom/sbom.cdx.json:local_method=0", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the local header of “sbom/sbom.cdx.json” does not match" },
+    { "z-not-utf8.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/\\xff.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name is not UTF-8" },
+    { "z-nul.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\x00.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name has a NUL byte" },
+    { "z-control.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\x1bb.json", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "the name has a control character" },
+    { "z-dir-no-slash.rbp", "--zip-edit", "sbom/sbom.cdx.json:external=0x10", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "directory entry “sbom/sbom.cdx.json” has no trailing slash" },
+    { "z-dir-data.rbp", "--zip-edit", "sbom/sbom.cdx.json:name=sbom/", RB_BUNDLE_ERROR_UNSAFE_PATH,
+      "unsafe entry “sbom/”: a directory with data" },
+    { "z-count.rbp", "--zip-count-delta", "-1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "holds more than the 4 entries the end record counts" },
+    { "z-count-more.rbp", "--zip-count-delta", "1", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "truncated central directory" },
+    { "z-trailer.rbp", "--zip-trailer", "junk after the archive", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "no end of central directory record at the end" },
+    { "z-comment-sig.rbp", "--zip-comment", "PK\\x05\\x06 followed by more than twenty-two bytes", RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the archive comment holds an end of central directory signature" },
+    { "z-comment-long.rbp", "--zip-comment", NULL /* long_comment */, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+      "the archive comment has 5000 bytes (at most 4096 are allowed)" },
+    { "z-local-xl.rbp", "--zip-edit",
+      /* An Info-ZIP "xl" extra field that makes the entry a Unix symbolic link,
+       * in the local header only: only libarchive reads it. */
+      "sbom/sbom.cdx.json:local_extra=xl\\x07\\x00\\x05\\x00\\x03\\x00\\x00\\xff\\xa1",
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "“sbom/sbom.cdx.json”: not a regular file or directory" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make (cases[i].name, cases[i].option, cases[i].value ? cases[i].value : long_comment,
+                                    NULL);
+      open_fails (path, cases[i].code, cases[i].needle);
+    }
+}
+
+/* Two corruptions that need two options. */
+static void
+test_zip_structure_pairs (void)
+{
+  g_autofree char *stored = make ("z-stored-size.rbp", "--zip-edit", "sbom/sbom.cdx.json:method=0",
+                                           "--zip-edit", "sbom/sbom.cdx.json:usize=+1", NULL);
+  g_autofree char *zip64 = make ("z-zip64-disagree.rbp", "--zip64-end", "--zip-count-delta", "-1", NULL);
+  g_autofree char *empty = g_build_filename (workdir, "z-empty.rbp", NULL);
+  static const char end_record[22] = { 'P', 'K', 5, 6 };
+
+  open_fails (stored, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "“sbom/sbom.cdx.json” is stored, but its stored and declared sizes differ");
+  open_fails (zip64, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "the ZIP64 and the classic end of central directory records disagree");
+  g_assert_true (g_file_set_contents (empty, end_record, sizeof end_record, NULL));
+  open_fails (empty, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "the archive is empty");
+}
+
+/* Layouts that are unusual but sound are accepted, and the library they
+ * hold loads. */
+static void
+test_zip_layouts (void)
+{
+  g_autofree char *lib = g_strdup_printf ("lib/%s/release/librbfixture.so:zip64", rb_bundle_get_current_platform ());
+  g_autofree char *utf8 = g_build_filename (workdir, "café.txt", NULL);
+  g_autofree char *utf8_entry = g_strdup_printf ("docs/café.txt=%s", utf8);
+  struct {
+    const char *name;
+    const char *option;
+    const char *value;
+  } cases[] = {
+    { "l-reversed.rbp", "--zip-reverse-cd", NULL },
+    { "l-zip64-end.rbp", "--zip64-end", NULL },
+    { "l-zip64-extra.rbp", "--zip-edit", lib },
+    { "l-comment.rbp", "--zip-comment", "made by a test" },
+    { "l-utf8.rbp", "--file", utf8_entry },
+  };
+
+  g_assert_true (g_file_set_contents (utf8, "non-ASCII name", -1, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make (cases[i].name, cases[i].option, cases[i].value, NULL);
+      g_autoptr(RbBundle) bundle = open_ok (path);
+      g_autoptr(RbPlugin) plugin = load_ok (bundle, NULL);
+      g_auto(GStrv) files = rb_bundle_list_files (bundle);
+
+      g_assert_cmpuint (g_strv_length (files), ==, i == 4 ? 6 : 5);
+      /* Listed in central-directory order. */
+      g_assert_cmpstr (files[0], ==, i == 0 ? "sbom/sbom.cdx.json" : "manifest.json");
+    }
 }
 
 static void
@@ -747,17 +1048,23 @@ main (int   argc,
   }
 
   g_test_add_func ("/bundle/valid", test_valid_bundle);
+  g_test_add_func ("/bundle/accessors", test_accessors);
+  g_test_add_func ("/bundle/bad-api", test_bad_api);
   g_test_add_func ("/bundle/rust-plugin", test_rust_plugin_bundle);
   g_test_add_func ("/bundle/schemas", test_schemas);
   g_test_add_func ("/bundle/verify-modes-unsigned", test_verify_modes_unsigned);
   g_test_add_func ("/bundle/unsigned-library", test_unsigned_library);
   g_test_add_func ("/bundle/tampered", test_tampered);
   g_test_add_func ("/bundle/keys", test_keys);
+  g_test_add_func ("/bundle/trusted-comment-whitespace", test_trusted_comment_whitespace);
   g_test_add_func ("/bundle/no-public-key", test_no_public_key);
   g_test_add_func ("/bundle/legacy-signature", test_legacy_signature);
   g_test_add_func ("/bundle/platforms-and-variants", test_platforms_and_variants);
   g_test_add_func ("/bundle/extract-refuses-overwrite", test_extract_refuses_overwrite);
   g_test_add_func ("/bundle/unsafe-archives", test_unsafe_archives);
+  g_test_add_func ("/bundle/zip-structure", test_zip_structure);
+  g_test_add_func ("/bundle/zip-structure-pairs", test_zip_structure_pairs);
+  g_test_add_func ("/bundle/zip-layouts", test_zip_layouts);
   g_test_add_func ("/bundle/limits", test_limits);
   g_test_add_func ("/bundle/broken-files", test_broken_files);
   g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);

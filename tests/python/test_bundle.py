@@ -1,61 +1,234 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""RbBundle through introspection: open, inspect, verify and load."""
+"""RbBundle through introspection: open, inspect, verify, extract and load
+(bundles are made with tools/rb-make-bundle.py and minisign)."""
+import json
 import os
 import shutil
 import subprocess
 
 import pytest
-from gi.repository import GLib, RustBridge
+from gi.repository import Gio, GLib, RustBridge
 
-TOOL = os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'rb-make-bundle.py')
+from conftest import iterate_until
+
+TOOL = os.environ.get('RB_MAKE_BUNDLE') or os.path.join(
+    os.path.dirname(__file__), '..', '..', 'tools', 'rb-make-bundle.py')
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
 
+BundleError = RustBridge.BundleError
+
+
+def make_key(d, name):
+    subprocess.run(['minisign', '-G', '-W', '-p', f'{name}.pub', '-s', f'{name}.key'], cwd=d,
+                   check=True, stdout=subprocess.DEVNULL)
+    return d / f'{name}.key', d / f'{name}.pub'
+
+
+def make_bundle(out, key=None, pub=None, *extra):
+    args = ['/usr/bin/python3', TOOL, str(out), '--library', os.environ['RB_FIXTURE_PLUGIN'],
+            '--platform', RustBridge.Bundle.get_current_platform(),
+            '--name', 'py-plugin', '--version', '2.3.4']
+    if key:
+        args += ['--sign', str(key), '--public-key', str(pub)]
+    subprocess.run(args + list(extra), check=True)
+    return out
+
 
 @pytest.fixture(scope='module')
-def signed(tmp_path_factory):
+def keys(tmp_path_factory):
+    d = tmp_path_factory.mktemp('keys')
+    return make_key(d, 'good'), make_key(d, 'other')
+
+
+@pytest.fixture(scope='module')
+def signed(tmp_path_factory, keys):
+    (key, pub), _ = keys
     d = tmp_path_factory.mktemp('bundle')
-    subprocess.run(['minisign', '-G', '-W', '-p', 'k.pub', '-s', 'k.key'], cwd=d, check=True,
-                   stdout=subprocess.DEVNULL)
-    out = d / 'plugin.rbp'
-    subprocess.run(['/usr/bin/python3', TOOL, str(out), '--library', os.environ['RB_FIXTURE_PLUGIN'],
-                    '--platform', RustBridge.Bundle.get_current_platform(),
-                    '--sign', str(d / 'k.key'), '--public-key', str(d / 'k.pub'),
-                    '--name', 'py-plugin', '--version', '2.3.4'], check=True)
-    return out, (d / 'k.pub').read_text()
+    schema = d / 'echo.schema.json'
+    schema.write_text('{"type":"object"}')
+    out = make_bundle(d / 'plugin.rbp', key, pub, '--schema', f'echo={schema}')
+    return out, pub.read_text()
+
+
+def trusted_key(pub_text):
+    return [line for line in pub_text.splitlines() if line and not line.startswith('untrusted')][0]
 
 
 def test_open_and_inspect(signed):
     path, _ = signed
     with RustBridge.Bundle.new_for_path(str(path)) as bundle:
-        assert bundle.props.name == 'py-plugin'
+        assert isinstance(bundle, RustBridge.Bundle)
+        assert bundle.props.name == 'py-plugin' == bundle.get_name()
         assert bundle.get_version() == '2.3.4'
-        assert list(bundle.props.authors) == ['Ada', 'Grace']
+        assert bundle.props.description == 'A test plugin'
+        assert bundle.props.license == 'MIT'
+        assert list(bundle.props.authors) == ['Ada', 'Grace'] == bundle.get_authors()
+        assert bundle.props.bundle_version == '1.0'
         assert bundle.list_platforms() == [RustBridge.Bundle.get_current_platform()]
         assert bundle.list_variants(None) == ['release']
+        assert bundle.get_default_variant(None) == 'release'
         assert 'manifest.json' in bundle.list_files()
         assert bundle.list_api_message_tags() == ['echo', 'math.add']
+        assert bundle.list_schemas() == ['echo']
         assert bundle.props.verify_mode == RustBridge.VerifyMode.STRICT
+        assert bundle.get_git_commit() == 'abc123'
+        assert bundle.get_build_info_string('custom.ci_job') == '42'
+        assert bundle.get_sbom_path('cyclonedx') == 'sbom/sbom.cdx.json'
+        assert bundle.get_sbom_path('spdx') is None
+        assert json.loads(bundle.get_manifest_json())['plugin']['name'] == 'py-plugin'
+        assert bundle.get_file().get_path() == str(path)
+
+
+def test_new_for_file(signed):
+    path, _ = signed
+    bundle = RustBridge.Bundle.new_for_file(Gio.File.new_for_path(str(path)), None)
+    assert bundle.props.file.get_path() == str(path)
 
 
 def test_load_with_trusted_key(signed):
-    path, key = signed
+    path, pub = signed
     bundle = RustBridge.Bundle.new_for_path(str(path))
-    bundle.props.public_key = key
+    bundle.props.public_key = pub     # a whole .pub file, or just its key line
     assert bundle.verify(None, None)
     with bundle.load_plugin(None, None, None) as plugin:
         assert plugin.call_obj('echo', {'message': 'bundled'}) == {'message': 'bundled', 'length': 7}
         assert plugin.props.bundle_name == 'py-plugin'
         assert plugin.props.bundle_version == '2.3.4'
+        assert plugin.props.state == RustBridge.LifecycleState.ACTIVE
+    assert plugin.props.state == RustBridge.LifecycleState.STOPPED
+
+
+def test_load_plugin_async(signed):
+    path, pub = signed
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    config = RustBridge.PluginConfig(log_level=RustBridge.LogLevel.DEBUG)
+    out = []
+    bundle.load_plugin_async(None, config, None, lambda b, res: out.append(b.load_plugin_finish(res)))
+    iterate_until(lambda: out)
+    with out[0] as plugin:
+        assert plugin.props.log_level == RustBridge.LogLevel.DEBUG
+        assert plugin.call_obj('math.add', {'a': 1, 'b': 1}) == {'result': 2}
+
+
+def test_wrong_key_is_refused(signed, keys):
+    path, _ = signed
+    _, (_, other_pub) = keys
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle.props.public_key = trusted_key(other_pub.read_text())
+    with pytest.raises(GLib.Error) as info:
+        bundle.load_plugin(None, None, None)
+    assert info.value.matches(RustBridge.bundle_error_quark(), BundleError.SIGNATURE_INVALID)
+    assert info.value.domain == 'rb-bundle-error-quark'
+
+
+def test_unsigned_bundle_and_verify_modes(tmp_path):
+    path = make_bundle(tmp_path / 'unsigned.rbp')
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    with pytest.raises(GLib.Error) as info:
+        bundle.verify(None, None)
+    assert info.value.code in (BundleError.SIGNATURE_MISSING, BundleError.NO_PUBLIC_KEY)
+    bundle.props.verify_mode = RustBridge.VerifyMode.SKIP
+    assert bundle.verify(None, None)
+    with bundle.load_plugin() as plugin:
+        assert plugin.call('payload.array') == '[1,2,3]'
+
+
+def test_tampered_library(tmp_path, keys):
+    (key, pub), _ = keys
+    path = make_bundle(tmp_path / 'tampered.rbp', key, pub, '--tamper', 'library')
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle.props.verify_mode = RustBridge.VerifyMode.SKIP    # checksums are still checked
+    with pytest.raises(GLib.Error) as info:
+        bundle.load_plugin(None, None, None)
+    assert info.value.code == BundleError.CHECKSUM_MISMATCH
+
+
+def test_extract_library_and_schema(signed, tmp_path):
+    path, pub = signed
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle.props.public_key = trusted_key(pub)
+    dest = Gio.File.new_for_path(str(tmp_path))
+    library = bundle.extract_library(None, dest, None)
+    assert library.get_parent().get_path() == str(tmp_path)
+    with open(library.get_path(), 'rb') as f, open(os.environ['RB_FIXTURE_PLUGIN'], 'rb') as g:
+        assert f.read() == g.read()
+    with pytest.raises(GLib.Error) as info:
+        bundle.extract_library(None, dest, None)
+    assert info.value.code == BundleError.EXISTS
+    private = bundle.extract_library(None, None, None)     # a new private directory
+    assert private.query_exists(None) and private.get_path() != library.get_path()
+    with RustBridge.Plugin.new(library.get_path(), None, None) as plugin:
+        assert plugin.call_obj('echo', {'message': 'x'})['length'] == 1
+
+    schema = bundle.read_schema('echo')
+    assert isinstance(schema, GLib.Bytes)
+    assert json.loads(schema.get_data()) == {'type': 'object'}
+    written = bundle.extract_schema('echo', dest)
+    assert written.load_contents(None)[1] == schema.get_data()
+    with pytest.raises(GLib.Error) as info:
+        bundle.read_schema('missing')
+    assert info.value.domain == 'rb-bundle-error-quark'
 
 
 def test_errors_have_bundle_codes(tmp_path, signed):
     path, _ = signed
     with pytest.raises(GLib.Error) as info:
         RustBridge.Bundle.new_for_path(str(tmp_path / 'missing.rbp'))
-    assert info.value.code == RustBridge.BundleError.NOT_FOUND
+    assert info.value.code == BundleError.NOT_FOUND
+    junk = tmp_path / 'junk.rbp'
+    junk.write_bytes(b'not a zip archive')
+    with pytest.raises(GLib.Error) as info:
+        RustBridge.Bundle.new_for_path(str(junk))
+    assert info.value.code == BundleError.INVALID_ARCHIVE
     bundle = RustBridge.Bundle.new_for_path(str(path))
     with pytest.raises(GLib.Error) as info:
         bundle.load_plugin('nope', None, None)
-    assert info.value.code == RustBridge.BundleError.VARIANT_NOT_FOUND
+    assert info.value.code == BundleError.VARIANT_NOT_FOUND
     assert 'nope' in info.value.message
+    with pytest.raises(GLib.Error) as info:
+        bundle.list_variants('plan9-mips')
+    assert info.value.code == BundleError.UNSUPPORTED_PLATFORM
+
+
+def test_typed_accessors(tmp_path, keys):
+    (key, pub), _ = keys
+    notices = tmp_path / 'NOTICES'
+    notices.write_text('Third-party notices')
+    path = make_bundle(tmp_path / 'accessors.rbp', key, pub, '--file', f'legal/NOTICES={notices}',
+                       '--set', 'notices="legal/NOTICES"')
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    assert bundle.get_git_branch() == 'main'
+    assert bundle.get_git_tag() == 'v1.0.0'
+    assert bundle.get_git_dirty() is False
+    assert bundle.get_built_at().format_iso8601() == '2026-11-24T00:00:00Z'
+    assert bundle.get_api_transports() == ['json', 'cstruct']
+
+    messages = bundle.list_api_messages()
+    assert [m.get_type_tag() for m in messages] == ['echo', 'math.add']
+    echo = bundle.lookup_api_message('echo')
+    assert isinstance(echo, RustBridge.BundleMessage)
+    assert echo.get_message_id() == 1
+    assert echo.get_transport() == 'json'
+    assert echo.get_cstruct_request() == 'FixtureRawEchoRequest'
+    assert echo.get_response_schema() is None
+    assert bundle.lookup_api_message_by_id(1).get_type_tag() == 'echo'
+    assert bundle.lookup_api_message('math.add').get_message_id() == -1
+    assert bundle.lookup_api_message('nope') is None
+    assert bundle.lookup_api_message_by_id(99) is None
+
+    assert bundle.read_file(bundle.get_notices_path()).get_data() == b'Third-party notices'
+    assert b'CycloneDX' in bundle.read_file(bundle.get_sbom_path('cyclonedx')).get_data()
+    assert bundle.get_license_file_path() is None
+    with pytest.raises(GLib.Error) as info:
+        bundle.read_file('legal/LICENSE')
+    assert info.value.code == BundleError.ENTRY_NOT_FOUND
+
+
+def test_bad_api_messages_are_refused(tmp_path):
+    path = make_bundle(tmp_path / 'bad-api.rbp', None, None,
+                       '--set', 'api={"messages":[{"type_tag":"a","message_id":"one"}]}')
+    with pytest.raises(GLib.Error) as info:
+        RustBridge.Bundle.new_for_path(str(path))
+    assert info.value.code == BundleError.INVALID_MANIFEST
+    assert 'api.messages[0].message_id' in info.value.message
