@@ -5,7 +5,7 @@
 #   tests/bench/bench-bundle.sh BUILD_DIR
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-build=${1:-"$top/_build"}
+build=$(cd "${1:-$top/_build}" && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cd "$work"
