@@ -5,6 +5,8 @@
  * atomic counter fallback (RUSTBRIDGE_NO_MEMBARRIER, in a subprocess).
  */
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "rb-inflight-private.h"
 #include "rb-test-util.h"
@@ -198,6 +200,43 @@ test_thread_exit (void)
   rb_inflight_clear (&in);
 }
 
+/* A forked child inherits the registry of slots (the parent's other
+ * threads' included) and the membarrier registration, which Linux keeps
+ * across fork(): waiting there must work, silently and at once. */
+static void
+test_after_fork (void)
+{
+  RbInflight in;
+  pid_t pid;
+  int status = 0;
+
+  rb_inflight_init (&in);
+  rb_inflight_leave (&in, rb_inflight_enter (&in));   /* this thread has a slot */
+  g_assert_true (rb_inflight_wait_idle (&in, 0));
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      RbInflightSlot *ticket;
+      gint64 start;
+
+      /* Any warning is fatal in a test program: it makes the child abort. */
+      ticket = rb_inflight_enter (&in);
+      g_assert_false (rb_inflight_wait_idle (&in, 0));
+      rb_inflight_leave (&in, ticket);
+      start = g_get_monotonic_time ();
+      if (!rb_inflight_wait_idle (&in, start + G_TIME_SPAN_SECOND))
+        _exit (1);
+      /* No fallback sleep either. */
+      _exit (g_get_monotonic_time () - start < 5 * G_TIME_SPAN_MILLISECOND ? 0 : 2);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  rb_inflight_clear (&in);
+}
+
 /* ---- shutdown against calls on a real plugin ---------------------------- */
 
 typedef struct {
@@ -316,6 +355,7 @@ main (int   argc,
   g_test_add_func ("/inflight/timeout-and-wake", test_timeout_and_wake);
   g_test_add_func ("/inflight/nested", test_nested);
   g_test_add_func ("/inflight/thread-exit", test_thread_exit);
+  g_test_add_func ("/inflight/after-fork", test_after_fork);
   g_test_add_func ("/inflight/shutdown-races-calls", test_shutdown_races_calls);
   g_test_add_data_func ("/inflight/counter/mode", "/inflight/mode", test_counter_fallback);
   g_test_add_data_func ("/inflight/counter/exclusion", "/inflight/exclusion", test_counter_fallback);
