@@ -838,12 +838,14 @@ test_zip_layouts (void)
     const char *name;
     const char *option;
     const char *value;
+    guint       n_files;
+    const char *first;      /* central-directory order */
   } cases[] = {
-    { "l-reversed.rbp", "--zip-reverse-cd", NULL },
-    { "l-zip64-end.rbp", "--zip64-end", NULL },
-    { "l-zip64-extra.rbp", "--zip-edit", lib },
-    { "l-comment.rbp", "--zip-comment", "made by a test" },
-    { "l-utf8.rbp", "--file", utf8_entry },
+    { "l-reversed.rbp", "--zip-reverse-cd", NULL, 5, "sbom/sbom.cdx.json" },
+    { "l-zip64-end.rbp", "--zip64-end", NULL, 5, "manifest.json" },
+    { "l-zip64-extra.rbp", "--zip-edit", lib, 5, "manifest.json" },
+    { "l-comment.rbp", "--zip-comment", "made by a test", 5, "manifest.json" },
+    { "l-utf8.rbp", "--file", utf8_entry, 6, "manifest.json" },
   };
 
   g_assert_true (g_file_set_contents (utf8, "non-ASCII name", -1, NULL));
@@ -854,9 +856,8 @@ test_zip_layouts (void)
       g_autoptr(RbPlugin) plugin = load_ok (bundle, NULL);
       g_auto(GStrv) files = rb_bundle_list_files (bundle);
 
-      g_assert_cmpuint (g_strv_length (files), ==, i == 4 ? 6 : 5);
-      /* Listed in central-directory order. */
-      g_assert_cmpstr (files[0], ==, i == 0 ? "sbom/sbom.cdx.json" : "manifest.json");
+      g_assert_cmpuint (g_strv_length (files), ==, cases[i].n_files);
+      g_assert_cmpstr (files[0], ==, cases[i].first);
     }
 }
 
@@ -1009,7 +1010,8 @@ main (int   argc,
       char *argv[])
 {
   int ret;
-  g_autofree char *base = g_dir_make_tmp ("rb-bundle-test-XXXXXX", NULL);
+  const char *parent_tmp = g_getenv ("TMPDIR");
+  g_autofree char *base = NULL;
   g_autofree char *fixture_header = NULL;
   const char *keygen1[] = { "minisign", "-G", "-W", "-p", "k.pub", "-s", "k.key", NULL };
   const char *keygen2[] = { "minisign", "-G", "-W", "-p", "k2.pub", "-s", "k2.key", NULL };
@@ -1017,7 +1019,12 @@ main (int   argc,
   warnings = g_ptr_array_new_with_free_func (g_free);
   g_log_set_writer_func (capture_writer, NULL, NULL);
 
-  /* Private extraction directories must appear (and vanish) here. */
+  /* Private extraction directories must appear (and vanish) here. GLib
+   * reads TMPDIR once, on the first g_get_tmp_dir(): nothing may call it
+   * (g_dir_make_tmp() does) before TMPDIR points here. */
+  base = g_build_filename (parent_tmp != NULL && *parent_tmp != '\0' ? parent_tmp : "/tmp",
+                           "rb-bundle-test-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (base));
   workdir = g_build_filename (base, "work", NULL);
   tmpdir = g_build_filename (base, "tmp", NULL);
   g_mkdir (workdir, 0700);
@@ -1025,6 +1032,7 @@ main (int   argc,
   g_setenv ("TMPDIR", tmpdir, TRUE);
 
   rb_test_init (&argc, &argv);
+  g_assert_cmpstr (g_get_tmp_dir (), ==, tmpdir);
 
   g_autofree char *minisign = g_find_program_in_path ("minisign");
 
