@@ -157,7 +157,12 @@ def test_extract_library_and_schema(signed, tmp_path):
         bundle.extract_library(None, dest, None)
     assert info.value.code == BundleError.EXISTS
     private = bundle.extract_library(None, None, None)     # a new private directory
-    assert private.query_exists(None) and private.get_path() != library.get_path()
+    try:
+        assert private.query_exists(None) and private.get_path() != library.get_path()
+        assert os.stat(os.path.dirname(private.get_path())).st_mode & 0o777 == 0o700
+    finally:                                  # the caller's to remove
+        os.unlink(private.get_path())
+        os.rmdir(os.path.dirname(private.get_path()))
     with RustBridge.Plugin.new(library.get_path(), None, None) as plugin:
         assert plugin.call_obj('echo', {'message': 'x'})['length'] == 1
 
