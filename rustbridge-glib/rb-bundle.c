@@ -68,6 +68,7 @@ struct _RbBundle {
   guint         max_entries;
 
   gboolean      initialized;
+  gboolean      opened;         /* init succeeded: the state below is complete */
   GError       *init_error;
   char         *path;
   RbArchive    *archive;
@@ -78,8 +79,9 @@ struct _RbBundle {
   GPtrArray    *messages;       /* RbBundleMessage, api.messages in order */
 };
 
-/* Methods need an opened bundle (g_initable_init() succeeded). */
-#define RB_BUNDLE_IS_OPEN(self) (RB_IS_BUNDLE (self) && (self)->manifest != NULL)
+/* Methods need an opened bundle: g_initable_init() succeeded, not merely
+ * got as far as reading the manifest. */
+#define RB_BUNDLE_IS_OPEN(self) (RB_IS_BUNDLE (self) && (self)->opened)
 
 static void rb_bundle_initable_iface_init (GInitableIface *iface);
 
@@ -199,6 +201,7 @@ string_array (JsonObject   *object,
           g_strv_builder_add (builder, json_node_get_string (element));
         }
     }
+  g_strfreev (*out);
   *out = g_strv_builder_end (builder);
   return TRUE;
 }
@@ -211,12 +214,8 @@ validate_api (RbBundle    *self,
 {
   JsonNode *messages;
 
-  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
   if (api == NULL)
-    {
-      self->transports = g_new0 (char *, 1);
-      return TRUE;
-    }
+    return TRUE;
   if (!check_optional (api, "api.", "min_rustbridge_version", JSON_NODE_VALUE, error) ||
       !check_optional (api, "api.", "messages", JSON_NODE_ARRAY, error) ||
       !string_array (api, "api.", "transports", &self->transports, error))
@@ -569,9 +568,19 @@ rb_bundle_initable_init (GInitable     *initable,
     }
   if (!validate_manifest (self, &self->init_error))
     goto fail;
+  self->opened = TRUE;
   return TRUE;
 
 fail:
+  /* Nothing half-read stays behind (nor the open file). */
+  g_clear_pointer (&self->archive, rb_archive_free);
+  g_clear_pointer (&self->manifest_bytes, g_bytes_unref);
+  g_clear_pointer (&self->manifest, json_node_unref);
+  g_ptr_array_set_size (self->messages, 0);
+  g_strfreev (self->authors);
+  self->authors = g_new0 (char *, 1);
+  g_strfreev (self->transports);
+  self->transports = g_new0 (char *, 1);
   g_propagate_error (error, g_error_copy (self->init_error));
   return FALSE;
 }
@@ -690,7 +699,7 @@ lookup_platform (RbBundle    *self,
 GStrv
 rb_bundle_list_platforms (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return sorted_members (member_object (root (self), "platforms"));
 }
 
@@ -1377,7 +1386,7 @@ rb_bundle_list_files (RbBundle *self)
 GStrv
 rb_bundle_list_schemas (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return sorted_members (member_object (root (self), "schemas"));
 }
 
@@ -1566,7 +1575,7 @@ plugin_string (RbBundle   *self,
 const char *
 rb_bundle_get_name (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "name");
 }
 
@@ -1581,7 +1590,7 @@ rb_bundle_get_name (RbBundle *self)
 const char *
 rb_bundle_get_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "version");
 }
 
@@ -1596,7 +1605,7 @@ rb_bundle_get_version (RbBundle *self)
 const char *
 rb_bundle_get_description (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "description");
 }
 
@@ -1611,7 +1620,7 @@ rb_bundle_get_description (RbBundle *self)
 const char *
 rb_bundle_get_license (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "license");
 }
 
@@ -1626,7 +1635,7 @@ rb_bundle_get_license (RbBundle *self)
 const char *
 rb_bundle_get_repository (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "repository");
 }
 
@@ -1641,7 +1650,7 @@ rb_bundle_get_repository (RbBundle *self)
 const char * const *
 rb_bundle_get_authors (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return (const char * const *) self->authors;
 }
 
@@ -1656,7 +1665,7 @@ rb_bundle_get_authors (RbBundle *self)
 const char *
 rb_bundle_get_bundle_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "bundle_version");
 }
 
@@ -1673,7 +1682,7 @@ rb_bundle_get_bundle_version (RbBundle *self)
 const char *
 rb_bundle_get_manifest_public_key (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "public_key");
 }
 
@@ -1688,7 +1697,7 @@ rb_bundle_get_manifest_public_key (RbBundle *self)
 const char *
 rb_bundle_get_min_rustbridge_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (member_object (root (self), "api"), "min_rustbridge_version");
 }
 
@@ -1717,7 +1726,7 @@ member_copy (JsonObject *object,
 JsonNode *
 rb_bundle_get_build_info (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_copy (root (self), "build_info");
 }
 
@@ -1737,7 +1746,7 @@ rb_bundle_get_build_info_string (RbBundle   *self,
 {
   JsonObject *info;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (key != NULL, NULL);
 
   info = member_object (root (self), "build_info");
@@ -1757,7 +1766,7 @@ rb_bundle_get_build_info_string (RbBundle   *self,
 const char *
 rb_bundle_get_git_commit (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (member_object (member_object (root (self), "build_info"), "git"), "commit");
 }
 
@@ -1773,7 +1782,7 @@ rb_bundle_get_git_commit (RbBundle *self)
 JsonNode *
 rb_bundle_get_api_messages (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_copy (member_object (root (self), "api"), "messages");
 }
 
@@ -1906,7 +1915,7 @@ const char *
 rb_bundle_get_sbom_path (RbBundle   *self,
                          const char *format)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (format != NULL, NULL);
   return member_string (member_object (root (self), "sbom"), format);
 }
@@ -1929,7 +1938,7 @@ git_string (RbBundle   *self,
 const char *
 rb_bundle_get_git_branch (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return git_string (self, "branch");
 }
 
@@ -1944,7 +1953,7 @@ rb_bundle_get_git_branch (RbBundle *self)
 const char *
 rb_bundle_get_git_tag (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return git_string (self, "tag");
 }
 
@@ -1963,7 +1972,7 @@ rb_bundle_get_git_dirty (RbBundle *self)
   JsonObject *git;
   JsonNode *dirty;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), FALSE);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
 
   git = member_object (member_object (root (self), "build_info"), "git");
   dirty = git != NULL ? json_object_get_member (git, "dirty") : NULL;
@@ -1986,7 +1995,7 @@ rb_bundle_get_built_at (RbBundle *self)
   g_autoptr(GTimeZone) utc = NULL;
   const char *text;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   text = member_string (member_object (root (self), "build_info"), "built_at");
   if (text == NULL)
@@ -2007,7 +2016,7 @@ rb_bundle_get_built_at (RbBundle *self)
 const char *
 rb_bundle_get_notices_path (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "notices");
 }
 
@@ -2023,7 +2032,7 @@ rb_bundle_get_notices_path (RbBundle *self)
 const char *
 rb_bundle_get_license_file_path (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "license_file");
 }
 
@@ -2148,13 +2157,15 @@ rb_bundle_get_property (GObject    *object,
     case PROP_FILE: g_value_set_object (value, self->file); break;
     case PROP_VERIFY_MODE: g_value_set_enum (value, self->verify_mode); break;
     case PROP_PUBLIC_KEY: g_value_set_string (value, self->public_key); break;
-    case PROP_NAME: g_value_set_string (value, rb_bundle_get_name (self)); break;
-    case PROP_VERSION: g_value_set_string (value, rb_bundle_get_version (self)); break;
-    case PROP_DESCRIPTION: g_value_set_string (value, rb_bundle_get_description (self)); break;
-    case PROP_LICENSE: g_value_set_string (value, rb_bundle_get_license (self)); break;
-    case PROP_REPOSITORY: g_value_set_string (value, rb_bundle_get_repository (self)); break;
-    case PROP_AUTHORS: g_value_set_boxed (value, self->authors); break;
-    case PROP_BUNDLE_VERSION: g_value_set_string (value, rb_bundle_get_bundle_version (self)); break;
+    /* Read straight from the manifest: a bundle that is not open has
+     * empty properties, not a programming error (unlike its methods). */
+    case PROP_NAME: g_value_set_string (value, plugin_string (self, "name")); break;
+    case PROP_VERSION: g_value_set_string (value, plugin_string (self, "version")); break;
+    case PROP_DESCRIPTION: g_value_set_string (value, plugin_string (self, "description")); break;
+    case PROP_LICENSE: g_value_set_string (value, plugin_string (self, "license")); break;
+    case PROP_REPOSITORY: g_value_set_string (value, plugin_string (self, "repository")); break;
+    case PROP_AUTHORS: g_value_set_boxed (value, self->opened ? self->authors : NULL); break;
+    case PROP_BUNDLE_VERSION: g_value_set_string (value, member_string (root (self), "bundle_version")); break;
     case PROP_MAX_MANIFEST_SIZE: g_value_set_uint64 (value, self->max_manifest_size); break;
     case PROP_MAX_LIBRARY_SIZE: g_value_set_uint64 (value, self->max_library_size); break;
     case PROP_MAX_TOTAL_SIZE: g_value_set_uint64 (value, self->max_total_size); break;
@@ -2302,4 +2313,7 @@ rb_bundle_init (RbBundle *self)
   self->max_library_size = DEFAULT_MAX_LIBRARY_SIZE;
   self->max_total_size = DEFAULT_MAX_TOTAL_SIZE;
   self->max_entries = DEFAULT_MAX_ENTRIES;
+  self->authors = g_new0 (char *, 1);
+  self->transports = g_new0 (char *, 1);
+  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
 }

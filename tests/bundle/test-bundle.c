@@ -990,19 +990,173 @@ test_load_async (void)
   g_object_unref (plugin);
 }
 
+/* Runs @call expecting the critical of a method on a bundle that is not
+ * open. */
+#define REFUSED(call) G_STMT_START {                                              \
+    g_test_expect_message ("RustBridge", G_LOG_LEVEL_CRITICAL, "*RB_BUNDLE_IS_OPEN*"); \
+    call;                                                                          \
+    g_test_assert_expected_messages ();                                            \
+  } G_STMT_END
+
+static void
+never_called_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_assert_not_reached ();
+}
+
+/* Every method of @bundle (not open) refuses with a critical and a safe
+ * value; the settings stay usable. */
+static void
+check_refuses_everything (RbBundle *bundle)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dest-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *name = NULL;
+  g_auto(GStrv) authors = NULL;
+  gpointer p = GINT_TO_POINTER (1);
+  gboolean b = TRUE;
+
+  REFUSED (p = rb_bundle_list_files (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_list_platforms (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_list_variants (bundle, NULL, &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_default_variant (bundle, NULL, &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_library_path (bundle, NULL, &error));
+  g_assert_null (p);
+  REFUSED (b = rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_false (b);
+  REFUSED (p = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error));
+  g_assert_null (p);
+  REFUSED (rb_bundle_load_plugin_async (bundle, NULL, NULL, NULL, never_called_cb, NULL));
+  REFUSED (p = rb_bundle_list_schemas (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_read_schema (bundle, "echo", &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_extract_schema (bundle, "echo", dest, &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_read_file (bundle, "manifest.json", &error));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_manifest_json (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_name (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_version (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_description (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_license (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_repository (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_authors (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_bundle_version (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_manifest_public_key (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_min_rustbridge_version (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_build_info (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_build_info_string (bundle, "built_by"));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_git_commit (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_git_branch (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_git_tag (bundle));
+  g_assert_null (p);
+  REFUSED (b = rb_bundle_get_git_dirty (bundle));
+  g_assert_false (b);
+  REFUSED (p = rb_bundle_get_built_at (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_sbom_path (bundle, "cyclonedx"));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_notices_path (bundle));
+  g_assert_null (p);
+  REFUSED (p = (gpointer) rb_bundle_get_license_file_path (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_api_messages (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_list_api_message_tags (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_list_api_messages (bundle));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_lookup_api_message (bundle, "echo"));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_lookup_api_message_by_id (bundle, 1));
+  g_assert_null (p);
+  REFUSED (p = rb_bundle_get_api_transports (bundle));
+  g_assert_null (p);
+  /* Nothing was set or written. */
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+  g_rmdir (dir);
+
+  /* Reading properties is no programming error: they are empty. */
+  g_object_get (bundle, "name", &name, "authors", &authors, NULL);
+  g_assert_null (name);
+  g_assert_null (authors);
+  /* The settings are not the manifest's: they work without an archive. */
+  rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_WARN);
+  g_assert_cmpint (rb_bundle_get_verify_mode (bundle), ==, RB_VERIFY_MODE_WARN);
+  rb_bundle_set_public_key (bundle, "RWQ");
+  g_assert_cmpstr (rb_bundle_get_public_key (bundle), ==, "RWQ");
+}
+
 /* A bundle that was never opened refuses calls instead of crashing. */
 static void
 test_unopened (void)
 {
   g_autoptr(RbBundle) bundle = g_object_new (RB_TYPE_BUNDLE, NULL);
-  g_auto(GStrv) files = NULL;
 
-  g_test_expect_message ("RustBridge", G_LOG_LEVEL_CRITICAL, "*RB_BUNDLE_IS_OPEN*");
-  files = rb_bundle_list_files (bundle);
-  g_test_assert_expected_messages ();
-  g_assert_null (files);
-  g_assert_null (rb_bundle_get_name (bundle));
-  g_assert_cmpint (rb_bundle_get_verify_mode (bundle), ==, RB_VERIFY_MODE_STRICT);
+  check_refuses_everything (bundle);
+  g_assert_null (rb_bundle_get_file (bundle));
+}
+
+/* Nor does a bundle whose opening failed, whatever the stage: every
+ * method refuses, and a second init gives the same error. */
+static void
+test_failed_open (void)
+{
+  g_autofree char *missing = g_build_filename (workdir, "missing.rbp", NULL);
+  g_autofree char *bad_version = make_unsigned ("fo-version.rbp", "--set", "bundle_version=\"2.0\"", NULL);
+  g_autofree char *bad_notices = make_unsigned ("fo-notices.rbp", "--set", "notices=5", NULL);
+  g_autofree char *bad_api = make_unsigned ("fo-api.rbp", "--set", "api={\"messages\":[5]}", NULL);
+  g_autofree char *bad_schema = make_unsigned ("fo-schema.rbp", "--set", "schemas={\"s\":{\"path\":\"../s\"}}", NULL);
+  const struct {
+    const char *path;
+    int         code;
+  } cases[] = {
+    { missing, RB_BUNDLE_ERROR_NOT_FOUND },
+    { bad_version, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION },
+    { bad_notices, RB_BUNDLE_ERROR_INVALID_MANIFEST },   /* before api was read */
+    { bad_api, RB_BUNDLE_ERROR_INVALID_MANIFEST },       /* while api was read */
+    { bad_schema, RB_BUNDLE_ERROR_INVALID_MANIFEST },    /* after api was read */
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GFile) file = g_file_new_for_path (cases[i].path);
+      g_autoptr(RbBundle) bundle = g_object_new (RB_TYPE_BUNDLE, "file", file, NULL);
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (g_initable_init (G_INITABLE (bundle), NULL, &error));
+      g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
+      g_clear_error (&error);
+      check_refuses_everything (bundle);
+      g_assert_true (rb_bundle_get_file (bundle) == file);
+      g_assert_false (g_initable_init (G_INITABLE (bundle), NULL, &error));
+      g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
+    }
 }
 
 int
@@ -1079,6 +1233,7 @@ main (int   argc,
   g_test_add_func ("/bundle/min-version-warning", test_min_version_warning);
   g_test_add_func ("/bundle/load-async", test_load_async);
   g_test_add_func ("/bundle/unopened", test_unopened);
+  g_test_add_func ("/bundle/failed-open", test_failed_open);
 
   ret = g_test_run ();
 

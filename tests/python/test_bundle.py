@@ -196,6 +196,23 @@ def test_errors_have_bundle_codes(tmp_path, signed):
     assert info.value.code == BundleError.UNSUPPORTED_PLATFORM
 
 
+def test_failed_init_refuses_calls(tmp_path):
+    """A bundle whose init() failed half-way (the manifest was read, not
+    validated) answers every call with an empty value, never a crash."""
+    path = make_bundle(tmp_path / 'bad-notices.rbp', None, None, '--set', 'notices=5')
+    bundle = RustBridge.Bundle(file=Gio.File.new_for_path(str(path)))
+    with pytest.raises(GLib.Error) as info:
+        bundle.init(None)
+    assert info.value.code == BundleError.INVALID_MANIFEST
+    # Each call logs a critical (a programming error) and returns nothing.
+    assert bundle.list_api_messages() == []
+    assert bundle.list_api_message_tags() == []          # NULL, as an empty list
+    assert bundle.lookup_api_message('echo') is None
+    assert bundle.get_api_transports() == []
+    assert bundle.get_name() is None
+    assert bundle.props.name is None
+
+
 def test_typed_accessors(tmp_path, keys):
     (key, pub), _ = keys
     notices = tmp_path / 'NOTICES'
