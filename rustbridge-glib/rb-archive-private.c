@@ -915,19 +915,21 @@ append_chunk (const guint8  *data,
 GBytes *
 rb_archive_read (RbArchive   *self,
                  const char  *name,
-                 gsize        max_size,
+                 guint64      max_size,
                  GError     **error)
 {
   g_autoptr(GByteArray) buffer = NULL;
+  guint64 limit = MIN (max_size, RB_ARCHIVE_MAX_READ_SIZE);
   guint64 size = rb_archive_get_size (self, name);
 
-  if (size > max_size)
+  if (size > limit)
     {
-      too_large (self, name, max_size, error);
+      too_large (self, name, limit, error);
       return NULL;
     }
+  /* size <= limit: no truncation; the stream stops at the limit too. */
   buffer = g_byte_array_sized_new ((guint) size);
-  if (!rb_archive_stream (self, name, max_size, NULL, append_chunk, buffer, error))
+  if (!rb_archive_stream (self, name, limit, NULL, append_chunk, buffer, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
 }

@@ -56,11 +56,17 @@ guint64    rb_archive_get_size       (RbArchive           *self,
  * manifest names must follow. A trailing slash (directory) is allowed. */
 gboolean   rb_archive_name_is_safe   (const char          *name);
 
-/* Reads a whole entry; more than @max_size bytes (declared or actual) is
- * RB_BUNDLE_ERROR_TOO_LARGE. */
+/* The most a whole entry read into memory may hold, whatever limit a
+ * caller gives: a GByteArray cannot grow past G_MAXUINT, a gsize past 4 GiB
+ * on 32 bits, and a size the archive declares is only a claim. */
+#define RB_ARCHIVE_MAX_READ_SIZE (G_GUINT64_CONSTANT (256) << 20)
+
+/* Reads a whole entry; more than @max_size bytes, or more than
+ * RB_ARCHIVE_MAX_READ_SIZE (declared or actual), is
+ * RB_BUNDLE_ERROR_TOO_LARGE, before anything is allocated. */
 GBytes    *rb_archive_read           (RbArchive           *self,
                                       const char          *name,
-                                      gsize                max_size,
+                                      guint64              max_size,
                                       GError             **error);
 
 /* Streams an entry to @func block by block (never holding it whole),

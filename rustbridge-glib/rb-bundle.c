@@ -987,7 +987,19 @@ stream_library (RbBundle      *self,
   crypto_hash_sha256_init (&sink.sha256);
   crypto_generichash_init (&sink.blake2b, NULL, 0, sizeof prehash);
   if (check && !signature.prehashed && fd < 0)
-    sink.copy = g_byte_array_new ();
+    {
+      /* A legacy signature covers the bytes themselves: without a file to
+       * map, they are held in memory, within the cap of every such read. */
+      if (rb_archive_get_size (self->archive, library) > RB_ARCHIVE_MAX_READ_SIZE)
+        {
+          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                       "Bundle “%s”: “%s” has a legacy signature and is larger than the %" G_GUINT64_FORMAT
+                       " bytes it can be verified in memory; extract it to verify it",
+                       self->path, library, RB_ARCHIVE_MAX_READ_SIZE);
+          goto out;
+        }
+      sink.copy = g_byte_array_new ();
+    }
 
   if (!rb_archive_stream (self->archive, library, self->max_library_size, cancellable,
                           sink_chunk, &sink, error))
@@ -2276,10 +2288,12 @@ rb_bundle_class_init (RbBundleClass *klass)
   /**
    * RbBundle:max-manifest-size:
    *
-   * Largest `manifest.json` accepted, in bytes.
+   * Largest `manifest.json` accepted, in bytes. The manifest is held in
+   * memory, so this is at most 256 MiB.
    */
   properties[PROP_MAX_MANIFEST_SIZE] =
-    g_param_spec_uint64 ("max-manifest-size", NULL, NULL, 1, G_MAXUINT64, DEFAULT_MAX_MANIFEST_SIZE, limit);
+    g_param_spec_uint64 ("max-manifest-size", NULL, NULL, 1, RB_ARCHIVE_MAX_READ_SIZE, DEFAULT_MAX_MANIFEST_SIZE,
+                         limit);
   /**
    * RbBundle:max-library-size:
    *

@@ -110,7 +110,7 @@ def write_zip(f, entries, prefix=b'', reverse_cd=False, zip64_end=False, count_d
         places.append(f.tell())
         size = e['hole'] or len(e['data'])
         f.write(LOCAL.pack(0x04034b50, e['version'], e['local_flags'], e['local_method'], e['mtime'],
-                           e['mdate'], e['crc'], size, e['usize'], len(e['local_name']),
+                           e['mdate'], e['crc'], size, min(e['usize'], 0xffffffff), len(e['local_name']),
                            len(e['local_extra'])))
         f.write(e['local_name'] + e['local_extra'] + e['data'])
         if e['hole']:

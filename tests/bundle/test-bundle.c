@@ -931,6 +931,59 @@ test_limits (void)
   load_fails (b4, NULL, RB_BUNDLE_ERROR_TOO_LARGE, "librbfixture.so");
 }
 
+/* Sizes an archive declares (here 4 GiB for a manifest of 2 KiB) are
+ * refused before anything is allocated for them, whatever the limits the
+ * caller set: the in-memory limit cannot be set above 256 MiB. */
+#define IN_MEMORY_CAP (G_GUINT64_CONSTANT (256) << 20)   /* documented on max-manifest-size */
+
+static void
+test_declared_sizes (void)
+{
+  g_autofree char *huge = make ("declared-4g.rbp", "--zip-edit", "manifest.json:zip64",
+                                "--zip-edit", "manifest.json:usize=4294967296", NULL);
+  g_autofree char *lib = g_strdup_printf ("lib/%s/release/librbfixture.so:usize=+%" G_GUINT64_FORMAT,
+                                          rb_bundle_get_current_platform (), IN_MEMORY_CAP);
+  g_autofree char *legacy = make ("declared-legacy.rbp", "--legacy-signatures", "--zip-edit", lib, NULL);
+  g_autoptr(GFile) huge_file = g_file_new_for_path (huge);
+  g_autoptr(GFile) legacy_file = g_file_new_for_path (legacy);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbBundle) b1 = NULL;
+  g_autoptr(RbBundle) b2 = NULL;
+  g_autoptr(RbBundle) b3 = NULL;
+  guint64 max = 0;
+
+  /* Above the cap: GLib refuses the value and keeps the default. */
+  g_test_expect_message ("GLib-GObject", G_LOG_LEVEL_WARNING, "*max-manifest-size*");
+  b1 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", huge_file, "max-manifest-size", G_MAXUINT64,
+                       "max-total-size", G_MAXUINT64, NULL);
+  g_test_assert_expected_messages ();
+  g_assert_null (b1);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "“manifest.json” in"));
+  g_assert_nonnull (strstr (error->message, "is larger than 1048576 bytes"));
+  g_clear_error (&error);
+
+  /* At the cap. */
+  b2 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", huge_file, "max-manifest-size", IN_MEMORY_CAP,
+                       "max-total-size", G_MAXUINT64, NULL);
+  g_assert_null (b2);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "is larger than 268435456 bytes"));
+  g_clear_error (&error);
+  b2 = g_object_new (RB_TYPE_BUNDLE, "max-manifest-size", IN_MEMORY_CAP, NULL);
+  g_object_get (b2, "max-manifest-size", &max, NULL);
+  g_assert_cmpuint (max, ==, IN_MEMORY_CAP);
+
+  /* A legacy signature covers the library itself, so verifying without
+   * extracting holds the library in memory: within the same cap. */
+  b3 = g_initable_new (RB_TYPE_BUNDLE, NULL, &error, "file", legacy_file, NULL);
+  g_assert_no_error (error);
+  g_assert_false (rb_bundle_verify (b3, NULL, NULL, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE);
+  g_assert_nonnull (strstr (error->message, "legacy signature"));
+  g_assert_nonnull (strstr (error->message, "librbfixture.so"));
+}
+
 static void
 test_broken_files (void)
 {
@@ -1265,6 +1318,7 @@ main (int   argc,
   g_test_add_func ("/bundle/zip-records", test_zip_records);
   g_test_add_func ("/bundle/zip-layouts", test_zip_layouts);
   g_test_add_func ("/bundle/limits", test_limits);
+  g_test_add_func ("/bundle/declared-sizes", test_declared_sizes);
   g_test_add_func ("/bundle/broken-files", test_broken_files);
   g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);
   g_test_add_func ("/bundle/min-version-warning", test_min_version_warning);
