@@ -45,6 +45,7 @@ typedef struct {
   char     *name;
   guint64   size;        /* uncompressed, as declared */
   guint64   offset;      /* of the local header */
+  guint64   data_start;  /* of the compressed data, after the local header */
   guint64   data_end;    /* end of the compressed data */
   gboolean  is_dir;
 } Entry;
@@ -52,6 +53,7 @@ typedef struct {
 struct _RbArchive {
   int         fd;
   char       *path;      /* for messages */
+  struct stat st;        /* the file as it was checked */
   guint64     file_size;
   GPtrArray  *entries;   /* Entry, central-directory order, directories too */
   GPtrArray  *by_offset; /* the same entries in file order (libarchive's) */
@@ -475,6 +477,7 @@ read_central_entry (RbArchive  *self,
   entry->name = g_steal_pointer (&name);
   entry->size = size;
   entry->offset = offset;
+  entry->data_start = data_start;
   entry->data_end = data_start + compressed;
   entry->is_dir = is_dir;
   g_ptr_array_add (self->entries, entry);
@@ -626,6 +629,56 @@ utf8_locale (void)
   return locale;
 }
 
+/* libarchive reads the central directory and local headers again each
+ * time it opens: they must still be the bytes that were checked. A file
+ * rewritten in place shows in its size or modification time, and in its
+ * change time even when the modification time is set back. The change
+ * time also moves when a link to the file comes or goes (the file was
+ * replaced by another, which does not touch the bytes we read): it only
+ * counts while the number of links stays the same. */
+static gboolean
+file_unchanged (RbArchive  *self,
+                GError    **error)
+{
+  struct stat now;
+
+  if (fstat (self->fd, &now) != 0 ||
+      now.st_dev != self->st.st_dev || now.st_ino != self->st.st_ino || now.st_size != self->st.st_size ||
+      now.st_mtim.tv_sec != self->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != self->st.st_mtim.tv_nsec ||
+      (now.st_nlink == self->st.st_nlink &&
+       (now.st_ctim.tv_sec != self->st.st_ctim.tv_sec || now.st_ctim.tv_nsec != self->st.st_ctim.tv_nsec)))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s” changed since it was opened", self->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* After archive_read_next_header(), libarchive stands at the entry's data:
+ * where the check found it, unless the file changed (within the times'
+ * resolution) or libarchive reads the layout otherwise than we do.
+ * (archive_read_header_position() is of no use here: the seekable reader
+ * gives the position before it seeks to the local header.) */
+static gboolean
+at_checked_data (RbArchive       *self,
+                 struct archive  *a,
+                 const Entry     *entry,
+                 GError         **error)
+{
+  la_int64_t position = archive_filter_bytes (a, -1);
+
+  if (position < 0 || (guint64) position != entry->data_start)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s” changed since it was opened (libarchive finds the data of “%s” at offset %"
+                   G_GINT64_FORMAT ", not %" G_GUINT64_FORMAT ")",
+                   self->path, entry->name, (gint64) position, entry->data_start);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* A libarchive reader over our file; *saved is the thread's locale, to
  * give back to close_reader(). */
 static struct archive *
@@ -634,8 +687,11 @@ open_reader (RbArchive  *self,
              GError    **error)
 {
   struct archive *a;
-  Reader *reader = g_new0 (Reader, 1);
+  Reader *reader;
 
+  if (!file_unchanged (self, error))
+    return NULL;
+  reader = g_new0 (Reader, 1);
   *saved = utf8_locale () != (locale_t) 0 ? uselocale (utf8_locale ()) : (locale_t) 0;
   a = archive_read_new ();
 
@@ -705,6 +761,8 @@ cross_check (RbArchive  *self,
           unsafe (self, error, expected->name, "not a regular file or directory");
           goto out;
         }
+      if (!at_checked_data (self, a, expected, error))
+        goto out;
       seen++;
     }
   if (rc != ARCHIVE_EOF)
@@ -745,7 +803,6 @@ rb_archive_open (const char  *path,
                  GError     **error)
 {
   g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
-  struct stat st;
 
   self->path = g_strdup (path);
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
@@ -759,13 +816,13 @@ rb_archive_open (const char  *path,
                    "Could not open bundle “%s”: %s", path, g_strerror (saved));
       return NULL;
     }
-  if (fstat (self->fd, &st) != 0 || !S_ISREG (st.st_mode))
+  if (fstat (self->fd, &self->st) != 0 || !S_ISREG (self->st.st_mode))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                    "Bundle “%s” is not a regular file", path);
       return NULL;
     }
-  self->file_size = (guint64) st.st_size;
+  self->file_size = (guint64) self->st.st_size;
 
   if (!scan_central_directory (self, max_entries, max_total_size, error) ||
       !cross_check (self, error))
@@ -861,6 +918,8 @@ rb_archive_stream (RbArchive          *self,
 
       if (g_strcmp0 (archive_entry_pathname_utf8 (entry), file->name) != 0)
         continue;
+      if (!at_checked_data (self, a, file, error))
+        goto out;
       while ((rc = archive_read_data_block (a, &block, &size, &offset)) == ARCHIVE_OK)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -891,7 +950,8 @@ rb_archive_stream (RbArchive          *self,
                    name, total, file->size);
           goto out;
         }
-      ok = TRUE;
+      /* Nor during the read. */
+      ok = file_unchanged (self, error);
       goto out;
     }
   invalid (self, error, "could not find “%s” again: %s", name,

@@ -28,8 +28,18 @@ G_BEGIN_DECLS
  *   other entries, in another order, or of other types than we do;
  * - TOO_LARGE: more entries or more declared bytes than the limits.
  *
- * The file stays open: every later read comes from the file that was
- * checked, through pread() (so reads may run in several threads).
+ * The file stays open, and later reads go through the same descriptor
+ * with pread() (so they may run in several threads): a file replaced by
+ * another after opening does not matter. libarchive reads the central
+ * directory and local headers again for each read, though, so a file
+ * rewritten in place would hand it other bytes than were checked: each
+ * read first compares the file's identity, size and times with those at
+ * open, and checks that libarchive finds the entry's data where the check
+ * did (and the times again once the read is done); otherwise it fails with
+ * INVALID_ARCHIVE, "changed since it was opened". A rewrite within the
+ * file system's time resolution that keeps every offset and the size goes
+ * unseen: what matters (libraries, schemas) is checked against checksums
+ * and signatures as it is read.
  */
 typedef struct _RbArchive RbArchive;
 

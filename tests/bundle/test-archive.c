@@ -85,6 +85,46 @@ test_read_cap (void)
   g_assert_cmpuint (g_bytes_get_size (sbom), ==, 25);
 }
 
+/* Writes @from's bytes over @to, in place. */
+static void
+overwrite (const char *to,
+           const char *from)
+{
+  g_autofree char *data = NULL;
+  gsize len;
+  FILE *f;
+
+  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
+  f = fopen (to, "r+b");
+  g_assert_nonnull (f);
+  g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
+  g_assert_cmpint (ftruncate (fileno (f), (off_t) len), ==, 0);
+  g_assert_cmpint (fclose (f), ==, 0);
+}
+
+/* A rewrite the file's times do not show (same tick, or times set back)
+ * is still caught when libarchive finds an entry elsewhere than the
+ * check did. */
+static void
+test_changed_layout_same_times (void)
+{
+  g_autofree char *path = make ("layout.rbp", NULL);
+  g_autofree char *other = make ("layout-other.rbp", "--name", "another-plugin-name", NULL);
+  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  overwrite (path, other);
+  /* As if nothing had changed. */
+  g_assert_cmpint (fstat (archive->fd, &archive->st), ==, 0);
+  archive->file_size = (guint64) archive->st.st_size;
+  bytes = rb_archive_read (archive, "sbom/sbom.cdx.json", G_MAXUINT64, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "changed since it was opened");
+  assert_message (error, "“sbom/sbom.cdx.json”");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -96,6 +136,7 @@ main (int   argc,
   g_assert_nonnull (workdir);
 
   g_test_add_func ("/archive/read-cap", test_read_cap);
+  g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 
   ret = g_test_run ();
 

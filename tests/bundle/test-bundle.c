@@ -4,6 +4,7 @@
  * signed with Debian's minisign tool.
  */
 #include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
 
@@ -668,6 +669,120 @@ test_platforms_and_variants (void)
   }
 }
 
+/* Writes @data over @path in place (the same inode, as "cp" or an editor
+ * saving in place does), until its change time differs from @before: a
+ * file system stamps times at a coarse tick. */
+static void
+rewrite_in_place (const char   *path,
+                  const char   *data,
+                  gsize         len,
+                  const GStatBuf *before)
+{
+  GStatBuf after;
+
+  do
+    {
+      FILE *f = fopen (path, "r+b");
+
+      g_assert_nonnull (f);
+      g_assert_cmpuint (fwrite (data, 1, len, f), ==, len);
+      g_assert_cmpint (ftruncate (fileno (f), (off_t) len), ==, 0);
+      g_assert_cmpint (fclose (f), ==, 0);
+      g_assert_cmpint (g_stat (path, &after), ==, 0);
+      g_assert_cmpuint (after.st_ino, ==, before->st_ino);
+      if (after.st_ctim.tv_sec == before->st_ctim.tv_sec && after.st_ctim.tv_nsec == before->st_ctim.tv_nsec)
+        g_usleep (5000);
+    }
+  while (after.st_ctim.tv_sec == before->st_ctim.tv_sec && after.st_ctim.tv_nsec == before->st_ctim.tv_nsec);
+}
+
+/* Every use of @bundle fails: its file changed since it was opened. */
+static void
+assert_changed (RbBundle *bundle)
+{
+  g_autofree char *dir = g_dir_make_tmp ("dest-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) sbom = rb_bundle_read_file (bundle, "sbom/sbom.cdx.json", &error);
+  g_autoptr(GFile) extracted = NULL;
+
+  g_assert_null (sbom);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  g_assert_nonnull (strstr (error->message, "changed since it was opened"));
+  g_clear_error (&error);
+  g_assert_false (rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  g_assert_nonnull (strstr (error->message, "changed since it was opened"));
+  g_clear_error (&error);
+  extracted = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error);
+  g_assert_null (extracted);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  g_assert_nonnull (strstr (error->message, "changed since it was opened"));
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+  g_rmdir (dir);
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_INVALID_ARCHIVE, "changed since it was opened");
+}
+
+/* Reads come from the file that was checked: libarchive re-reads the
+ * central directory each time, so a file rewritten in place after it was
+ * opened is refused, whether its layout or only its bytes changed. A
+ * file replaced by another (a new inode) does not matter. */
+static void
+test_changed_after_open (void)
+{
+  g_autofree char *path = make ("changing.rbp", NULL);
+  g_autofree char *other = make ("changing-other.rbp", "--name", "another-plugin-name", NULL);
+  g_autofree char *original = NULL, *replacement = NULL;
+  gsize len, other_len;
+  GStatBuf st;
+
+  g_assert_true (g_file_get_contents (path, &original, &len, NULL));
+  g_assert_true (g_file_get_contents (other, &replacement, &other_len, NULL));
+
+  /* Another archive, written over it. */
+  {
+    g_autoptr(RbBundle) bundle = NULL;
+
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    bundle = open_ok (path);
+    rewrite_in_place (path, replacement, other_len, &st);
+    assert_changed (bundle);
+  }
+  /* One byte of the SBOM's data: same size, same layout. */
+  {
+    g_autoptr(RbBundle) bundle = NULL;
+    g_autofree char *flipped = g_memdup2 (original, len);
+    const char *name = "sbom/sbom.cdx.json";
+    gsize at = 0;
+
+    g_assert_true (g_file_set_contents (path, original, (gssize) len, NULL));
+    /* The local header comes first: its name is followed by the data. */
+    while (at + strlen (name) < len && memcmp (flipped + at, name, strlen (name)) != 0)
+      at++;
+    g_assert_cmpuint (at + strlen (name), <, len);
+    flipped[at + strlen (name)] ^= 1;
+    g_assert_cmpint (g_stat (path, &st), ==, 0);
+    bundle = open_ok (path);
+    rewrite_in_place (path, flipped, len, &st);
+    assert_changed (bundle);
+  }
+  /* Replaced, not rewritten: the bundle reads what it opened. */
+  {
+    g_autoptr(RbBundle) bundle = NULL;
+    g_autoptr(RbPlugin) plugin = NULL;
+    g_autoptr(GError) error = NULL;
+    g_autofree char *manifest = NULL;
+
+    g_assert_true (g_file_set_contents (path, original, (gssize) len, NULL));
+    bundle = open_ok (path);
+    g_assert_true (g_file_set_contents (path, replacement, (gssize) other_len, NULL));
+    g_assert_true (rb_bundle_verify (bundle, NULL, NULL, &error));
+    g_assert_no_error (error);
+    plugin = load_ok (bundle, NULL);
+    g_assert_cmpstr (rb_plugin_get_bundle_name (plugin), ==, "test-plugin");
+  }
+}
+
 static void
 test_extract_refuses_overwrite (void)
 {
@@ -1313,6 +1428,7 @@ main (int   argc,
   g_test_add_func ("/bundle/legacy-signature", test_legacy_signature);
   g_test_add_func ("/bundle/platforms-and-variants", test_platforms_and_variants);
   g_test_add_func ("/bundle/extract-refuses-overwrite", test_extract_refuses_overwrite);
+  g_test_add_func ("/bundle/changed-after-open", test_changed_after_open);
   g_test_add_func ("/bundle/unsafe-archives", test_unsafe_archives);
   g_test_add_func ("/bundle/zip-structure", test_zip_structure);
   g_test_add_func ("/bundle/zip-records", test_zip_records);
