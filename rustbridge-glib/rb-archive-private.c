@@ -143,6 +143,59 @@ read_at (RbArchive  *self,
   return TRUE;
 }
 
+char *
+rb_archive_escape (const char *text,
+                   gssize      len,
+                   gsize       max_bytes)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  const char *end = text + (len < 0 ? strlen (text) : (gsize) len);
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      char unit[16];
+      const char *add = unit;
+      gsize n = 1;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        g_snprintf (unit, sizeof unit, "\\x%02x", (guchar) *p);   /* not UTF-8, or a NUL */
+      else
+        {
+          GUnicodeType type = g_unichar_type (c);
+
+          n = (gsize) (g_utf8_next_char (p) - p);
+          if (c < 0x20 || c == 0x7f)
+            g_snprintf (unit, sizeof unit, "\\x%02x", c);
+          else if ((c >= 0x80 && c <= 0x9f) || type == G_UNICODE_FORMAT ||
+                   type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR)
+            g_snprintf (unit, sizeof unit, "\\u%04x", c);
+          else if (c == '\\')
+            add = "\\\\";
+          else
+            {
+              memcpy (unit, p, n);
+              unit[n] = '\0';
+            }
+        }
+      if (strlen (add) > max_bytes - out->len)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      g_string_append (out, add);
+      p += n;
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+rb_archive_shown_name (const char *name)
+{
+  return rb_archive_escape (name, -1, RB_ARCHIVE_SHOWN_MAX);
+}
+
 /* Why @name is not a relative, clean, UTF-8 path, or NULL if it is. */
 static const char *
 name_problem (const char *name)
@@ -169,9 +222,12 @@ name_problem (const char *name)
         break;
       if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0 || strcmp (parts[i], "..") == 0)
         return "an empty, “.” or “..” path component";
-      for (const char *p = parts[i]; *p != '\0'; p++)
-        if ((guchar) *p < 0x20 || *p == 0x7f)
-          return "the name has a control character";
+      for (const char *p = parts[i]; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+            return "the name has a control character";
+        }
     }
   return NULL;
 }
@@ -345,14 +401,15 @@ apply_zip64_extra (const guint8 *extra,
   return len == 0;
 }
 
+/* @shown: the name as rb_archive_escape() shows it. */
 static gboolean
 unsafe (RbArchive   *self,
         GError     **error,
-        const char  *name,
+        const char  *shown,
         const char  *why)
 {
   g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-               "“%s” has an unsafe entry “%s”: %s", self->path, name, why);
+               "“%s” has an unsafe entry “%s”: %s", self->path, shown, why);
   return FALSE;
 }
 
@@ -402,8 +459,7 @@ read_central_entry (RbArchive  *self,
     return FALSE;
   *pos += CENTRAL_LEN + (guint64) name_len + extra_len + comment_len;
 
-  /* Shown in messages: the name up to a NUL, made valid UTF-8. */
-  shown = g_utf8_make_valid ((const char *) name_extra, strnlen ((const char *) name_extra, name_len));
+  shown = rb_archive_escape ((const char *) name_extra, name_len, RB_ARCHIVE_SHOWN_MAX);
   if (memchr (name_extra, '\0', name_len) != NULL)
     return unsafe (self, error, shown, "the name has a NUL byte");
   if (name_len > MAX_NAME_LEN)
@@ -413,9 +469,9 @@ read_central_entry (RbArchive  *self,
   if (problem != NULL)
     return unsafe (self, error, shown, problem);
   if (le16 (h + 34) != 0)
-    return invalid (self, error, "“%s” is on another volume", name);
+    return invalid (self, error, "“%s” is on another volume", shown);
   if (!apply_zip64_extra (name_extra + name_len, extra_len, &size, &compressed, &offset))
-    return invalid (self, error, "“%s” has a malformed extra field", name);
+    return invalid (self, error, "“%s” has a malformed extra field", shown);
 
   /* The entry's type: a trailing slash, the DOS directory bit, or the
    * Unix mode when a Unix system wrote it. */
@@ -425,50 +481,50 @@ read_central_entry (RbArchive  *self,
       guint32 type = (external >> 16) & S_IFMT;
 
       if (type == S_IFLNK)
-        return unsafe (self, error, name, "a symbolic link");
+        return unsafe (self, error, shown, "a symbolic link");
       if (type == S_IFDIR)
         is_dir = TRUE;
       else if (type != S_IFREG && type != 0)
-        return unsafe (self, error, name, "a device, FIFO or socket");
+        return unsafe (self, error, shown, "a device, FIFO or socket");
     }
   if (is_dir && !g_str_has_suffix (name, "/"))
-    return invalid (self, error, "directory entry “%s” has no trailing slash", name);
+    return invalid (self, error, "directory entry “%s” has no trailing slash", shown);
   if (is_dir && size != 0)
-    return unsafe (self, error, name, "a directory with data");
+    return unsafe (self, error, shown, "a directory with data");
   if (flags & ENCRYPTION_FLAGS)
-    return invalid (self, error, "“%s” is encrypted", name);
+    return invalid (self, error, "“%s” is encrypted", shown);
   if (method != METHOD_STORED && method != METHOD_DEFLATE)
     return invalid (self, error, "“%s” uses compression method %u (only stored and deflate are allowed)",
-                    name, method);
+                    shown, method);
   if (method == METHOD_STORED && compressed != size)
-    return invalid (self, error, "“%s” is stored, but its stored and declared sizes differ", name);
+    return invalid (self, error, "“%s” is stored, but its stored and declared sizes differ", shown);
   if (g_hash_table_contains (self->by_name, name))
-    return invalid (self, error, "two entries are named “%s”", name);
+    return invalid (self, error, "two entries are named “%s”", shown);
 
   /* The local header must agree: readers that walk local headers
    * (libarchive does) must see the same names as the directory. */
   if (offset >= cd_offset || !read_at (self, offset, local, sizeof local, NULL) || le32 (local) != SIG_LOCAL)
-    return invalid (self, error, "“%s” has no local header at offset %" G_GUINT64_FORMAT, name, offset);
+    return invalid (self, error, "“%s” has no local header at offset %" G_GUINT64_FORMAT, shown, offset);
   if (le16 (local + 26) != name_len || le16 (local + 8) != method)
-    return invalid (self, error, "the local header of “%s” does not match the central directory", name);
+    return invalid (self, error, "the local header of “%s” does not match the central directory", shown);
   /* libarchive takes the flags from the local header. */
   if (le16 (local + 6) & ENCRYPTION_FLAGS)
-    return invalid (self, error, "“%s” is encrypted", name);
+    return invalid (self, error, "“%s” is encrypted", shown);
   local_name = g_malloc (name_len);
   if (!read_at (self, offset + LOCAL_LEN, local_name, name_len, error))
     return FALSE;
   if (memcmp (local_name, name, name_len) != 0)
-    return invalid (self, error, "the local header of “%s” names another file", name);
+    return invalid (self, error, "the local header of “%s” names another file", shown);
 
   /* offset < cd_offset <= file size: these sums cannot overflow. */
   data_start = offset + LOCAL_LEN + name_len + le16 (local + 28);
   if (data_start > cd_offset || compressed > cd_offset - data_start)
-    return invalid (self, error, "the data of “%s” runs into the central directory", name);
+    return invalid (self, error, "the data of “%s” runs into the central directory", shown);
   if (size > max_total_size - *total)
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
                    "“%s” declares more than %" G_GUINT64_FORMAT " bytes of content (at “%s”)",
-                   self->path, max_total_size, name);
+                   self->path, max_total_size, shown);
       return FALSE;
     }
   *total += size;
@@ -531,7 +587,11 @@ scan_central_directory (RbArchive  *self,
     {
       const Entry *prev = g_ptr_array_index (sorted, i - 1), *next = g_ptr_array_index (sorted, i);
       if (prev->data_end > next->offset)
-        return invalid (self, error, "entries “%s” and “%s” overlap", prev->name, next->name);
+        {
+          g_autofree char *first_name = rb_archive_shown_name (prev->name);
+          g_autofree char *second_name = rb_archive_shown_name (next->name);
+          return invalid (self, error, "entries “%s” and “%s” overlap", first_name, second_name);
+        }
     }
   return TRUE;
 }
@@ -670,13 +730,31 @@ at_checked_data (RbArchive       *self,
 
   if (position < 0 || (guint64) position != entry->data_start)
     {
+      g_autofree char *shown = rb_archive_shown_name (entry->name);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
                    "Bundle “%s” changed since it was opened (libarchive finds the data of “%s” at offset %"
                    G_GINT64_FORMAT ", not %" G_GUINT64_FORMAT ")",
-                   self->path, entry->name, (gint64) position, entry->data_start);
+                   self->path, shown, (gint64) position, entry->data_start);
       return FALSE;
     }
   return TRUE;
+}
+
+/* libarchive's last error (which may quote the archive) as INVALID_ARCHIVE,
+ * after @context unless it is NULL. */
+static void
+libarchive_error (RbArchive       *self,
+                  struct archive  *a,
+                  const char      *context,
+                  const char      *fallback,
+                  GError         **error)
+{
+  g_autofree char *shown = rb_archive_shown_name (archive_error_string (a) ? archive_error_string (a) : fallback);
+
+  if (context != NULL)
+    invalid (self, error, "%s: %s", context, shown);
+  else
+    invalid (self, error, "%s", shown);
 }
 
 /* A libarchive reader over our file; *saved is the thread's locale, to
@@ -708,7 +786,7 @@ open_reader (RbArchive  *self,
   archive_read_set_close_callback (a, reader_close);
   if (archive_read_open1 (a) != ARCHIVE_OK)
     {
-      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable");
+      libarchive_error (self, a, NULL, "unreadable", error);
       archive_read_free (a);
       if (*saved != (locale_t) 0)
         uselocale (*saved);
@@ -750,15 +828,20 @@ cross_check (RbArchive  *self,
 
       if (expected == NULL || g_strcmp0 (name, expected->name) != 0)
         {
-          invalid (self, error, "libarchive sees entry “%s” where the central directory has %s%s%s",
-                   name ? name : "(unreadable)", expected ? "“" : "", expected ? expected->name : "none",
-                   expected ? "”" : "");
+          g_autofree char *seen_name = name ? rb_archive_shown_name (name) : g_strdup ("(unreadable)");
+          g_autofree char *shown = expected ? rb_archive_shown_name (expected->name) : NULL;
+
+          if (shown != NULL)
+            invalid (self, error, "libarchive sees entry “%s” where the central directory has “%s”", seen_name, shown);
+          else
+            invalid (self, error, "libarchive sees entry “%s” where the central directory has none", seen_name);
           goto out;
         }
       if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
           type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
         {
-          unsafe (self, error, expected->name, "not a regular file or directory");
+          g_autofree char *shown = rb_archive_shown_name (expected->name);
+          unsafe (self, error, shown, "not a regular file or directory");
           goto out;
         }
       if (!at_checked_data (self, a, expected, error))
@@ -767,7 +850,7 @@ cross_check (RbArchive  *self,
     }
   if (rc != ARCHIVE_EOF)
     {
-      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable entry");
+      libarchive_error (self, a, NULL, "unreadable entry", error);
       goto out;
     }
   if (seen != self->by_offset->len)
@@ -804,7 +887,7 @@ rb_archive_open (const char  *path,
 {
   g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
 
-  self->path = g_strdup (path);
+  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
@@ -813,13 +896,13 @@ rb_archive_open (const char  *path,
     {
       int saved = errno;
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Could not open bundle “%s”: %s", path, g_strerror (saved));
+                   "Could not open bundle “%s”: %s", self->path, g_strerror (saved));
       return NULL;
     }
   if (fstat (self->fd, &self->st) != 0 || !S_ISREG (self->st.st_mode))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Bundle “%s” is not a regular file", path);
+                   "Bundle “%s” is not a regular file", self->path);
       return NULL;
     }
   self->file_size = (guint64) self->st.st_size;
@@ -869,12 +952,12 @@ rb_archive_get_size (RbArchive  *self,
 
 static gboolean
 too_large (RbArchive   *self,
-           const char  *name,
+           const char  *shown,
            guint64      max_size,
            GError     **error)
 {
   g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
-               "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes", name, self->path, max_size);
+               "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes", shown, self->path, max_size);
   return FALSE;
 }
 
@@ -888,6 +971,7 @@ rb_archive_stream (RbArchive          *self,
                    GError            **error)
 {
   const Entry *file = lookup_file (self, name);
+  g_autofree char *shown = rb_archive_shown_name (name != NULL ? name : "");
   locale_t saved;
   struct archive *a;
   struct archive_entry *entry;
@@ -898,11 +982,11 @@ rb_archive_stream (RbArchive          *self,
   if (file == NULL)
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                   "“%s” has no file “%s”", self->path, name);
+                   "“%s” has no file “%s”", self->path, shown);
       return FALSE;
     }
   if (file->size > max_size)
-    return too_large (self, name, max_size, error);
+    return too_large (self, shown, max_size, error);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
@@ -929,10 +1013,10 @@ rb_archive_stream (RbArchive          *self,
           if (total > max_size || total > file->size)
             {
               if (total > max_size)
-                too_large (self, name, max_size, error);
+                too_large (self, shown, max_size, error);
               else
                 invalid (self, error, "“%s” holds more than its declared %" G_GUINT64_FORMAT " bytes",
-                         name, file->size);
+                         shown, file->size);
               goto out;
             }
           if (size > 0 && !func (block, size, user_data, error))
@@ -940,22 +1024,24 @@ rb_archive_stream (RbArchive          *self,
         }
       if (rc != ARCHIVE_EOF)
         {
-          invalid (self, error, "could not read “%s”: %s", name,
-                   archive_error_string (a) ? archive_error_string (a) : "unknown error");
+          g_autofree char *context = g_strdup_printf ("could not read “%s”", shown);
+          libarchive_error (self, a, context, "unknown error", error);
           goto out;
         }
       if (total != file->size)
         {
           invalid (self, error, "“%s” holds %" G_GUINT64_FORMAT " bytes, not the declared %" G_GUINT64_FORMAT,
-                   name, total, file->size);
+                   shown, total, file->size);
           goto out;
         }
       /* Nor during the read. */
       ok = file_unchanged (self, error);
       goto out;
     }
-  invalid (self, error, "could not find “%s” again: %s", name,
-           rc != ARCHIVE_EOF && archive_error_string (a) ? archive_error_string (a) : "entry missing");
+  {
+    g_autofree char *context = g_strdup_printf ("could not find “%s” again", shown);
+    libarchive_error (self, a, context, "entry missing", error);
+  }
 
 out:
   close_reader (a, saved);
@@ -984,7 +1070,8 @@ rb_archive_read (RbArchive   *self,
 
   if (size > limit)
     {
-      too_large (self, name, limit, error);
+      g_autofree char *shown = rb_archive_shown_name (name);
+      too_large (self, shown, limit, error);
       return NULL;
     }
   /* size <= limit: no truncation; the stream stops at the limit too. */

@@ -70,7 +70,7 @@ struct _RbBundle {
   gboolean      initialized;
   gboolean      opened;         /* init succeeded: the state below is complete */
   GError       *init_error;
-  char         *path;
+  char         *path;           /* for messages: escaped */
   RbArchive    *archive;
   GBytes       *manifest_bytes;
   JsonNode     *manifest;       /* root, an object */
@@ -271,28 +271,34 @@ validate_variant (JsonObject  *variant,
 {
   const char *library = member_string (variant, "library");
   const char *checksum = member_string (variant, "checksum");
+  /* Names from the manifest are escaped for messages; @platform already is. */
+  g_autofree char *shown_name = rb_archive_shown_name (name);
 
   if (!variant_name_is_valid (name))
     return manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and hyphens",
-                           name, platform);
+                           shown_name, platform);
   if (library == NULL)
-    return manifest_error (error, "variant “%s” of platform “%s” has no “library” string", name, platform);
+    return manifest_error (error, "variant “%s” of platform “%s” has no “library” string", shown_name, platform);
   if (!rb_archive_name_is_safe (library))
-    return manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
-                           name, platform, library);
+    {
+      g_autofree char *shown_library = rb_archive_shown_name (library);
+      return manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
+                             shown_name, platform, shown_library);
+    }
   if (checksum == NULL || !checksum_is_valid (checksum))
     return manifest_error (error, "variant “%s” of platform “%s” has no valid “checksum” (sha256:<64 hex>)",
-                           name, platform);
+                           shown_name, platform);
   return TRUE;
 }
 
 static gboolean
 validate_platform (JsonObject  *platform,
-                   const char  *key,
+                   const char  *platform_key,
                    GError     **error)
 {
   JsonObject *variants = member_object (platform, "variants");
   const char *default_variant = member_string (platform, "default_variant");
+  g_autofree char *key = rb_archive_shown_name (platform_key);
   g_autoptr(GList) names = NULL;
 
   if (!check_optional (platform, "platforms.*.", "default_variant", JSON_NODE_VALUE, error))
@@ -313,15 +319,21 @@ validate_platform (JsonObject  *platform,
     {
       JsonObject *variant = member_object (variants, l->data);
       if (variant == NULL)
-        return manifest_error (error, "variant “%s” of platform “%s” must be an object", (char *) l->data, key);
+        {
+          g_autofree char *shown = rb_archive_shown_name (l->data);
+          return manifest_error (error, "variant “%s” of platform “%s” must be an object", shown, key);
+        }
       if (!validate_variant (variant, key, l->data, error))
         return FALSE;
     }
   if (default_variant != NULL)
     {
       if (!json_object_has_member (variants, default_variant))
-        return manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
-                               key, default_variant);
+        {
+          g_autofree char *shown = rb_archive_shown_name (default_variant);
+          return manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
+                                 key, shown);
+        }
     }
   else if (!json_object_has_member (variants, "release"))
     return manifest_error (error, "platform “%s” has no “release” variant", key);
@@ -342,9 +354,12 @@ check_min_rustbridge_version (RbBundle *self)
     minor = g_ascii_strtoull (end + 1, NULL, 10);
   if (major > SUPPORTED_RUSTBRIDGE_MAJOR ||
       (major == SUPPORTED_RUSTBRIDGE_MAJOR && minor > SUPPORTED_RUSTBRIDGE_MINOR))
-    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                      "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
-                      self->path, min, SUPPORTED_RUSTBRIDGE_MAJOR, SUPPORTED_RUSTBRIDGE_MINOR);
+    {
+      g_autofree char *shown = rb_archive_shown_name (min);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                        "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
+                        self->path, shown, SUPPORTED_RUSTBRIDGE_MAJOR, SUPPORTED_RUSTBRIDGE_MINOR);
+    }
 }
 
 static gboolean
@@ -364,8 +379,9 @@ validate_manifest (RbBundle  *self,
     return manifest_error (error, "“bundle_version” is missing or not a string");
   if (g_ascii_strtoull (bundle_version, NULL, 10) != 1 || !g_ascii_isdigit (bundle_version[0]))
     {
+      g_autofree char *shown = rb_archive_shown_name (bundle_version);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
-                   "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, bundle_version);
+                   "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, shown);
       return FALSE;
     }
 
@@ -392,7 +408,10 @@ validate_manifest (RbBundle  *self,
     {
       JsonObject *platform = member_object (platforms, l->data);
       if (platform == NULL)
-        return manifest_error (error, "“platforms.%s” must be an object", (char *) l->data);
+        {
+          g_autofree char *shown = rb_archive_shown_name (l->data);
+          return manifest_error (error, "“platforms.%s” must be an object", shown);
+        }
       if (!validate_platform (platform, l->data, error))
         return FALSE;
     }
@@ -417,10 +436,12 @@ validate_manifest (RbBundle  *self,
         const char *path = member_string (schema, "path");
         const char *checksum = member_string (schema, "checksum");
 
+        g_autofree char *shown = rb_archive_shown_name (l->data);
+
         if (schema == NULL || path == NULL || !rb_archive_name_is_safe (path))
-          return manifest_error (error, "schema “%s” needs a safe “path”", (char *) l->data);
+          return manifest_error (error, "schema “%s” needs a safe “path”", shown);
         if (checksum != NULL && !checksum_is_valid (checksum))
-          return manifest_error (error, "schema “%s” has an invalid checksum", (char *) l->data);
+          return manifest_error (error, "schema “%s” has an invalid checksum", shown);
       }
   }
 
@@ -456,12 +477,14 @@ create_exclusive (const char  *target,
   if (fd < 0)
     {
       int saved = errno;
+      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
+
       if (saved == EEXIST)
         g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
-                     "“%s” already exists: not overwriting it", target);
+                     "“%s” already exists: not overwriting it", shown);
       else
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                     "Could not create “%s”: %s", target, g_strerror (saved));
+                     "Could not create “%s”: %s", shown, g_strerror (saved));
     }
   return fd;
 }
@@ -481,8 +504,9 @@ write_all (int            fd,
       if (n <= 0)
         {
           int saved = errno;
+          g_autofree char *shown = rb_archive_escape (what, -1, G_MAXSIZE);
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not write %s: %s", what, g_strerror (saved));
+                       "Could not write %s: %s", shown, g_strerror (saved));
           return FALSE;
         }
       data += n;
@@ -502,6 +526,7 @@ rb_bundle_initable_init (GInitable     *initable,
   RbBundle *self = RB_BUNDLE (initable);
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
   const char *data;
   gsize size;
 
@@ -518,22 +543,23 @@ rb_bundle_initable_init (GInitable     *initable,
 
   if (!rb_minisign_init (&self->init_error))
     goto fail;
-  if (self->file == NULL || (self->path = g_file_get_path (self->file)) == NULL)
+  if (self->file == NULL || (path = g_file_get_path (self->file)) == NULL)
     {
       g_set_error_literal (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                            "No local bundle file was given");
       goto fail;
     }
+  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
   if (g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
     goto fail;
-  if (!g_file_test (self->path, G_FILE_TEST_IS_REGULAR))
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                    "Bundle “%s” does not exist or is not a regular file", self->path);
       goto fail;
     }
 
-  self->archive = rb_archive_open (self->path, self->max_entries, self->max_total_size, &self->init_error);
+  self->archive = rb_archive_open (path, self->max_entries, self->max_total_size, &self->init_error);
   if (self->archive == NULL)
     goto fail;
 
@@ -682,8 +708,10 @@ lookup_platform (RbBundle    *self,
     {
       g_auto(GStrv) have = rb_bundle_list_platforms (self);
       g_autofree char *list = g_strjoinv (", ", have);
+      g_autofree char *shown_list = rb_archive_shown_name (list);
+      g_autofree char *shown = rb_archive_shown_name (platform);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM,
-                   "Bundle “%s” has no library for platform “%s” (it has: %s)", self->path, platform, list);
+                   "Bundle “%s” has no library for platform “%s” (it has: %s)", self->path, shown, shown_list);
     }
   return entry;
 }
@@ -782,9 +810,12 @@ lookup_variant (RbBundle    *self,
   found = variants != NULL ? member_object (variants, variant)
                            : (g_strcmp0 (variant, "release") == 0 ? entry : NULL);
   if (found == NULL)
-    g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
-                 "Bundle “%s” has no variant “%s” for platform “%s”", self->path, variant,
-                 rb_bundle_get_current_platform ());
+    {
+      g_autofree char *shown = rb_archive_shown_name (variant);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
+                   "Bundle “%s” has no variant “%s” for platform “%s”", self->path, shown,
+                   rb_bundle_get_current_platform ());
+    }
   return found;
 }
 
@@ -836,6 +867,8 @@ prepare_signature (RbBundle             *self,
                    GError              **error)
 {
   g_autofree char *sig_name = g_strconcat (name, ".minisig", NULL);
+  g_autofree char *shown = rb_archive_shown_name (name);
+  g_autofree char *shown_sig = rb_archive_shown_name (sig_name);
   g_autoptr(GBytes) sig_bytes = NULL;
   const char *key_text;
   gsize size;
@@ -849,11 +882,11 @@ prepare_signature (RbBundle             *self,
     {
       if (self->verify_mode == RB_VERIFY_MODE_WARN)
         {
-          warn_unverified (self, name, "it is not signed");
+          warn_unverified (self, shown, "it is not signed");
           return TRUE;
         }
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING,
-                   "Bundle “%s”: “%s” is not signed (no “%s”)", self->path, name, sig_name);
+                   "Bundle “%s”: “%s” is not signed (no “%s”)", self->path, shown, shown_sig);
       return FALSE;
     }
 
@@ -862,12 +895,12 @@ prepare_signature (RbBundle             *self,
     {
       if (self->verify_mode == RB_VERIFY_MODE_WARN)
         {
-          warn_unverified (self, name, "there is no public key");
+          warn_unverified (self, shown, "there is no public key");
           return TRUE;
         }
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
                    "Bundle “%s”: cannot verify “%s”: no public key (set RbBundle:public-key)",
-                   self->path, name);
+                   self->path, shown);
       return FALSE;
     }
   if (!rb_minisign_key_parse (key_text, self->public_key != NULL ? "public-key property" : "manifest public_key",
@@ -878,7 +911,7 @@ prepare_signature (RbBundle             *self,
   if (sig_bytes == NULL)
     return FALSE;
   data = g_bytes_get_data (sig_bytes, &size);
-  if (!rb_minisign_signature_parse (data, size, sig_name, signature, error))
+  if (!rb_minisign_signature_parse (data, size, shown_sig, signature, error))
     return FALSE;
   *check = TRUE;
   return TRUE;
@@ -961,6 +994,7 @@ stream_library (RbBundle      *self,
   const char *library, *checksum;
   RbMinisignKey key;
   RbMinisignSignature signature = { 0 };
+  g_autofree char *shown = NULL;
   g_autofree char *sig_name = NULL;
   guint8 digest[crypto_hash_sha256_BYTES];
   guint8 prehash[RB_MINISIGN_PREHASH_LEN];
@@ -975,10 +1009,11 @@ stream_library (RbBundle      *self,
     return FALSE;
   library = member_string (entry, "library");
   checksum = member_string (entry, "checksum");
+  shown = rb_archive_shown_name (library);
   if (!rb_archive_has_file (self->archive, library))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                   "Bundle “%s” has no “%s” (named by the manifest)", self->path, library);
+                   "Bundle “%s” has no “%s” (named by the manifest)", self->path, shown);
       return FALSE;
     }
   if (!prepare_signature (self, library, &key, &signature, &check, error))
@@ -995,7 +1030,7 @@ stream_library (RbBundle      *self,
           g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
                        "Bundle “%s”: “%s” has a legacy signature and is larger than the %" G_GUINT64_FORMAT
                        " bytes it can be verified in memory; extract it to verify it",
-                       self->path, library, RB_ARCHIVE_MAX_READ_SIZE);
+                       self->path, shown, RB_ARCHIVE_MAX_READ_SIZE);
           goto out;
         }
       sink.copy = g_byte_array_new ();
@@ -1010,13 +1045,13 @@ stream_library (RbBundle      *self,
   if (!checksum_matches (checksum, digest))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
-                   "Bundle “%s”: “%s” does not match its checksum", self->path, library);
+                   "Bundle “%s”: “%s” does not match its checksum", self->path, shown);
       goto out;
     }
 
   if (check)
     {
-      sig_name = g_strconcat (library, ".minisig", NULL);
+      sig_name = g_strconcat (shown, ".minisig", NULL);     /* for messages */
       if (signature.prehashed)
         ok = rb_minisign_verify (&key, &signature, NULL, 0, prehash, sig_name, error);
       else if (sink.copy != NULL)
@@ -1079,8 +1114,9 @@ library_basename (RbBundle    *self,
   base = g_path_get_basename (member_string (entry, "library"));
   if (!rb_archive_name_is_safe (base) || strchr (base, '/') != NULL)
     {
+      g_autofree char *shown = rb_archive_shown_name (base);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-                   "Bundle “%s”: unsafe library file name “%s”", self->path, base);
+                   "Bundle “%s”: unsafe library file name “%s”", self->path, shown);
       return NULL;
     }
   return g_steal_pointer (&base);
@@ -1111,8 +1147,9 @@ extract_into (RbBundle      *self,
   if (ok && (fchmod (fd, 0700) != 0 || fsync (fd) != 0))
     {
       int saved = errno;
+      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Could not finish “%s”: %s", target, g_strerror (saved));
+                   "Could not finish “%s”: %s", shown, g_strerror (saved));
       ok = FALSE;
     }
   close (fd);
@@ -1410,8 +1447,11 @@ lookup_schema (RbBundle    *self,
   JsonObject *schema = member_object (member_object (root (self), "schemas"), name);
 
   if (schema == NULL)
-    g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                 "Bundle “%s” declares no schema “%s”", self->path, name);
+    {
+      g_autofree char *shown = rb_archive_shown_name (name);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
+                   "Bundle “%s” declares no schema “%s”", self->path, shown);
+    }
   return schema;
 }
 
@@ -1454,9 +1494,11 @@ rb_bundle_read_schema (RbBundle    *self,
       crypto_hash_sha256 (digest, data, size);
       if (!checksum_matches (checksum, digest))
         {
+          g_autofree char *shown = rb_archive_shown_name (name);
+          g_autofree char *shown_path = rb_archive_shown_name (member_string (schema, "path"));
           g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
-                       "Bundle “%s”: schema “%s” (%s) does not match its checksum", self->path, name,
-                       member_string (schema, "path"));
+                       "Bundle “%s”: schema “%s” (%s) does not match its checksum", self->path, shown,
+                       shown_path);
           return NULL;
         }
     }

@@ -85,6 +85,74 @@ test_read_cap (void)
   g_assert_cmpuint (g_bytes_get_size (sbom), ==, 25);
 }
 
+/* What a name looks like in a message: nothing a terminal or a log
+ * would act on, nothing that is not UTF-8, and not too long. */
+static void
+test_shown_name (void)
+{
+  static const struct {
+    const char *name;
+    gssize      len;
+    const char *shown;
+  } cases[] = {
+    { "lib/linux-x86_64/release/libfoo.so", -1, "lib/linux-x86_64/release/libfoo.so" },
+    { "docs/café €.txt", -1, "docs/café €.txt" },
+    { "sbom/\033[2J\033]0;pwned\007.json", -1, "sbom/\\x1b[2J\\x1b]0;pwned\\x07.json" },
+    { "a\tb\nc\rd\177e", -1, "a\\x09b\\x0ac\\x0dd\\x7fe" },
+    { "c1 \302\205 \302\233 \302\237 \302\240", -1, "c1 \\u0085 \\u009b \\u009f \302\240" },
+    { "bidi \342\200\256txt.exe \342\201\246 \342\200\250", -1, "bidi \\u202etxt.exe \\u2066 \\u2028" },
+    { "not utf-8 \377\300\200 end", -1, "not utf-8 \\xff\\xc0\\x80 end" },
+    { "back\\slash", -1, "back\\\\slash" },
+    { "nul\0inside", 10, "nul\\x00inside" },
+    { "", -1, "" },
+  };
+  g_autofree char *long_name = g_strnfill (1000, 'a');
+  g_autofree char *long_shown = NULL;
+  g_autofree char *escape_at_end = NULL;
+  g_autofree char *multibyte_at_end = NULL;
+  g_autofree char *path = NULL;
+  GString *tail_escape = g_string_new (NULL);
+  GString *tail_multibyte = g_string_new (NULL);
+  g_autofree char *long_path = NULL;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *shown = rb_archive_escape (cases[i].name, cases[i].len, RB_ARCHIVE_SHOWN_MAX);
+      g_assert_cmpstr (shown, ==, cases[i].shown);
+      g_assert_true (g_utf8_validate (shown, -1, NULL));
+    }
+
+  /* Cut at RB_ARCHIVE_SHOWN_MAX bytes, with an ellipsis... */
+  long_shown = rb_archive_escape (long_name, -1, RB_ARCHIVE_SHOWN_MAX);
+  g_assert_cmpuint (strlen (long_shown), ==, RB_ARCHIVE_SHOWN_MAX + strlen ("…"));
+  g_assert_true (g_str_has_suffix (long_shown, "a…"));
+  /* ...never in an escape or a character. */
+  g_string_append_len (tail_escape, long_name, RB_ARCHIVE_SHOWN_MAX - 2);
+  g_string_append (tail_escape, "\033zz");
+  escape_at_end = rb_archive_escape (tail_escape->str, -1, RB_ARCHIVE_SHOWN_MAX);
+  g_assert_cmpuint (strlen (escape_at_end), ==, RB_ARCHIVE_SHOWN_MAX - 2 + strlen ("…"));
+  g_assert_true (g_str_has_suffix (escape_at_end, "aa…"));
+  g_string_append_len (tail_multibyte, long_name, RB_ARCHIVE_SHOWN_MAX - 1);
+  g_string_append (tail_multibyte, "€");
+  multibyte_at_end = rb_archive_escape (tail_multibyte->str, -1, RB_ARCHIVE_SHOWN_MAX);
+  g_assert_true (g_utf8_validate (multibyte_at_end, -1, NULL));
+  g_assert_true (g_str_has_suffix (multibyte_at_end, "aa…"));
+  /* Exactly the limit: no ellipsis. */
+  long_name[RB_ARCHIVE_SHOWN_MAX] = '\0';
+  g_free (long_shown);
+  long_shown = rb_archive_escape (long_name, -1, RB_ARCHIVE_SHOWN_MAX);
+  g_assert_cmpstr (long_shown, ==, long_name);
+
+  /* Paths are escaped, but whole. */
+  long_path = g_strdup_printf ("/%s/%s\033.rbp", long_name, long_name);
+  path = rb_archive_escape (long_path, -1, G_MAXSIZE);
+  g_assert_true (g_str_has_suffix (path, "\\x1b.rbp"));
+  g_assert_cmpuint (strlen (path), ==, strlen (long_path) + 3);
+
+  g_string_free (tail_escape, TRUE);
+  g_string_free (tail_multibyte, TRUE);
+}
+
 /* Writes @from's bytes over @to, in place. */
 static void
 overwrite (const char *to,
@@ -136,6 +204,7 @@ main (int   argc,
   g_assert_nonnull (workdir);
 
   g_test_add_func ("/archive/read-cap", test_read_cap);
+  g_test_add_func ("/archive/shown-name", test_shown_name);
   g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 
   ret = g_test_run ();

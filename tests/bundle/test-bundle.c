@@ -909,6 +909,104 @@ test_zip_structure (void)
     }
 }
 
+/* @message holds nothing a terminal acts on: no C0, DEL or C1 controls. */
+static void
+assert_printable (const char *message)
+{
+  g_assert_true (g_utf8_validate (message, -1, NULL));
+  for (const char *p = message; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c = g_utf8_get_char (p);
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+        g_error ("“%s” has the control character U+%04X", message, c);
+    }
+}
+
+/* Names from an archive, a manifest or a caller are escaped and cut short
+ * in messages: an error may well be printed to a terminal or a log. */
+static void
+test_names_in_messages (void)
+{
+  g_autofree char *a900 = g_strnfill (900, 'a');
+  g_autofree char *long_name = g_strdup_printf ("sbom/sbom.cdx.json:name=docs/%s\\x1b", a900);
+  g_autofree char *evil_path = g_build_filename (workdir, "evil\033[2J.rbp", NULL);
+  static const struct {
+    const char *name;
+    const char *args[4];
+    int         code;
+    const char *needle;
+  } cases[] = {
+    { "n-escape.rbp", { "--zip-edit", "sbom/sbom.cdx.json:name=sbom/\\x1b[2J\\x1b]0;pwned\\x07.json" },
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "unsafe entry “sbom/\\x1b[2J\\x1b]0;pwned\\x07.json”: the name has a control character" },
+    { "n-c1.rbp", { "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\xc2\\x9bb.json" },
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "unsafe entry “sbom/a\\u009bb.json”: the name has a control character" },
+    { "n-not-utf8.rbp", { "--zip-edit", "sbom/sbom.cdx.json:name=sbom/\\xff.json" },
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "unsafe entry “sbom/\\xff.json”: the name is not UTF-8" },
+    { "n-nul.rbp", { "--zip-edit", "sbom/sbom.cdx.json:name=sbom/a\\x00\\x1b.json" },
+      RB_BUNDLE_ERROR_UNSAFE_PATH, "unsafe entry “sbom/a\\x00\\x1b.json”: the name has a NUL byte" },
+    { "n-variant.rbp", { "--set", "platforms={\"linux-x86_64\":{\"variants\":{\"bad\\u001b[2Jname\":{}}}}" },
+      RB_BUNDLE_ERROR_INVALID_MANIFEST, "variant name “bad\\x1b[2Jname” of platform “linux-x86_64”" },
+    { "n-version.rbp", { "--set", "bundle_version=\"2\\u0007\\u009b\"" },
+      RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, "format version “2\\x07\\u009b”" },
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *path = make_v (cases[i].name, TRUE, cases[i].args);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+
+      g_assert_null (bundle);
+      g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
+      if (strstr (error->message, cases[i].needle) == NULL)
+        g_error ("“%s” lacks “%s”", error->message, cases[i].needle);
+      assert_printable (error->message);
+    }
+
+  /* A long name is cut, with an ellipsis. */
+  {
+    const char *args[] = { "--zip-edit", long_name, NULL };
+    g_autofree char *path = make_v ("n-long.rbp", TRUE, args);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH);
+    g_assert_nonnull (strstr (error->message, "aaa…”: the name has a control character"));
+    g_assert_cmpuint (strlen (error->message), <, strlen (path) + 300);
+    assert_printable (error->message);
+  }
+
+  /* The bundle's own path, and a name the caller gives. */
+  {
+    g_autofree char *valid = make ("n-valid.rbp", NULL);
+    g_autoptr(RbBundle) bundle = open_ok (valid);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(RbBundle) none = NULL;
+    g_autoptr(GBytes) bytes = NULL;
+
+    bytes = rb_bundle_read_file (bundle, "docs/\033[2J\302\233", &error);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "“docs/\\x1b[2J\\u009b”"));
+    assert_printable (error->message);
+    g_clear_error (&error);
+    bytes = rb_bundle_read_schema (bundle, "\007", &error);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+    g_assert_nonnull (strstr (error->message, "“\\x07”"));
+    g_clear_error (&error);
+    g_assert_null (rb_bundle_list_variants (bundle, "plan9\033", &error));
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM);
+    g_assert_nonnull (strstr (error->message, "“plan9\\x1b”"));
+    g_clear_error (&error);
+    load_fails (bundle, "\033", RB_BUNDLE_ERROR_VARIANT_NOT_FOUND, "no variant “\\x1b”");
+
+    g_assert_true (g_file_set_contents (evil_path, "not a bundle", -1, NULL));
+    none = rb_bundle_new_for_path (evil_path, &error);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+    g_assert_nonnull (strstr (error->message, "evil\\x1b[2J.rbp”"));
+    assert_printable (error->message);
+  }
+}
+
 /* Lies in the end records and the rest of the layout, made with several
  * options each: refused at open, with a message that names the problem. */
 static void
@@ -1433,6 +1531,7 @@ main (int   argc,
   g_test_add_func ("/bundle/zip-structure", test_zip_structure);
   g_test_add_func ("/bundle/zip-records", test_zip_records);
   g_test_add_func ("/bundle/zip-layouts", test_zip_layouts);
+  g_test_add_func ("/bundle/names-in-messages", test_names_in_messages);
   g_test_add_func ("/bundle/limits", test_limits);
   g_test_add_func ("/bundle/declared-sizes", test_declared_sizes);
   g_test_add_func ("/bundle/broken-files", test_broken_files);
