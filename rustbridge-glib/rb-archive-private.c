@@ -289,6 +289,22 @@ read_zip64_end_record (RbArchive  *self,
   return TRUE;
 }
 
+/* libarchive takes the last end record signature in the file's tail at a
+ * place where a whole end record fits: one in the comment after the record
+ * at @record would make it read another directory than ours. Only those
+ * places count: not the record's own fields (a central directory at offset
+ * 0x06054b50 spells the signature), nor the last 21 bytes. */
+static gboolean
+later_end_signature (const guint8 *tail,
+                     gsize         tail_len,
+                     gsize         record)
+{
+  for (gsize q = record + 1; q + END_LEN <= tail_len; q++)
+    if (le32 (tail + q) == SIG_END)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 read_end_record (RbArchive  *self,
                  guint       max_entries,
@@ -322,11 +338,8 @@ read_end_record (RbArchive  *self,
   if (le16 (p + 20) > MAX_COMMENT_LEN)
     return invalid (self, error, "the archive comment has %u bytes (at most %u are allowed)",
                     le16 (p + 20), MAX_COMMENT_LEN);
-  /* libarchive takes the last end record signature in the file: one in
-   * the comment would make it read another directory than ours. */
-  for (const guint8 *q = p + 1; q + 4 <= tail + tail_len; q++)
-    if (le32 (q) == SIG_END)
-      return invalid (self, error, "the archive comment holds an end of central directory signature");
+  if (later_end_signature (tail, tail_len, (gsize) (p - tail)))
+    return invalid (self, error, "the archive comment holds an end of central directory signature");
 
   if (le16 (p + 4) != 0 || le16 (p + 6) != 0 || le16 (p + 8) != le16 (p + 10))
     return invalid (self, error, "multi-volume archives are not supported");

@@ -153,6 +153,44 @@ test_shown_name (void)
   g_string_free (tail_multibyte, TRUE);
 }
 
+/* An end record signature after the end record counts only where
+ * libarchive would take it for an end record: where a whole record fits
+ * before the end of the file. The record's own fields are not a comment. */
+static void
+test_later_end_signature (void)
+{
+  guint8 tail[22 + 64];
+  static const guint8 sig[] = { 'P', 'K', 5, 6 };
+
+  memset (tail, 0, sizeof tail);
+  memcpy (tail, sig, 4);
+  /* No comment: nothing is looked at, not even the offset field that
+   * spells the signature (a central directory at 0x06054b50). */
+  memcpy (tail + 16, sig, 4);
+  g_assert_false (later_end_signature (tail, 22, 0));
+  memcpy (tail + 12, sig, 4);
+  g_assert_false (later_end_signature (tail, 22, 0));
+  /* A comment long enough makes room for a record there, though. */
+  memset (tail + 12, 0, 4);
+  g_assert_false (later_end_signature (tail, 22 + 15, 0));
+  g_assert_true (later_end_signature (tail, 22 + 16, 0));
+  memset (tail + 16, 0, 4);
+  g_assert_false (later_end_signature (tail, 22 + 64, 0));
+
+  /* In a comment, where a record fits after it. */
+  memcpy (tail + 22, sig, 4);
+  g_assert_true (later_end_signature (tail, 22 + 22, 0));
+  g_assert_true (later_end_signature (tail, 22 + 64, 0));
+  /* Too close to the end for libarchive to take it. */
+  g_assert_false (later_end_signature (tail, 22 + 21, 0));
+  memset (tail + 22, 0, 4);
+  memcpy (tail + 22 + 64 - 22, sig, 4);
+  g_assert_true (later_end_signature (tail, 22 + 64, 0));
+  g_assert_false (later_end_signature (tail, 22 + 63, 0));
+  /* The record need not start the buffer. */
+  g_assert_false (later_end_signature (tail, 22 + 64, 22 + 64 - 22));
+}
+
 /* Writes @from's bytes over @to, in place. */
 static void
 overwrite (const char *to,
@@ -205,6 +243,7 @@ main (int   argc,
 
   g_test_add_func ("/archive/read-cap", test_read_cap);
   g_test_add_func ("/archive/shown-name", test_shown_name);
+  g_test_add_func ("/archive/later-end-signature", test_later_end_signature);
   g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 
   ret = g_test_run ();

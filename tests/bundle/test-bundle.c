@@ -1096,6 +1096,9 @@ test_zip_layouts (void)
     { "l-zip64-extra.rbp", { "--zip-edit", lib }, 5, "manifest.json" },
     { "l-comment.rbp", { "--zip-comment", "made by a test" }, 5, "manifest.json" },
     { "l-utf8.rbp", { "--file", utf8_entry }, 6, "manifest.json" },
+    /* The end record's central directory offset spells its own signature
+     * (a sparse file: nothing of the 100 MB is written). */
+    { "l-cd-at-signature.rbp", { "--zip-pad-to-cd", "0x06054b50" }, 6, "manifest.json" },
   };
 
   g_assert_true (g_file_set_contents (utf8, "non-ASCII name", -1, NULL));
