@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -58,6 +59,7 @@ struct _RbArchive {
   GPtrArray  *entries;   /* Entry, central-directory order, directories too */
   GPtrArray  *by_offset; /* the same entries in file order (libarchive's) */
   GHashTable *by_name;   /* name -> Entry */
+  const Entry *non_ascii; /* the first entry whose name is not ASCII */
 };
 
 static void
@@ -551,6 +553,8 @@ read_central_entry (RbArchive  *self,
   entry->is_dir = is_dir;
   g_ptr_array_add (self->entries, entry);
   g_hash_table_insert (self->by_name, entry->name, entry);
+  if (self->non_ascii == NULL && !g_str_is_ascii (entry->name))
+    self->non_ascii = entry;
   return TRUE;
 }
 
@@ -685,21 +689,59 @@ reader_close (struct archive *a,
   return ARCHIVE_OK;
 }
 
-/* libarchive converts entry names to the character set of the locale,
- * so in a program that never called setlocale() a UTF-8 name would not
- * survive: it reads names with a UTF-8 locale for this thread. */
-static locale_t
-utf8_locale (void)
-{
-  static gsize once = 0;
-  static locale_t locale = (locale_t) 0;
+/* Locales with a UTF-8 LC_CTYPE, tried in turn (a test empties the list). */
+static const char * const default_utf8_locales[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8", NULL };
+static const char * const *utf8_locales = default_utf8_locales;
 
-  if (g_once_init_enter (&once))
+/*
+ * libarchive converts entry names to the character set of LC_CTYPE, so in
+ * a thread whose character set is not UTF-8 (a program that never called
+ * setlocale() runs in "C") a UTF-8 name would not survive. Such a thread
+ * reads names with this locale: its own, LC_CTYPE aside, so that messages
+ * formatted meanwhile (g_strerror() keeps them for the whole process) are
+ * in its language. *out is (locale_t) 0 when the thread reads UTF-8
+ * already; FALSE when no UTF-8 locale is installed.
+ */
+static gboolean
+names_locale_new (locale_t *out)
+{
+  const char *codeset = nl_langinfo (CODESET);
+
+  *out = (locale_t) 0;
+  if (g_ascii_strcasecmp (codeset, "UTF-8") == 0 || g_ascii_strcasecmp (codeset, "utf8") == 0)
+    return TRUE;
+  for (guint i = 0; utf8_locales[i] != NULL; i++)
     {
-      locale = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
-      g_once_init_leave (&once, 1);
+      /* duplocale() copies LC_GLOBAL_LOCALE too (glibc, POSIX 2017). */
+      locale_t base = duplocale (uselocale ((locale_t) 0));
+
+      if (base == (locale_t) 0)
+        return FALSE;
+      *out = newlocale (LC_CTYPE_MASK, utf8_locales[i], base);
+      if (*out != (locale_t) 0)
+        return TRUE;
+      freelocale (base);
     }
-  return locale;
+  return FALSE;
+}
+
+/* archive_read_next_header(), with the entry's UTF-8 name and whether it
+ * is a link: the calls that convert names, in @names_locale if there is one. */
+static int
+next_entry (struct archive         *a,
+            locale_t                names_locale,
+            struct archive_entry  **entry,
+            const char            **name,
+            gboolean               *is_link)
+{
+  locale_t saved = names_locale != (locale_t) 0 ? uselocale (names_locale) : (locale_t) 0;
+  int rc = archive_read_next_header (a, entry);
+
+  *name = rc == ARCHIVE_OK ? archive_entry_pathname_utf8 (*entry) : NULL;
+  *is_link = rc == ARCHIVE_OK && (archive_entry_hardlink (*entry) != NULL || archive_entry_symlink (*entry) != NULL);
+  if (names_locale != (locale_t) 0)
+    uselocale (saved);
+  return rc;
 }
 
 /* libarchive reads the central directory and local headers again each
@@ -770,11 +812,20 @@ libarchive_error (RbArchive       *self,
     invalid (self, error, "%s", shown);
 }
 
-/* A libarchive reader over our file; *saved is the thread's locale, to
- * give back to close_reader(). */
+static void
+close_reader (struct archive *a,
+              locale_t        names_locale)
+{
+  archive_read_free (a);
+  if (names_locale != (locale_t) 0)
+    freelocale (names_locale);
+}
+
+/* A libarchive reader over our file; *names_locale is for next_entry(),
+ * and close_reader() frees it. */
 static struct archive *
 open_reader (RbArchive  *self,
-             locale_t   *saved,
+             locale_t   *names_locale,
              GError    **error)
 {
   struct archive *a;
@@ -782,8 +833,14 @@ open_reader (RbArchive  *self,
 
   if (!file_unchanged (self, error))
     return NULL;
+  if (!names_locale_new (names_locale) && self->non_ascii != NULL)
+    {
+      g_autofree char *shown = rb_archive_shown_name (self->non_ascii->name);
+      invalid (self, error, "the name of entry “%s” is not ASCII, and no UTF-8 locale (%s) is installed to read it",
+               shown, default_utf8_locales[0]);
+      return NULL;
+    }
   reader = g_new0 (Reader, 1);
-  *saved = utf8_locale () != (locale_t) 0 ? uselocale (utf8_locale ()) : (locale_t) 0;
   a = archive_read_new ();
 
   reader->fd = self->fd;
@@ -800,21 +857,10 @@ open_reader (RbArchive  *self,
   if (archive_read_open1 (a) != ARCHIVE_OK)
     {
       libarchive_error (self, a, NULL, "unreadable", error);
-      archive_read_free (a);
-      if (*saved != (locale_t) 0)
-        uselocale (*saved);
+      close_reader (a, *names_locale);
       return NULL;
     }
   return a;
-}
-
-static void
-close_reader (struct archive *a,
-              locale_t        saved)
-{
-  archive_read_free (a);
-  if (saved != (locale_t) 0)
-    uselocale (saved);
 }
 
 /* libarchive must hand out exactly the entries we checked, in file
@@ -824,18 +870,18 @@ static gboolean
 cross_check (RbArchive  *self,
              GError    **error)
 {
-  locale_t saved;
-  struct archive *a = open_reader (self, &saved, error);
+  locale_t names_locale;
+  struct archive *a = open_reader (self, &names_locale, error);
   struct archive_entry *entry;
-  gboolean ok = FALSE;
+  const char *name;
+  gboolean ok = FALSE, is_link;
   guint seen = 0;
   int rc;
 
   if (a == NULL)
     return FALSE;
-  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+  while ((rc = next_entry (a, names_locale, &entry, &name, &is_link)) == ARCHIVE_OK)
     {
-      const char *name = archive_entry_pathname_utf8 (entry);
       const Entry *expected = seen < self->by_offset->len ? g_ptr_array_index (self->by_offset, seen) : NULL;
       mode_t type = archive_entry_filetype (entry);
 
@@ -850,8 +896,7 @@ cross_check (RbArchive  *self,
             invalid (self, error, "libarchive sees entry “%s” where the central directory has none", seen_name);
           goto out;
         }
-      if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
-          type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
+      if (is_link || type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
         {
           g_autofree char *shown = rb_archive_shown_name (expected->name);
           unsafe (self, error, shown, "not a regular file or directory");
@@ -874,7 +919,7 @@ cross_check (RbArchive  *self,
   ok = TRUE;
 
 out:
-  close_reader (a, saved);
+  close_reader (a, names_locale);
   return ok;
 }
 
@@ -985,10 +1030,11 @@ rb_archive_stream (RbArchive          *self,
 {
   const Entry *file = lookup_file (self, name);
   g_autofree char *shown = rb_archive_shown_name (name != NULL ? name : "");
-  locale_t saved;
+  locale_t names_locale;
   struct archive *a;
   struct archive_entry *entry;
-  gboolean ok = FALSE;
+  const char *entry_name;
+  gboolean ok = FALSE, is_link;
   guint64 total = 0;
   int rc;
 
@@ -1003,17 +1049,17 @@ rb_archive_stream (RbArchive          *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  a = open_reader (self, &saved, error);
+  a = open_reader (self, &names_locale, error);
   if (a == NULL)
     return FALSE;
 
-  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+  while ((rc = next_entry (a, names_locale, &entry, &entry_name, &is_link)) == ARCHIVE_OK)
     {
       const void *block;
       size_t size;
       la_int64_t offset;
 
-      if (g_strcmp0 (archive_entry_pathname_utf8 (entry), file->name) != 0)
+      if (g_strcmp0 (entry_name, file->name) != 0)
         continue;
       if (!at_checked_data (self, a, file, error))
         goto out;
@@ -1057,7 +1103,7 @@ rb_archive_stream (RbArchive          *self,
   }
 
 out:
-  close_reader (a, saved);
+  close_reader (a, names_locale);
   return ok;
 }
 

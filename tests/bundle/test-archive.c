@@ -7,6 +7,8 @@
  */
 #include "rb-archive-private.c"
 
+#include <langinfo.h>
+
 #include <glib/gstdio.h>
 
 #include "bundle-test-util.h"
@@ -191,6 +193,137 @@ test_later_end_signature (void)
   g_assert_false (later_end_signature (tail, 22 + 64, 22 + 64 - 22));
 }
 
+static char *
+make_non_ascii (void)
+{
+  g_autofree char *text = g_build_filename (workdir, "text.txt", NULL);
+  g_autofree char *entry = g_strdup_printf ("docs/café €.txt=%s", text);
+
+  g_assert_true (g_file_set_contents (text, "non-ASCII name", -1, NULL));
+  return make ("non-ascii.rbp", "--file", entry, NULL);
+}
+
+static const char *
+category_name (int category)
+{
+  return nl_langinfo (_NL_LOCALE_NAME (category));
+}
+
+typedef struct {
+  locale_t expected;
+  guint    calls;
+} LocaleCheck;
+
+static gboolean
+locale_check_chunk (const guint8  *data,
+                    gsize          len,
+                    gpointer       user_data,
+                    GError       **error)
+{
+  LocaleCheck *check = user_data;
+
+  /* The caller's code runs in the caller's locale. */
+  g_assert_true (uselocale ((locale_t) 0) == check->expected);
+  check->calls++;
+  return TRUE;
+}
+
+/* Opens and reads the non-ASCII archive in this thread's locale, which is
+ * as it was before and during the callbacks. */
+static void
+read_non_ascii_in (locale_t locale)
+{
+  g_autofree char *path = make_non_ascii ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbArchive) archive = NULL;
+  g_auto(GStrv) files = NULL;
+  LocaleCheck check = { locale, 0 };
+
+  archive = rb_archive_open (path, 100, G_MAXUINT64, &error);
+  g_assert_no_error (error);
+  g_assert_true (uselocale ((locale_t) 0) == locale);
+  files = rb_archive_list_files (archive);
+  g_assert_true (g_strv_contains ((const char * const *) files, "docs/café €.txt"));
+  g_assert_true (rb_archive_stream (archive, "docs/café €.txt", 1000, NULL, locale_check_chunk, &check, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (check.calls, >, 0);
+  g_assert_true (uselocale ((locale_t) 0) == locale);
+}
+
+/* libarchive needs a UTF-8 LC_CTYPE to hand out UTF-8 names. Only that
+ * category changes, only around its header calls, and only when the
+ * thread's character set is not UTF-8 already. */
+static void
+test_names_locale (void)
+{
+  locale_t c_utf8 = newlocale (LC_ALL_MASK, "C.UTF-8", (locale_t) 0);
+  locale_t mixed = newlocale (LC_MESSAGES_MASK | LC_NUMERIC_MASK, "C.UTF-8", newlocale (LC_ALL_MASK, "C", (locale_t) 0));
+  locale_t names_locale = (locale_t) 0;
+
+  if (c_utf8 == (locale_t) 0 || mixed == (locale_t) 0)
+    {
+      g_test_skip ("no C.UTF-8 locale");
+      return;
+    }
+
+  /* The program's global locale ("C": the test never calls setlocale). */
+  g_assert_true (uselocale ((locale_t) 0) == LC_GLOBAL_LOCALE);
+  read_non_ascii_in (LC_GLOBAL_LOCALE);
+
+  /* A thread locale with an ASCII LC_CTYPE and a UTF-8 LC_MESSAGES. */
+  uselocale (mixed);
+  read_non_ascii_in (mixed);
+  /* The names locale is UTF-8 on top of it: the other categories stay. */
+  g_assert_true (names_locale_new (&names_locale));
+  g_assert_true (names_locale != (locale_t) 0);
+  uselocale (names_locale);
+  g_assert_cmpstr (nl_langinfo (CODESET), ==, "UTF-8");
+  g_assert_cmpstr (category_name (LC_MESSAGES), ==, "C.UTF-8");
+  g_assert_cmpstr (category_name (LC_NUMERIC), ==, "C.UTF-8");
+  g_assert_cmpstr (category_name (LC_TIME), ==, "C");
+  uselocale (mixed);
+  freelocale (names_locale);
+
+  /* Already UTF-8: nothing to switch. */
+  uselocale (c_utf8);
+  read_non_ascii_in (c_utf8);
+  g_assert_true (names_locale_new (&names_locale));
+  g_assert_true (names_locale == (locale_t) 0);
+
+  uselocale (LC_GLOBAL_LOCALE);
+  freelocale (c_utf8);
+  freelocale (mixed);
+}
+
+/* Without any UTF-8 locale installed, non-ASCII names cannot be read: a
+ * clear error, and ASCII archives still work. */
+static void
+test_no_utf8_locale (void)
+{
+  static const char * const none[] = { "xx_NOWHERE.UTF-8", "yy_NOWHERE.utf8", NULL };
+  const char * const *saved = utf8_locales;
+  g_autofree char *non_ascii = make_non_ascii ();
+  g_autofree char *ascii = make ("ascii.rbp", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbArchive) refused = NULL;
+  g_autoptr(RbArchive) archive = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  utf8_locales = none;
+  refused = rb_archive_open (non_ascii, 100, G_MAXUINT64, &error);
+  g_assert_null (refused);
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "“docs/café €.txt”");
+  assert_message (error, "no UTF-8 locale");
+  g_clear_error (&error);
+
+  archive = open_ok (ascii, G_MAXUINT64);
+  bytes = rb_archive_read (archive, "sbom/sbom.cdx.json", 1000, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (bytes);
+  utf8_locales = saved;
+}
+
 /* Writes @from's bytes over @to, in place. */
 static void
 overwrite (const char *to,
@@ -244,6 +377,8 @@ main (int   argc,
   g_test_add_func ("/archive/read-cap", test_read_cap);
   g_test_add_func ("/archive/shown-name", test_shown_name);
   g_test_add_func ("/archive/later-end-signature", test_later_end_signature);
+  g_test_add_func ("/archive/names-locale", test_names_locale);
+  g_test_add_func ("/archive/no-utf8-locale", test_no_utf8_locale);
   g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 
   ret = g_test_run ();
