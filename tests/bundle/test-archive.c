@@ -324,6 +324,55 @@ test_no_utf8_locale (void)
   utf8_locales = saved;
 }
 
+/* libarchive must see the entries the check saw, in file order. No
+ * archive that passes the check makes libarchive 3.6 see others, so the
+ * check's own index is changed here. */
+static void
+test_cross_check (void)
+{
+  g_autofree char *path = make ("cross.rbp", NULL);
+  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  GPtrArray *order = archive->by_offset;
+  g_autoptr(GError) error = NULL;
+  Entry extra = { (char *) "docs/extra\033.txt", 0, 0, 0, 0, FALSE };
+  gpointer swap;
+
+  g_assert_true (cross_check (archive, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (order->len, ==, 3);
+
+  /* Another entry where the central directory has one. */
+  swap = order->pdata[1];
+  order->pdata[1] = order->pdata[2];
+  order->pdata[2] = swap;
+  g_assert_false (cross_check (archive, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "libarchive sees entry “lib/");
+  assert_message (error, "where the central directory has “sbom/sbom.cdx.json”");
+  g_clear_error (&error);
+  order->pdata[2] = order->pdata[1];
+  order->pdata[1] = swap;
+
+  /* An entry where the central directory has none. */
+  swap = g_ptr_array_steal_index (order, 2);
+  g_assert_false (cross_check (archive, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "libarchive sees entry “sbom/sbom.cdx.json” where the central directory has none");
+  g_clear_error (&error);
+  g_ptr_array_add (order, swap);
+
+  /* Fewer entries than the central directory. */
+  g_ptr_array_add (order, &extra);
+  g_assert_false (cross_check (archive, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "libarchive sees 3 of 4 entries");
+  g_clear_error (&error);
+  g_ptr_array_steal_index (order, 3);
+
+  g_assert_true (cross_check (archive, &error));
+  g_assert_no_error (error);
+}
+
 /* Writes @from's bytes over @to, in place. */
 static void
 overwrite (const char *to,
@@ -378,6 +427,7 @@ main (int   argc,
   g_test_add_func ("/archive/shown-name", test_shown_name);
   g_test_add_func ("/archive/later-end-signature", test_later_end_signature);
   g_test_add_func ("/archive/names-locale", test_names_locale);
+  g_test_add_func ("/archive/cross-check", test_cross_check);
   g_test_add_func ("/archive/no-utf8-locale", test_no_utf8_locale);
   g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 
