@@ -18,6 +18,14 @@ rb_test_run_in (const char         *dir,
     g_error ("%s failed: %s", argv[0], err);
 }
 
+void
+rb_test_remove_tree (const char *path)
+{
+  const char *rm[] = { "rm", "-rf", path, NULL };
+
+  rb_test_run_in (NULL, rm);
+}
+
 char *
 rb_test_make_bundle (const char         *dir,
                      const char         *name,

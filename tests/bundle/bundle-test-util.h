@@ -9,6 +9,9 @@ G_BEGIN_DECLS
 void  rb_test_run_in (const char         *dir,
                       const char * const *argv);
 
+/* Removes @path and everything under it. */
+void  rb_test_remove_tree  (const char         *path);
+
 /* Makes @dir/@name with tools/rb-make-bundle.py around the fixture plugin
  * for the current platform, signed with @key and embedding @pub unless
  * they are NULL, with the tool options @extra. Returns the path. */

@@ -433,10 +433,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    const char *rm[] = { "rm", "-rf", workdir, NULL };
-    rb_test_run_in (NULL, rm);
-  }
+  rb_test_remove_tree (workdir);
   g_free (workdir);
   return ret;
 }

@@ -1304,6 +1304,13 @@ test_load_async (void)
     g_test_assert_expected_messages ();                                            \
   } G_STMT_END
 
+/* The same, for a call that must then return NULL. */
+#define REFUSED_NULL(call) G_STMT_START {                                         \
+    gconstpointer result_ = GINT_TO_POINTER (1);                                   \
+    REFUSED (result_ = (call));                                                    \
+    g_assert_null (result_);                                                       \
+  } G_STMT_END
+
 static void
 never_called_cb (GObject      *source,
                  GAsyncResult *result,
@@ -1322,86 +1329,49 @@ check_refuses_everything (RbBundle *bundle)
   g_autoptr(GError) error = NULL;
   g_autofree char *name = NULL;
   g_auto(GStrv) authors = NULL;
-  gpointer p = GINT_TO_POINTER (1);
   gboolean b = TRUE;
 
-  REFUSED (p = rb_bundle_list_files (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_list_platforms (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_list_variants (bundle, NULL, &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_default_variant (bundle, NULL, &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_library_path (bundle, NULL, &error));
-  g_assert_null (p);
+  REFUSED_NULL (rb_bundle_list_files (bundle));
+  REFUSED_NULL (rb_bundle_list_platforms (bundle));
+  REFUSED_NULL (rb_bundle_list_variants (bundle, NULL, &error));
+  REFUSED_NULL (rb_bundle_get_default_variant (bundle, NULL, &error));
+  REFUSED_NULL (rb_bundle_get_library_path (bundle, NULL, &error));
   REFUSED (b = rb_bundle_verify (bundle, NULL, NULL, &error));
   g_assert_false (b);
-  REFUSED (p = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error));
-  g_assert_null (p);
+  REFUSED_NULL (rb_bundle_extract_library (bundle, NULL, dest, NULL, &error));
+  REFUSED_NULL (rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error));
   REFUSED (rb_bundle_load_plugin_async (bundle, NULL, NULL, NULL, never_called_cb, NULL));
-  REFUSED (p = rb_bundle_list_schemas (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_read_schema (bundle, "echo", &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_extract_schema (bundle, "echo", dest, &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_read_file (bundle, "manifest.json", &error));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_manifest_json (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_name (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_version (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_description (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_license (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_repository (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_authors (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_bundle_version (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_manifest_public_key (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_min_rustbridge_version (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_build_info (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_build_info_string (bundle, "built_by"));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_git_commit (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_git_branch (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_git_tag (bundle));
-  g_assert_null (p);
+  REFUSED_NULL (rb_bundle_list_schemas (bundle));
+  REFUSED_NULL (rb_bundle_read_schema (bundle, "echo", &error));
+  REFUSED_NULL (rb_bundle_extract_schema (bundle, "echo", dest, &error));
+  REFUSED_NULL (rb_bundle_read_file (bundle, "manifest.json", &error));
+  REFUSED_NULL (rb_bundle_get_manifest_json (bundle));
+  REFUSED_NULL (rb_bundle_get_name (bundle));
+  REFUSED_NULL (rb_bundle_get_version (bundle));
+  REFUSED_NULL (rb_bundle_get_description (bundle));
+  REFUSED_NULL (rb_bundle_get_license (bundle));
+  REFUSED_NULL (rb_bundle_get_repository (bundle));
+  REFUSED_NULL (rb_bundle_get_authors (bundle));
+  REFUSED_NULL (rb_bundle_get_bundle_version (bundle));
+  REFUSED_NULL (rb_bundle_get_manifest_public_key (bundle));
+  REFUSED_NULL (rb_bundle_get_min_rustbridge_version (bundle));
+  REFUSED_NULL (rb_bundle_get_build_info (bundle));
+  REFUSED_NULL (rb_bundle_get_build_info_string (bundle, "built_by"));
+  REFUSED_NULL (rb_bundle_get_git_commit (bundle));
+  REFUSED_NULL (rb_bundle_get_git_branch (bundle));
+  REFUSED_NULL (rb_bundle_get_git_tag (bundle));
   REFUSED (b = rb_bundle_get_git_dirty (bundle));
   g_assert_false (b);
-  REFUSED (p = rb_bundle_get_built_at (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_sbom_path (bundle, "cyclonedx"));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_notices_path (bundle));
-  g_assert_null (p);
-  REFUSED (p = (gpointer) rb_bundle_get_license_file_path (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_api_messages (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_list_api_message_tags (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_list_api_messages (bundle));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_lookup_api_message (bundle, "echo"));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_lookup_api_message_by_id (bundle, 1));
-  g_assert_null (p);
-  REFUSED (p = rb_bundle_get_api_transports (bundle));
-  g_assert_null (p);
+  REFUSED_NULL (rb_bundle_get_built_at (bundle));
+  REFUSED_NULL (rb_bundle_get_sbom_path (bundle, "cyclonedx"));
+  REFUSED_NULL (rb_bundle_get_notices_path (bundle));
+  REFUSED_NULL (rb_bundle_get_license_file_path (bundle));
+  REFUSED_NULL (rb_bundle_get_api_messages (bundle));
+  REFUSED_NULL (rb_bundle_list_api_message_tags (bundle));
+  REFUSED_NULL (rb_bundle_list_api_messages (bundle));
+  REFUSED_NULL (rb_bundle_lookup_api_message (bundle, "echo"));
+  REFUSED_NULL (rb_bundle_lookup_api_message_by_id (bundle, 1));
+  REFUSED_NULL (rb_bundle_get_api_transports (bundle));
   /* Nothing was set or written. */
   g_assert_no_error (error);
   g_assert_cmpuint (count_entries (dir), ==, 0);
@@ -1546,10 +1516,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  {
-    const char *rm[] = { "rm", "-rf", base, NULL };
-    g_spawn_sync (NULL, (char **) rm, NULL, G_SPAWN_SEARCH_PATH, NULL, NULL, NULL, NULL, NULL, NULL);
-  }
+  rb_test_remove_tree (base);
   g_ptr_array_unref (warnings);
   g_free (workdir);
   g_free (tmpdir);
