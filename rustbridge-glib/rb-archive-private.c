@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <langinfo.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -45,6 +46,7 @@ typedef struct {
   char     *name;
   guint64   size;        /* uncompressed, as declared */
   guint64   offset;      /* of the local header */
+  guint64   data_start;  /* of the compressed data, after the local header */
   guint64   data_end;    /* end of the compressed data */
   gboolean  is_dir;
 } Entry;
@@ -52,10 +54,12 @@ typedef struct {
 struct _RbArchive {
   int         fd;
   char       *path;      /* for messages */
+  struct stat st;        /* the file as it was checked */
   guint64     file_size;
   GPtrArray  *entries;   /* Entry, central-directory order, directories too */
   GPtrArray  *by_offset; /* the same entries in file order (libarchive's) */
   GHashTable *by_name;   /* name -> Entry */
+  const Entry *non_ascii; /* the first entry whose name is not ASCII */
 };
 
 static void
@@ -141,6 +145,59 @@ read_at (RbArchive  *self,
   return TRUE;
 }
 
+char *
+rb_archive_escape (const char *text,
+                   gssize      len,
+                   gsize       max_bytes)
+{
+  GString *out = g_string_new (NULL);
+  const char *p = text;
+  const char *end = text + (len < 0 ? strlen (text) : (gsize) len);
+
+  while (p < end)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      char unit[16];
+      const char *add = unit;
+      gsize n = 1;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        g_snprintf (unit, sizeof unit, "\\x%02x", (guchar) *p);   /* not UTF-8, or a NUL */
+      else
+        {
+          GUnicodeType type = g_unichar_type (c);
+
+          n = (gsize) (g_utf8_next_char (p) - p);
+          if (c < 0x20 || c == 0x7f)
+            g_snprintf (unit, sizeof unit, "\\x%02x", c);
+          else if ((c >= 0x80 && c <= 0x9f) || type == G_UNICODE_FORMAT ||
+                   type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR)
+            g_snprintf (unit, sizeof unit, "\\u%04x", c);
+          else if (c == '\\')
+            add = "\\\\";
+          else
+            {
+              memcpy (unit, p, n);
+              unit[n] = '\0';
+            }
+        }
+      if (strlen (add) > max_bytes - out->len)
+        {
+          g_string_append (out, "…");
+          break;
+        }
+      g_string_append (out, add);
+      p += n;
+    }
+  return g_string_free (out, FALSE);
+}
+
+char *
+rb_archive_shown_name (const char *name)
+{
+  return rb_archive_escape (name, -1, RB_ARCHIVE_SHOWN_MAX);
+}
+
 /* Why @name is not a relative, clean, UTF-8 path, or NULL if it is. */
 static const char *
 name_problem (const char *name)
@@ -167,9 +224,12 @@ name_problem (const char *name)
         break;
       if (parts[i][0] == '\0' || strcmp (parts[i], ".") == 0 || strcmp (parts[i], "..") == 0)
         return "an empty, “.” or “..” path component";
-      for (const char *p = parts[i]; *p != '\0'; p++)
-        if ((guchar) *p < 0x20 || *p == 0x7f)
-          return "the name has a control character";
+      for (const char *p = parts[i]; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+          if (c < 0x20 || (c >= 0x7f && c <= 0x9f))
+            return "the name has a control character";
+        }
     }
   return NULL;
 }
@@ -231,6 +291,22 @@ read_zip64_end_record (RbArchive  *self,
   return TRUE;
 }
 
+/* libarchive takes the last end record signature in the file's tail at a
+ * place where a whole end record fits: one in the comment after the record
+ * at @record would make it read another directory than ours. Only those
+ * places count: not the record's own fields (a central directory at offset
+ * 0x06054b50 spells the signature), nor the last 21 bytes. */
+static gboolean
+later_end_signature (const guint8 *tail,
+                     gsize         tail_len,
+                     gsize         record)
+{
+  for (gsize q = record + 1; q + END_LEN <= tail_len; q++)
+    if (le32 (tail + q) == SIG_END)
+      return TRUE;
+  return FALSE;
+}
+
 static gboolean
 read_end_record (RbArchive  *self,
                  guint       max_entries,
@@ -264,11 +340,8 @@ read_end_record (RbArchive  *self,
   if (le16 (p + 20) > MAX_COMMENT_LEN)
     return invalid (self, error, "the archive comment has %u bytes (at most %u are allowed)",
                     le16 (p + 20), MAX_COMMENT_LEN);
-  /* libarchive takes the last end record signature in the file: one in
-   * the comment would make it read another directory than ours. */
-  for (const guint8 *q = p + 1; q + 4 <= tail + tail_len; q++)
-    if (le32 (q) == SIG_END)
-      return invalid (self, error, "the archive comment holds an end of central directory signature");
+  if (later_end_signature (tail, tail_len, (gsize) (p - tail)))
+    return invalid (self, error, "the archive comment holds an end of central directory signature");
 
   if (le16 (p + 4) != 0 || le16 (p + 6) != 0 || le16 (p + 8) != le16 (p + 10))
     return invalid (self, error, "multi-volume archives are not supported");
@@ -343,14 +416,15 @@ apply_zip64_extra (const guint8 *extra,
   return len == 0;
 }
 
+/* @shown: the name as rb_archive_escape() shows it. */
 static gboolean
 unsafe (RbArchive   *self,
         GError     **error,
-        const char  *name,
+        const char  *shown,
         const char  *why)
 {
   g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-               "“%s” has an unsafe entry “%s”: %s", self->path, name, why);
+               "“%s” has an unsafe entry “%s”: %s", self->path, shown, why);
   return FALSE;
 }
 
@@ -400,8 +474,7 @@ read_central_entry (RbArchive  *self,
     return FALSE;
   *pos += CENTRAL_LEN + (guint64) name_len + extra_len + comment_len;
 
-  /* Shown in messages: the name up to a NUL, made valid UTF-8. */
-  shown = g_utf8_make_valid ((const char *) name_extra, strnlen ((const char *) name_extra, name_len));
+  shown = rb_archive_escape ((const char *) name_extra, name_len, RB_ARCHIVE_SHOWN_MAX);
   if (memchr (name_extra, '\0', name_len) != NULL)
     return unsafe (self, error, shown, "the name has a NUL byte");
   if (name_len > MAX_NAME_LEN)
@@ -411,9 +484,9 @@ read_central_entry (RbArchive  *self,
   if (problem != NULL)
     return unsafe (self, error, shown, problem);
   if (le16 (h + 34) != 0)
-    return invalid (self, error, "“%s” is on another volume", name);
+    return invalid (self, error, "“%s” is on another volume", shown);
   if (!apply_zip64_extra (name_extra + name_len, extra_len, &size, &compressed, &offset))
-    return invalid (self, error, "“%s” has a malformed extra field", name);
+    return invalid (self, error, "“%s” has a malformed extra field", shown);
 
   /* The entry's type: a trailing slash, the DOS directory bit, or the
    * Unix mode when a Unix system wrote it. */
@@ -423,50 +496,50 @@ read_central_entry (RbArchive  *self,
       guint32 type = (external >> 16) & S_IFMT;
 
       if (type == S_IFLNK)
-        return unsafe (self, error, name, "a symbolic link");
+        return unsafe (self, error, shown, "a symbolic link");
       if (type == S_IFDIR)
         is_dir = TRUE;
       else if (type != S_IFREG && type != 0)
-        return unsafe (self, error, name, "a device, FIFO or socket");
+        return unsafe (self, error, shown, "a device, FIFO or socket");
     }
   if (is_dir && !g_str_has_suffix (name, "/"))
-    return invalid (self, error, "directory entry “%s” has no trailing slash", name);
+    return invalid (self, error, "directory entry “%s” has no trailing slash", shown);
   if (is_dir && size != 0)
-    return unsafe (self, error, name, "a directory with data");
+    return unsafe (self, error, shown, "a directory with data");
   if (flags & ENCRYPTION_FLAGS)
-    return invalid (self, error, "“%s” is encrypted", name);
+    return invalid (self, error, "“%s” is encrypted", shown);
   if (method != METHOD_STORED && method != METHOD_DEFLATE)
     return invalid (self, error, "“%s” uses compression method %u (only stored and deflate are allowed)",
-                    name, method);
+                    shown, method);
   if (method == METHOD_STORED && compressed != size)
-    return invalid (self, error, "“%s” is stored, but its stored and declared sizes differ", name);
+    return invalid (self, error, "“%s” is stored, but its stored and declared sizes differ", shown);
   if (g_hash_table_contains (self->by_name, name))
-    return invalid (self, error, "two entries are named “%s”", name);
+    return invalid (self, error, "two entries are named “%s”", shown);
 
   /* The local header must agree: readers that walk local headers
    * (libarchive does) must see the same names as the directory. */
   if (offset >= cd_offset || !read_at (self, offset, local, sizeof local, NULL) || le32 (local) != SIG_LOCAL)
-    return invalid (self, error, "“%s” has no local header at offset %" G_GUINT64_FORMAT, name, offset);
+    return invalid (self, error, "“%s” has no local header at offset %" G_GUINT64_FORMAT, shown, offset);
   if (le16 (local + 26) != name_len || le16 (local + 8) != method)
-    return invalid (self, error, "the local header of “%s” does not match the central directory", name);
+    return invalid (self, error, "the local header of “%s” does not match the central directory", shown);
   /* libarchive takes the flags from the local header. */
   if (le16 (local + 6) & ENCRYPTION_FLAGS)
-    return invalid (self, error, "“%s” is encrypted", name);
+    return invalid (self, error, "“%s” is encrypted", shown);
   local_name = g_malloc (name_len);
   if (!read_at (self, offset + LOCAL_LEN, local_name, name_len, error))
     return FALSE;
   if (memcmp (local_name, name, name_len) != 0)
-    return invalid (self, error, "the local header of “%s” names another file", name);
+    return invalid (self, error, "the local header of “%s” names another file", shown);
 
   /* offset < cd_offset <= file size: these sums cannot overflow. */
   data_start = offset + LOCAL_LEN + name_len + le16 (local + 28);
   if (data_start > cd_offset || compressed > cd_offset - data_start)
-    return invalid (self, error, "the data of “%s” runs into the central directory", name);
+    return invalid (self, error, "the data of “%s” runs into the central directory", shown);
   if (size > max_total_size - *total)
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
                    "“%s” declares more than %" G_GUINT64_FORMAT " bytes of content (at “%s”)",
-                   self->path, max_total_size, name);
+                   self->path, max_total_size, shown);
       return FALSE;
     }
   *total += size;
@@ -475,10 +548,13 @@ read_central_entry (RbArchive  *self,
   entry->name = g_steal_pointer (&name);
   entry->size = size;
   entry->offset = offset;
+  entry->data_start = data_start;
   entry->data_end = data_start + compressed;
   entry->is_dir = is_dir;
   g_ptr_array_add (self->entries, entry);
   g_hash_table_insert (self->by_name, entry->name, entry);
+  if (self->non_ascii == NULL && !g_str_is_ascii (entry->name))
+    self->non_ascii = entry;
   return TRUE;
 }
 
@@ -528,7 +604,11 @@ scan_central_directory (RbArchive  *self,
     {
       const Entry *prev = g_ptr_array_index (sorted, i - 1), *next = g_ptr_array_index (sorted, i);
       if (prev->data_end > next->offset)
-        return invalid (self, error, "entries “%s” and “%s” overlap", prev->name, next->name);
+        {
+          g_autofree char *first_name = rb_archive_shown_name (prev->name);
+          g_autofree char *second_name = rb_archive_shown_name (next->name);
+          return invalid (self, error, "entries “%s” and “%s” overlap", first_name, second_name);
+        }
     }
   return TRUE;
 }
@@ -609,34 +689,158 @@ reader_close (struct archive *a,
   return ARCHIVE_OK;
 }
 
-/* libarchive converts entry names to the character set of the locale,
- * so in a program that never called setlocale() a UTF-8 name would not
- * survive: it reads names with a UTF-8 locale for this thread. */
-static locale_t
-utf8_locale (void)
-{
-  static gsize once = 0;
-  static locale_t locale = (locale_t) 0;
+/* Locales with a UTF-8 LC_CTYPE, tried in turn (a test empties the list). */
+static const char * const default_utf8_locales[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8", NULL };
+static const char * const *utf8_locales = default_utf8_locales;
 
-  if (g_once_init_enter (&once))
+/*
+ * libarchive converts entry names to the character set of LC_CTYPE, so in
+ * a thread whose character set is not UTF-8 (a program that never called
+ * setlocale() runs in "C") a UTF-8 name would not survive. Such a thread
+ * reads names with this locale: its own, LC_CTYPE aside, so that messages
+ * formatted meanwhile (g_strerror() keeps them for the whole process) are
+ * in its language. *out is (locale_t) 0 when the thread reads UTF-8
+ * already; FALSE when no UTF-8 locale is installed.
+ */
+static gboolean
+names_locale_new (locale_t *out)
+{
+  const char *codeset = nl_langinfo (CODESET);
+
+  *out = (locale_t) 0;
+  if (g_ascii_strcasecmp (codeset, "UTF-8") == 0 || g_ascii_strcasecmp (codeset, "utf8") == 0)
+    return TRUE;
+  for (guint i = 0; utf8_locales[i] != NULL; i++)
     {
-      locale = newlocale (LC_CTYPE_MASK, "C.UTF-8", (locale_t) 0);
-      g_once_init_leave (&once, 1);
+      /* duplocale() copies LC_GLOBAL_LOCALE too (glibc, POSIX 2017). */
+      locale_t base = duplocale (uselocale ((locale_t) 0));
+
+      if (base == (locale_t) 0)
+        return FALSE;
+      *out = newlocale (LC_CTYPE_MASK, utf8_locales[i], base);
+      if (*out != (locale_t) 0)
+        return TRUE;
+      freelocale (base);
     }
-  return locale;
+  return FALSE;
 }
 
-/* A libarchive reader over our file; *saved is the thread's locale, to
- * give back to close_reader(). */
+/* archive_read_next_header(), with the entry's UTF-8 name and whether it
+ * is a link: the calls that convert names, in @names_locale if there is one. */
+static int
+next_entry (struct archive         *a,
+            locale_t                names_locale,
+            struct archive_entry  **entry,
+            const char            **name,
+            gboolean               *is_link)
+{
+  locale_t saved = names_locale != (locale_t) 0 ? uselocale (names_locale) : (locale_t) 0;
+  int rc = archive_read_next_header (a, entry);
+
+  *name = rc == ARCHIVE_OK ? archive_entry_pathname_utf8 (*entry) : NULL;
+  *is_link = rc == ARCHIVE_OK && (archive_entry_hardlink (*entry) != NULL || archive_entry_symlink (*entry) != NULL);
+  if (names_locale != (locale_t) 0)
+    uselocale (saved);
+  return rc;
+}
+
+/* libarchive reads the central directory and local headers again each
+ * time it opens: they must still be the bytes that were checked. A file
+ * rewritten in place shows in its size or modification time, and in its
+ * change time even when the modification time is set back. The change
+ * time also moves when a link to the file comes or goes (the file was
+ * replaced by another, which does not touch the bytes we read): it only
+ * counts while the number of links stays the same. */
+static gboolean
+file_unchanged (RbArchive  *self,
+                GError    **error)
+{
+  struct stat now;
+
+  if (fstat (self->fd, &now) != 0 ||
+      now.st_dev != self->st.st_dev || now.st_ino != self->st.st_ino || now.st_size != self->st.st_size ||
+      now.st_mtim.tv_sec != self->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != self->st.st_mtim.tv_nsec ||
+      (now.st_nlink == self->st.st_nlink &&
+       (now.st_ctim.tv_sec != self->st.st_ctim.tv_sec || now.st_ctim.tv_nsec != self->st.st_ctim.tv_nsec)))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s” changed since it was opened", self->path);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* After archive_read_next_header(), libarchive stands at the entry's data:
+ * where the check found it, unless the file changed (within the times'
+ * resolution) or libarchive reads the layout otherwise than we do.
+ * (archive_read_header_position() is of no use here: the seekable reader
+ * gives the position before it seeks to the local header.) */
+static gboolean
+at_checked_data (RbArchive       *self,
+                 struct archive  *a,
+                 const Entry     *entry,
+                 GError         **error)
+{
+  la_int64_t position = archive_filter_bytes (a, -1);
+
+  if (position < 0 || (guint64) position != entry->data_start)
+    {
+      g_autofree char *shown = rb_archive_shown_name (entry->name);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s” changed since it was opened (libarchive finds the data of “%s” at offset %"
+                   G_GINT64_FORMAT ", not %" G_GUINT64_FORMAT ")",
+                   self->path, shown, (gint64) position, entry->data_start);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* libarchive's last error (which may quote the archive) as INVALID_ARCHIVE,
+ * after @context unless it is NULL. */
+static void
+libarchive_error (RbArchive       *self,
+                  struct archive  *a,
+                  const char      *context,
+                  const char      *fallback,
+                  GError         **error)
+{
+  g_autofree char *shown = rb_archive_shown_name (archive_error_string (a) ? archive_error_string (a) : fallback);
+
+  if (context != NULL)
+    invalid (self, error, "%s: %s", context, shown);
+  else
+    invalid (self, error, "%s", shown);
+}
+
+static void
+close_reader (struct archive *a,
+              locale_t        names_locale)
+{
+  archive_read_free (a);
+  if (names_locale != (locale_t) 0)
+    freelocale (names_locale);
+}
+
+/* A libarchive reader over our file; *names_locale is for next_entry(),
+ * and close_reader() frees it. */
 static struct archive *
 open_reader (RbArchive  *self,
-             locale_t   *saved,
+             locale_t   *names_locale,
              GError    **error)
 {
   struct archive *a;
-  Reader *reader = g_new0 (Reader, 1);
+  Reader *reader;
 
-  *saved = utf8_locale () != (locale_t) 0 ? uselocale (utf8_locale ()) : (locale_t) 0;
+  if (!file_unchanged (self, error))
+    return NULL;
+  if (!names_locale_new (names_locale) && self->non_ascii != NULL)
+    {
+      g_autofree char *shown = rb_archive_shown_name (self->non_ascii->name);
+      invalid (self, error, "the name of entry “%s” is not ASCII, and no UTF-8 locale (%s) is installed to read it",
+               shown, default_utf8_locales[0]);
+      return NULL;
+    }
+  reader = g_new0 (Reader, 1);
   a = archive_read_new ();
 
   reader->fd = self->fd;
@@ -652,22 +856,11 @@ open_reader (RbArchive  *self,
   archive_read_set_close_callback (a, reader_close);
   if (archive_read_open1 (a) != ARCHIVE_OK)
     {
-      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable");
-      archive_read_free (a);
-      if (*saved != (locale_t) 0)
-        uselocale (*saved);
+      libarchive_error (self, a, NULL, "unreadable", error);
+      close_reader (a, *names_locale);
       return NULL;
     }
   return a;
-}
-
-static void
-close_reader (struct archive *a,
-              locale_t        saved)
-{
-  archive_read_free (a);
-  if (saved != (locale_t) 0)
-    uselocale (saved);
 }
 
 /* libarchive must hand out exactly the entries we checked, in file
@@ -677,39 +870,45 @@ static gboolean
 cross_check (RbArchive  *self,
              GError    **error)
 {
-  locale_t saved;
-  struct archive *a = open_reader (self, &saved, error);
+  locale_t names_locale;
+  struct archive *a = open_reader (self, &names_locale, error);
   struct archive_entry *entry;
-  gboolean ok = FALSE;
+  const char *name;
+  gboolean ok = FALSE, is_link;
   guint seen = 0;
   int rc;
 
   if (a == NULL)
     return FALSE;
-  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+  while ((rc = next_entry (a, names_locale, &entry, &name, &is_link)) == ARCHIVE_OK)
     {
-      const char *name = archive_entry_pathname_utf8 (entry);
       const Entry *expected = seen < self->by_offset->len ? g_ptr_array_index (self->by_offset, seen) : NULL;
       mode_t type = archive_entry_filetype (entry);
 
       if (expected == NULL || g_strcmp0 (name, expected->name) != 0)
         {
-          invalid (self, error, "libarchive sees entry “%s” where the central directory has %s%s%s",
-                   name ? name : "(unreadable)", expected ? "“" : "", expected ? expected->name : "none",
-                   expected ? "”" : "");
+          g_autofree char *seen_name = name ? rb_archive_shown_name (name) : g_strdup ("(unreadable)");
+          g_autofree char *shown = expected ? rb_archive_shown_name (expected->name) : NULL;
+
+          if (shown != NULL)
+            invalid (self, error, "libarchive sees entry “%s” where the central directory has “%s”", seen_name, shown);
+          else
+            invalid (self, error, "libarchive sees entry “%s” where the central directory has none", seen_name);
           goto out;
         }
-      if (archive_entry_hardlink (entry) != NULL || archive_entry_symlink (entry) != NULL ||
-          type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
+      if (is_link || type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
         {
-          unsafe (self, error, expected->name, "not a regular file or directory");
+          g_autofree char *shown = rb_archive_shown_name (expected->name);
+          unsafe (self, error, shown, "not a regular file or directory");
           goto out;
         }
+      if (!at_checked_data (self, a, expected, error))
+        goto out;
       seen++;
     }
   if (rc != ARCHIVE_EOF)
     {
-      invalid (self, error, "%s", archive_error_string (a) ? archive_error_string (a) : "unreadable entry");
+      libarchive_error (self, a, NULL, "unreadable entry", error);
       goto out;
     }
   if (seen != self->by_offset->len)
@@ -720,7 +919,7 @@ cross_check (RbArchive  *self,
   ok = TRUE;
 
 out:
-  close_reader (a, saved);
+  close_reader (a, names_locale);
   return ok;
 }
 
@@ -745,9 +944,8 @@ rb_archive_open (const char  *path,
                  GError     **error)
 {
   g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
-  struct stat st;
 
-  self->path = g_strdup (path);
+  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
@@ -756,16 +954,16 @@ rb_archive_open (const char  *path,
     {
       int saved = errno;
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Could not open bundle “%s”: %s", path, g_strerror (saved));
+                   "Could not open bundle “%s”: %s", self->path, g_strerror (saved));
       return NULL;
     }
-  if (fstat (self->fd, &st) != 0 || !S_ISREG (st.st_mode))
+  if (fstat (self->fd, &self->st) != 0 || !S_ISREG (self->st.st_mode))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Bundle “%s” is not a regular file", path);
+                   "Bundle “%s” is not a regular file", self->path);
       return NULL;
     }
-  self->file_size = (guint64) st.st_size;
+  self->file_size = (guint64) self->st.st_size;
 
   if (!scan_central_directory (self, max_entries, max_total_size, error) ||
       !cross_check (self, error))
@@ -812,12 +1010,12 @@ rb_archive_get_size (RbArchive  *self,
 
 static gboolean
 too_large (RbArchive   *self,
-           const char  *name,
+           const char  *shown,
            guint64      max_size,
            GError     **error)
 {
   g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
-               "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes", name, self->path, max_size);
+               "“%s” in “%s” is larger than %" G_GUINT64_FORMAT " bytes", shown, self->path, max_size);
   return FALSE;
 }
 
@@ -831,36 +1029,40 @@ rb_archive_stream (RbArchive          *self,
                    GError            **error)
 {
   const Entry *file = lookup_file (self, name);
-  locale_t saved;
+  g_autofree char *shown = rb_archive_shown_name (name != NULL ? name : "");
+  locale_t names_locale;
   struct archive *a;
   struct archive_entry *entry;
-  gboolean ok = FALSE;
+  const char *entry_name;
+  gboolean ok = FALSE, is_link;
   guint64 total = 0;
   int rc;
 
   if (file == NULL)
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                   "“%s” has no file “%s”", self->path, name);
+                   "“%s” has no file “%s”", self->path, shown);
       return FALSE;
     }
   if (file->size > max_size)
-    return too_large (self, name, max_size, error);
+    return too_large (self, shown, max_size, error);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  a = open_reader (self, &saved, error);
+  a = open_reader (self, &names_locale, error);
   if (a == NULL)
     return FALSE;
 
-  while ((rc = archive_read_next_header (a, &entry)) == ARCHIVE_OK)
+  while ((rc = next_entry (a, names_locale, &entry, &entry_name, &is_link)) == ARCHIVE_OK)
     {
       const void *block;
       size_t size;
       la_int64_t offset;
 
-      if (g_strcmp0 (archive_entry_pathname_utf8 (entry), file->name) != 0)
+      if (g_strcmp0 (entry_name, file->name) != 0)
         continue;
+      if (!at_checked_data (self, a, file, error))
+        goto out;
       while ((rc = archive_read_data_block (a, &block, &size, &offset)) == ARCHIVE_OK)
         {
           if (g_cancellable_set_error_if_cancelled (cancellable, error))
@@ -870,10 +1072,10 @@ rb_archive_stream (RbArchive          *self,
           if (total > max_size || total > file->size)
             {
               if (total > max_size)
-                too_large (self, name, max_size, error);
+                too_large (self, shown, max_size, error);
               else
                 invalid (self, error, "“%s” holds more than its declared %" G_GUINT64_FORMAT " bytes",
-                         name, file->size);
+                         shown, file->size);
               goto out;
             }
           if (size > 0 && !func (block, size, user_data, error))
@@ -881,24 +1083,27 @@ rb_archive_stream (RbArchive          *self,
         }
       if (rc != ARCHIVE_EOF)
         {
-          invalid (self, error, "could not read “%s”: %s", name,
-                   archive_error_string (a) ? archive_error_string (a) : "unknown error");
+          g_autofree char *context = g_strdup_printf ("could not read “%s”", shown);
+          libarchive_error (self, a, context, "unknown error", error);
           goto out;
         }
       if (total != file->size)
         {
           invalid (self, error, "“%s” holds %" G_GUINT64_FORMAT " bytes, not the declared %" G_GUINT64_FORMAT,
-                   name, total, file->size);
+                   shown, total, file->size);
           goto out;
         }
-      ok = TRUE;
+      /* Nor during the read. */
+      ok = file_unchanged (self, error);
       goto out;
     }
-  invalid (self, error, "could not find “%s” again: %s", name,
-           rc != ARCHIVE_EOF && archive_error_string (a) ? archive_error_string (a) : "entry missing");
+  {
+    g_autofree char *context = g_strdup_printf ("could not find “%s” again", shown);
+    libarchive_error (self, a, context, "entry missing", error);
+  }
 
 out:
-  close_reader (a, saved);
+  close_reader (a, names_locale);
   return ok;
 }
 
@@ -915,19 +1120,22 @@ append_chunk (const guint8  *data,
 GBytes *
 rb_archive_read (RbArchive   *self,
                  const char  *name,
-                 gsize        max_size,
+                 guint64      max_size,
                  GError     **error)
 {
   g_autoptr(GByteArray) buffer = NULL;
+  guint64 limit = MIN (max_size, RB_ARCHIVE_MAX_READ_SIZE);
   guint64 size = rb_archive_get_size (self, name);
 
-  if (size > max_size)
+  if (size > limit)
     {
-      too_large (self, name, max_size, error);
+      g_autofree char *shown = rb_archive_shown_name (name);
+      too_large (self, shown, limit, error);
       return NULL;
     }
+  /* size <= limit: no truncation; the stream stops at the limit too. */
   buffer = g_byte_array_sized_new ((guint) size);
-  if (!rb_archive_stream (self, name, max_size, NULL, append_chunk, buffer, error))
+  if (!rb_archive_stream (self, name, limit, NULL, append_chunk, buffer, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
 }

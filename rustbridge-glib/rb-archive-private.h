@@ -28,8 +28,18 @@ G_BEGIN_DECLS
  *   other entries, in another order, or of other types than we do;
  * - TOO_LARGE: more entries or more declared bytes than the limits.
  *
- * The file stays open: every later read comes from the file that was
- * checked, through pread() (so reads may run in several threads).
+ * The file stays open, and later reads go through the same descriptor
+ * with pread() (so they may run in several threads): a file replaced by
+ * another after opening does not matter. libarchive reads the central
+ * directory and local headers again for each read, though, so a file
+ * rewritten in place would hand it other bytes than were checked: each
+ * read first compares the file's identity, size and times with those at
+ * open, and checks that libarchive finds the entry's data where the check
+ * did (and the times again once the read is done); otherwise it fails with
+ * INVALID_ARCHIVE, "changed since it was opened". A rewrite within the
+ * file system's time resolution that keeps every offset and the size goes
+ * unseen: what matters (libraries, schemas) is checked against checksums
+ * and signatures as it is read.
  */
 typedef struct _RbArchive RbArchive;
 
@@ -52,15 +62,35 @@ gboolean   rb_archive_has_file       (RbArchive           *self,
 guint64    rb_archive_get_size       (RbArchive           *self,
                                       const char          *name);
 
+/* How many bytes of a name a message shows. */
+#define RB_ARCHIVE_SHOWN_MAX 200
+
+/* @text (@len bytes, or up to a NUL if -1) as a message may show it: C0
+ * and C1 controls, DEL, Unicode format characters and line separators as
+ * \xNN or \uNNNN, bytes that are not UTF-8 as \xNN, backslashes doubled;
+ * cut before @max_bytes would be exceeded, with an ellipsis. */
+char      *rb_archive_escape         (const char          *text,
+                                      gssize               len,
+                                      gsize                max_bytes) G_GNUC_WARN_UNUSED_RESULT;
+/* An entry name (or any name from a bundle or a caller) for a message:
+ * escaped, and cut at RB_ARCHIVE_SHOWN_MAX bytes. */
+char      *rb_archive_shown_name     (const char          *name) G_GNUC_WARN_UNUSED_RESULT;
+
 /* A relative, clean, UTF-8 path: the rule entry names and the paths a
  * manifest names must follow. A trailing slash (directory) is allowed. */
 gboolean   rb_archive_name_is_safe   (const char          *name);
 
-/* Reads a whole entry; more than @max_size bytes (declared or actual) is
- * RB_BUNDLE_ERROR_TOO_LARGE. */
+/* The most a whole entry read into memory may hold, whatever limit a
+ * caller gives: a GByteArray cannot grow past G_MAXUINT, a gsize past 4 GiB
+ * on 32 bits, and a size the archive declares is only a claim. */
+#define RB_ARCHIVE_MAX_READ_SIZE (G_GUINT64_CONSTANT (256) << 20)
+
+/* Reads a whole entry; more than @max_size bytes, or more than
+ * RB_ARCHIVE_MAX_READ_SIZE (declared or actual), is
+ * RB_BUNDLE_ERROR_TOO_LARGE, before anything is allocated. */
 GBytes    *rb_archive_read           (RbArchive           *self,
                                       const char          *name,
-                                      gsize                max_size,
+                                      guint64              max_size,
                                       GError             **error);
 
 /* Streams an entry to @func block by block (never holding it whole),

@@ -68,8 +68,9 @@ struct _RbBundle {
   guint         max_entries;
 
   gboolean      initialized;
+  gboolean      opened;         /* init succeeded: the state below is complete */
   GError       *init_error;
-  char         *path;
+  char         *path;           /* for messages: escaped */
   RbArchive    *archive;
   GBytes       *manifest_bytes;
   JsonNode     *manifest;       /* root, an object */
@@ -78,8 +79,9 @@ struct _RbBundle {
   GPtrArray    *messages;       /* RbBundleMessage, api.messages in order */
 };
 
-/* Methods need an opened bundle (g_initable_init() succeeded). */
-#define RB_BUNDLE_IS_OPEN(self) (RB_IS_BUNDLE (self) && (self)->manifest != NULL)
+/* Methods need an opened bundle: g_initable_init() succeeded, not merely
+ * got as far as reading the manifest. */
+#define RB_BUNDLE_IS_OPEN(self) (RB_IS_BUNDLE (self) && (self)->opened)
 
 static void rb_bundle_initable_iface_init (GInitableIface *iface);
 
@@ -199,6 +201,7 @@ string_array (JsonObject   *object,
           g_strv_builder_add (builder, json_node_get_string (element));
         }
     }
+  g_strfreev (*out);
   *out = g_strv_builder_end (builder);
   return TRUE;
 }
@@ -211,12 +214,8 @@ validate_api (RbBundle    *self,
 {
   JsonNode *messages;
 
-  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
   if (api == NULL)
-    {
-      self->transports = g_new0 (char *, 1);
-      return TRUE;
-    }
+    return TRUE;
   if (!check_optional (api, "api.", "min_rustbridge_version", JSON_NODE_VALUE, error) ||
       !check_optional (api, "api.", "messages", JSON_NODE_ARRAY, error) ||
       !string_array (api, "api.", "transports", &self->transports, error))
@@ -272,28 +271,34 @@ validate_variant (JsonObject  *variant,
 {
   const char *library = member_string (variant, "library");
   const char *checksum = member_string (variant, "checksum");
+  /* Names from the manifest are escaped for messages; @platform already is. */
+  g_autofree char *shown_name = rb_archive_shown_name (name);
 
   if (!variant_name_is_valid (name))
     return manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and hyphens",
-                           name, platform);
+                           shown_name, platform);
   if (library == NULL)
-    return manifest_error (error, "variant “%s” of platform “%s” has no “library” string", name, platform);
+    return manifest_error (error, "variant “%s” of platform “%s” has no “library” string", shown_name, platform);
   if (!rb_archive_name_is_safe (library))
-    return manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
-                           name, platform, library);
+    {
+      g_autofree char *shown_library = rb_archive_shown_name (library);
+      return manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
+                             shown_name, platform, shown_library);
+    }
   if (checksum == NULL || !checksum_is_valid (checksum))
     return manifest_error (error, "variant “%s” of platform “%s” has no valid “checksum” (sha256:<64 hex>)",
-                           name, platform);
+                           shown_name, platform);
   return TRUE;
 }
 
 static gboolean
 validate_platform (JsonObject  *platform,
-                   const char  *key,
+                   const char  *platform_key,
                    GError     **error)
 {
   JsonObject *variants = member_object (platform, "variants");
   const char *default_variant = member_string (platform, "default_variant");
+  g_autofree char *key = rb_archive_shown_name (platform_key);
   g_autoptr(GList) names = NULL;
 
   if (!check_optional (platform, "platforms.*.", "default_variant", JSON_NODE_VALUE, error))
@@ -314,15 +319,21 @@ validate_platform (JsonObject  *platform,
     {
       JsonObject *variant = member_object (variants, l->data);
       if (variant == NULL)
-        return manifest_error (error, "variant “%s” of platform “%s” must be an object", (char *) l->data, key);
+        {
+          g_autofree char *shown = rb_archive_shown_name (l->data);
+          return manifest_error (error, "variant “%s” of platform “%s” must be an object", shown, key);
+        }
       if (!validate_variant (variant, key, l->data, error))
         return FALSE;
     }
   if (default_variant != NULL)
     {
       if (!json_object_has_member (variants, default_variant))
-        return manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
-                               key, default_variant);
+        {
+          g_autofree char *shown = rb_archive_shown_name (default_variant);
+          return manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
+                                 key, shown);
+        }
     }
   else if (!json_object_has_member (variants, "release"))
     return manifest_error (error, "platform “%s” has no “release” variant", key);
@@ -343,9 +354,12 @@ check_min_rustbridge_version (RbBundle *self)
     minor = g_ascii_strtoull (end + 1, NULL, 10);
   if (major > SUPPORTED_RUSTBRIDGE_MAJOR ||
       (major == SUPPORTED_RUSTBRIDGE_MAJOR && minor > SUPPORTED_RUSTBRIDGE_MINOR))
-    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                      "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
-                      self->path, min, SUPPORTED_RUSTBRIDGE_MAJOR, SUPPORTED_RUSTBRIDGE_MINOR);
+    {
+      g_autofree char *shown = rb_archive_shown_name (min);
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+                        "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
+                        self->path, shown, SUPPORTED_RUSTBRIDGE_MAJOR, SUPPORTED_RUSTBRIDGE_MINOR);
+    }
 }
 
 static gboolean
@@ -365,8 +379,9 @@ validate_manifest (RbBundle  *self,
     return manifest_error (error, "“bundle_version” is missing or not a string");
   if (g_ascii_strtoull (bundle_version, NULL, 10) != 1 || !g_ascii_isdigit (bundle_version[0]))
     {
+      g_autofree char *shown = rb_archive_shown_name (bundle_version);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
-                   "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, bundle_version);
+                   "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, shown);
       return FALSE;
     }
 
@@ -393,7 +408,10 @@ validate_manifest (RbBundle  *self,
     {
       JsonObject *platform = member_object (platforms, l->data);
       if (platform == NULL)
-        return manifest_error (error, "“platforms.%s” must be an object", (char *) l->data);
+        {
+          g_autofree char *shown = rb_archive_shown_name (l->data);
+          return manifest_error (error, "“platforms.%s” must be an object", shown);
+        }
       if (!validate_platform (platform, l->data, error))
         return FALSE;
     }
@@ -418,10 +436,12 @@ validate_manifest (RbBundle  *self,
         const char *path = member_string (schema, "path");
         const char *checksum = member_string (schema, "checksum");
 
+        g_autofree char *shown = rb_archive_shown_name (l->data);
+
         if (schema == NULL || path == NULL || !rb_archive_name_is_safe (path))
-          return manifest_error (error, "schema “%s” needs a safe “path”", (char *) l->data);
+          return manifest_error (error, "schema “%s” needs a safe “path”", shown);
         if (checksum != NULL && !checksum_is_valid (checksum))
-          return manifest_error (error, "schema “%s” has an invalid checksum", (char *) l->data);
+          return manifest_error (error, "schema “%s” has an invalid checksum", shown);
       }
   }
 
@@ -457,12 +477,14 @@ create_exclusive (const char  *target,
   if (fd < 0)
     {
       int saved = errno;
+      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
+
       if (saved == EEXIST)
         g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
-                     "“%s” already exists: not overwriting it", target);
+                     "“%s” already exists: not overwriting it", shown);
       else
         g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                     "Could not create “%s”: %s", target, g_strerror (saved));
+                     "Could not create “%s”: %s", shown, g_strerror (saved));
     }
   return fd;
 }
@@ -482,8 +504,9 @@ write_all (int            fd,
       if (n <= 0)
         {
           int saved = errno;
+          g_autofree char *shown = rb_archive_escape (what, -1, G_MAXSIZE);
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                       "Could not write %s: %s", what, g_strerror (saved));
+                       "Could not write %s: %s", shown, g_strerror (saved));
           return FALSE;
         }
       data += n;
@@ -503,6 +526,7 @@ rb_bundle_initable_init (GInitable     *initable,
   RbBundle *self = RB_BUNDLE (initable);
   g_autoptr(JsonParser) parser = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *path = NULL;
   const char *data;
   gsize size;
 
@@ -519,22 +543,23 @@ rb_bundle_initable_init (GInitable     *initable,
 
   if (!rb_minisign_init (&self->init_error))
     goto fail;
-  if (self->file == NULL || (self->path = g_file_get_path (self->file)) == NULL)
+  if (self->file == NULL || (path = g_file_get_path (self->file)) == NULL)
     {
       g_set_error_literal (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                            "No local bundle file was given");
       goto fail;
     }
+  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
   if (g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
     goto fail;
-  if (!g_file_test (self->path, G_FILE_TEST_IS_REGULAR))
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                    "Bundle “%s” does not exist or is not a regular file", self->path);
       goto fail;
     }
 
-  self->archive = rb_archive_open (self->path, self->max_entries, self->max_total_size, &self->init_error);
+  self->archive = rb_archive_open (path, self->max_entries, self->max_total_size, &self->init_error);
   if (self->archive == NULL)
     goto fail;
 
@@ -569,9 +594,19 @@ rb_bundle_initable_init (GInitable     *initable,
     }
   if (!validate_manifest (self, &self->init_error))
     goto fail;
+  self->opened = TRUE;
   return TRUE;
 
 fail:
+  /* Nothing half-read stays behind (nor the open file). */
+  g_clear_pointer (&self->archive, rb_archive_free);
+  g_clear_pointer (&self->manifest_bytes, g_bytes_unref);
+  g_clear_pointer (&self->manifest, json_node_unref);
+  g_ptr_array_set_size (self->messages, 0);
+  g_strfreev (self->authors);
+  self->authors = g_new0 (char *, 1);
+  g_strfreev (self->transports);
+  self->transports = g_new0 (char *, 1);
   g_propagate_error (error, g_error_copy (self->init_error));
   return FALSE;
 }
@@ -673,8 +708,10 @@ lookup_platform (RbBundle    *self,
     {
       g_auto(GStrv) have = rb_bundle_list_platforms (self);
       g_autofree char *list = g_strjoinv (", ", have);
+      g_autofree char *shown_list = rb_archive_shown_name (list);
+      g_autofree char *shown = rb_archive_shown_name (platform);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM,
-                   "Bundle “%s” has no library for platform “%s” (it has: %s)", self->path, platform, list);
+                   "Bundle “%s” has no library for platform “%s” (it has: %s)", self->path, shown, shown_list);
     }
   return entry;
 }
@@ -690,7 +727,7 @@ lookup_platform (RbBundle    *self,
 GStrv
 rb_bundle_list_platforms (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return sorted_members (member_object (root (self), "platforms"));
 }
 
@@ -773,9 +810,12 @@ lookup_variant (RbBundle    *self,
   found = variants != NULL ? member_object (variants, variant)
                            : (g_strcmp0 (variant, "release") == 0 ? entry : NULL);
   if (found == NULL)
-    g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
-                 "Bundle “%s” has no variant “%s” for platform “%s”", self->path, variant,
-                 rb_bundle_get_current_platform ());
+    {
+      g_autofree char *shown = rb_archive_shown_name (variant);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
+                   "Bundle “%s” has no variant “%s” for platform “%s”", self->path, shown,
+                   rb_bundle_get_current_platform ());
+    }
   return found;
 }
 
@@ -827,6 +867,8 @@ prepare_signature (RbBundle             *self,
                    GError              **error)
 {
   g_autofree char *sig_name = g_strconcat (name, ".minisig", NULL);
+  g_autofree char *shown = rb_archive_shown_name (name);
+  g_autofree char *shown_sig = rb_archive_shown_name (sig_name);
   g_autoptr(GBytes) sig_bytes = NULL;
   const char *key_text;
   gsize size;
@@ -840,11 +882,11 @@ prepare_signature (RbBundle             *self,
     {
       if (self->verify_mode == RB_VERIFY_MODE_WARN)
         {
-          warn_unverified (self, name, "it is not signed");
+          warn_unverified (self, shown, "it is not signed");
           return TRUE;
         }
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING,
-                   "Bundle “%s”: “%s” is not signed (no “%s”)", self->path, name, sig_name);
+                   "Bundle “%s”: “%s” is not signed (no “%s”)", self->path, shown, shown_sig);
       return FALSE;
     }
 
@@ -853,12 +895,12 @@ prepare_signature (RbBundle             *self,
     {
       if (self->verify_mode == RB_VERIFY_MODE_WARN)
         {
-          warn_unverified (self, name, "there is no public key");
+          warn_unverified (self, shown, "there is no public key");
           return TRUE;
         }
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
                    "Bundle “%s”: cannot verify “%s”: no public key (set RbBundle:public-key)",
-                   self->path, name);
+                   self->path, shown);
       return FALSE;
     }
   if (!rb_minisign_key_parse (key_text, self->public_key != NULL ? "public-key property" : "manifest public_key",
@@ -869,7 +911,7 @@ prepare_signature (RbBundle             *self,
   if (sig_bytes == NULL)
     return FALSE;
   data = g_bytes_get_data (sig_bytes, &size);
-  if (!rb_minisign_signature_parse (data, size, sig_name, signature, error))
+  if (!rb_minisign_signature_parse (data, size, shown_sig, signature, error))
     return FALSE;
   *check = TRUE;
   return TRUE;
@@ -952,6 +994,7 @@ stream_library (RbBundle      *self,
   const char *library, *checksum;
   RbMinisignKey key;
   RbMinisignSignature signature = { 0 };
+  g_autofree char *shown = NULL;
   g_autofree char *sig_name = NULL;
   guint8 digest[crypto_hash_sha256_BYTES];
   guint8 prehash[RB_MINISIGN_PREHASH_LEN];
@@ -966,10 +1009,11 @@ stream_library (RbBundle      *self,
     return FALSE;
   library = member_string (entry, "library");
   checksum = member_string (entry, "checksum");
+  shown = rb_archive_shown_name (library);
   if (!rb_archive_has_file (self->archive, library))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                   "Bundle “%s” has no “%s” (named by the manifest)", self->path, library);
+                   "Bundle “%s” has no “%s” (named by the manifest)", self->path, shown);
       return FALSE;
     }
   if (!prepare_signature (self, library, &key, &signature, &check, error))
@@ -978,7 +1022,19 @@ stream_library (RbBundle      *self,
   crypto_hash_sha256_init (&sink.sha256);
   crypto_generichash_init (&sink.blake2b, NULL, 0, sizeof prehash);
   if (check && !signature.prehashed && fd < 0)
-    sink.copy = g_byte_array_new ();
+    {
+      /* A legacy signature covers the bytes themselves: without a file to
+       * map, they are held in memory, within the cap of every such read. */
+      if (rb_archive_get_size (self->archive, library) > RB_ARCHIVE_MAX_READ_SIZE)
+        {
+          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                       "Bundle “%s”: “%s” has a legacy signature and is larger than the %" G_GUINT64_FORMAT
+                       " bytes it can be verified in memory; extract it to verify it",
+                       self->path, shown, RB_ARCHIVE_MAX_READ_SIZE);
+          goto out;
+        }
+      sink.copy = g_byte_array_new ();
+    }
 
   if (!rb_archive_stream (self->archive, library, self->max_library_size, cancellable,
                           sink_chunk, &sink, error))
@@ -989,13 +1045,13 @@ stream_library (RbBundle      *self,
   if (!checksum_matches (checksum, digest))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
-                   "Bundle “%s”: “%s” does not match its checksum", self->path, library);
+                   "Bundle “%s”: “%s” does not match its checksum", self->path, shown);
       goto out;
     }
 
   if (check)
     {
-      sig_name = g_strconcat (library, ".minisig", NULL);
+      sig_name = g_strconcat (shown, ".minisig", NULL);     /* for messages */
       if (signature.prehashed)
         ok = rb_minisign_verify (&key, &signature, NULL, 0, prehash, sig_name, error);
       else if (sink.copy != NULL)
@@ -1058,8 +1114,9 @@ library_basename (RbBundle    *self,
   base = g_path_get_basename (member_string (entry, "library"));
   if (!rb_archive_name_is_safe (base) || strchr (base, '/') != NULL)
     {
+      g_autofree char *shown = rb_archive_shown_name (base);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
-                   "Bundle “%s”: unsafe library file name “%s”", self->path, base);
+                   "Bundle “%s”: unsafe library file name “%s”", self->path, shown);
       return NULL;
     }
   return g_steal_pointer (&base);
@@ -1090,8 +1147,9 @@ extract_into (RbBundle      *self,
   if (ok && (fchmod (fd, 0700) != 0 || fsync (fd) != 0))
     {
       int saved = errno;
+      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
-                   "Could not finish “%s”: %s", target, g_strerror (saved));
+                   "Could not finish “%s”: %s", shown, g_strerror (saved));
       ok = FALSE;
     }
   close (fd);
@@ -1377,7 +1435,7 @@ rb_bundle_list_files (RbBundle *self)
 GStrv
 rb_bundle_list_schemas (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return sorted_members (member_object (root (self), "schemas"));
 }
 
@@ -1389,8 +1447,11 @@ lookup_schema (RbBundle    *self,
   JsonObject *schema = member_object (member_object (root (self), "schemas"), name);
 
   if (schema == NULL)
-    g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
-                 "Bundle “%s” declares no schema “%s”", self->path, name);
+    {
+      g_autofree char *shown = rb_archive_shown_name (name);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
+                   "Bundle “%s” declares no schema “%s”", self->path, shown);
+    }
   return schema;
 }
 
@@ -1433,9 +1494,11 @@ rb_bundle_read_schema (RbBundle    *self,
       crypto_hash_sha256 (digest, data, size);
       if (!checksum_matches (checksum, digest))
         {
+          g_autofree char *shown = rb_archive_shown_name (name);
+          g_autofree char *shown_path = rb_archive_shown_name (member_string (schema, "path"));
           g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
-                       "Bundle “%s”: schema “%s” (%s) does not match its checksum", self->path, name,
-                       member_string (schema, "path"));
+                       "Bundle “%s”: schema “%s” (%s) does not match its checksum", self->path, shown,
+                       shown_path);
           return NULL;
         }
     }
@@ -1566,7 +1629,7 @@ plugin_string (RbBundle   *self,
 const char *
 rb_bundle_get_name (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "name");
 }
 
@@ -1581,7 +1644,7 @@ rb_bundle_get_name (RbBundle *self)
 const char *
 rb_bundle_get_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "version");
 }
 
@@ -1596,7 +1659,7 @@ rb_bundle_get_version (RbBundle *self)
 const char *
 rb_bundle_get_description (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "description");
 }
 
@@ -1611,7 +1674,7 @@ rb_bundle_get_description (RbBundle *self)
 const char *
 rb_bundle_get_license (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "license");
 }
 
@@ -1626,7 +1689,7 @@ rb_bundle_get_license (RbBundle *self)
 const char *
 rb_bundle_get_repository (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return plugin_string (self, "repository");
 }
 
@@ -1641,7 +1704,7 @@ rb_bundle_get_repository (RbBundle *self)
 const char * const *
 rb_bundle_get_authors (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return (const char * const *) self->authors;
 }
 
@@ -1656,7 +1719,7 @@ rb_bundle_get_authors (RbBundle *self)
 const char *
 rb_bundle_get_bundle_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "bundle_version");
 }
 
@@ -1673,7 +1736,7 @@ rb_bundle_get_bundle_version (RbBundle *self)
 const char *
 rb_bundle_get_manifest_public_key (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "public_key");
 }
 
@@ -1688,7 +1751,7 @@ rb_bundle_get_manifest_public_key (RbBundle *self)
 const char *
 rb_bundle_get_min_rustbridge_version (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (member_object (root (self), "api"), "min_rustbridge_version");
 }
 
@@ -1717,7 +1780,7 @@ member_copy (JsonObject *object,
 JsonNode *
 rb_bundle_get_build_info (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_copy (root (self), "build_info");
 }
 
@@ -1737,7 +1800,7 @@ rb_bundle_get_build_info_string (RbBundle   *self,
 {
   JsonObject *info;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (key != NULL, NULL);
 
   info = member_object (root (self), "build_info");
@@ -1757,7 +1820,7 @@ rb_bundle_get_build_info_string (RbBundle   *self,
 const char *
 rb_bundle_get_git_commit (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (member_object (member_object (root (self), "build_info"), "git"), "commit");
 }
 
@@ -1773,7 +1836,7 @@ rb_bundle_get_git_commit (RbBundle *self)
 JsonNode *
 rb_bundle_get_api_messages (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_copy (member_object (root (self), "api"), "messages");
 }
 
@@ -1906,7 +1969,7 @@ const char *
 rb_bundle_get_sbom_path (RbBundle   *self,
                          const char *format)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (format != NULL, NULL);
   return member_string (member_object (root (self), "sbom"), format);
 }
@@ -1929,7 +1992,7 @@ git_string (RbBundle   *self,
 const char *
 rb_bundle_get_git_branch (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return git_string (self, "branch");
 }
 
@@ -1944,7 +2007,7 @@ rb_bundle_get_git_branch (RbBundle *self)
 const char *
 rb_bundle_get_git_tag (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return git_string (self, "tag");
 }
 
@@ -1963,7 +2026,7 @@ rb_bundle_get_git_dirty (RbBundle *self)
   JsonObject *git;
   JsonNode *dirty;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), FALSE);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
 
   git = member_object (member_object (root (self), "build_info"), "git");
   dirty = git != NULL ? json_object_get_member (git, "dirty") : NULL;
@@ -1986,7 +2049,7 @@ rb_bundle_get_built_at (RbBundle *self)
   g_autoptr(GTimeZone) utc = NULL;
   const char *text;
 
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   text = member_string (member_object (root (self), "build_info"), "built_at");
   if (text == NULL)
@@ -2007,7 +2070,7 @@ rb_bundle_get_built_at (RbBundle *self)
 const char *
 rb_bundle_get_notices_path (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "notices");
 }
 
@@ -2023,7 +2086,7 @@ rb_bundle_get_notices_path (RbBundle *self)
 const char *
 rb_bundle_get_license_file_path (RbBundle *self)
 {
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return member_string (root (self), "license_file");
 }
 
@@ -2148,13 +2211,15 @@ rb_bundle_get_property (GObject    *object,
     case PROP_FILE: g_value_set_object (value, self->file); break;
     case PROP_VERIFY_MODE: g_value_set_enum (value, self->verify_mode); break;
     case PROP_PUBLIC_KEY: g_value_set_string (value, self->public_key); break;
-    case PROP_NAME: g_value_set_string (value, rb_bundle_get_name (self)); break;
-    case PROP_VERSION: g_value_set_string (value, rb_bundle_get_version (self)); break;
-    case PROP_DESCRIPTION: g_value_set_string (value, rb_bundle_get_description (self)); break;
-    case PROP_LICENSE: g_value_set_string (value, rb_bundle_get_license (self)); break;
-    case PROP_REPOSITORY: g_value_set_string (value, rb_bundle_get_repository (self)); break;
-    case PROP_AUTHORS: g_value_set_boxed (value, self->authors); break;
-    case PROP_BUNDLE_VERSION: g_value_set_string (value, rb_bundle_get_bundle_version (self)); break;
+    /* Read straight from the manifest: a bundle that is not open has
+     * empty properties, not a programming error (unlike its methods). */
+    case PROP_NAME: g_value_set_string (value, plugin_string (self, "name")); break;
+    case PROP_VERSION: g_value_set_string (value, plugin_string (self, "version")); break;
+    case PROP_DESCRIPTION: g_value_set_string (value, plugin_string (self, "description")); break;
+    case PROP_LICENSE: g_value_set_string (value, plugin_string (self, "license")); break;
+    case PROP_REPOSITORY: g_value_set_string (value, plugin_string (self, "repository")); break;
+    case PROP_AUTHORS: g_value_set_boxed (value, self->opened ? self->authors : NULL); break;
+    case PROP_BUNDLE_VERSION: g_value_set_string (value, member_string (root (self), "bundle_version")); break;
     case PROP_MAX_MANIFEST_SIZE: g_value_set_uint64 (value, self->max_manifest_size); break;
     case PROP_MAX_LIBRARY_SIZE: g_value_set_uint64 (value, self->max_library_size); break;
     case PROP_MAX_TOTAL_SIZE: g_value_set_uint64 (value, self->max_total_size); break;
@@ -2265,10 +2330,12 @@ rb_bundle_class_init (RbBundleClass *klass)
   /**
    * RbBundle:max-manifest-size:
    *
-   * Largest `manifest.json` accepted, in bytes.
+   * Largest `manifest.json` accepted, in bytes. The manifest is held in
+   * memory, so this is at most 256 MiB.
    */
   properties[PROP_MAX_MANIFEST_SIZE] =
-    g_param_spec_uint64 ("max-manifest-size", NULL, NULL, 1, G_MAXUINT64, DEFAULT_MAX_MANIFEST_SIZE, limit);
+    g_param_spec_uint64 ("max-manifest-size", NULL, NULL, 1, RB_ARCHIVE_MAX_READ_SIZE, DEFAULT_MAX_MANIFEST_SIZE,
+                         limit);
   /**
    * RbBundle:max-library-size:
    *
@@ -2302,4 +2369,7 @@ rb_bundle_init (RbBundle *self)
   self->max_library_size = DEFAULT_MAX_LIBRARY_SIZE;
   self->max_total_size = DEFAULT_MAX_TOTAL_SIZE;
   self->max_entries = DEFAULT_MAX_ENTRIES;
+  self->authors = g_new0 (char *, 1);
+  self->transports = g_new0 (char *, 1);
+  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
 }

@@ -35,7 +35,8 @@ gboolean rb_minisign_key_parse         (const char                 *text,
                                         RbMinisignKey              *key,
                                         GError                    **error);
 
-/* @what names the signature file in error messages. */
+/* @what names the signature file in error messages, as given: escape it
+ * (rb_archive_shown_name()) if it comes from a bundle. */
 gboolean rb_minisign_signature_parse   (const guint8               *data,
                                         gsize                       len,
                                         const char                 *what,

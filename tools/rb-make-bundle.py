@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 
 
 def sha256(data):
@@ -60,7 +61,7 @@ def read_zip(data):
             'made_by': made_by, 'version': version, 'flags': flags, 'method': method,
             'mtime': mtime, 'mdate': mdate, 'crc': crc, 'csize': csize, 'usize': usize,
             'iattr': iattr, 'external': external, 'name': name, 'extra': extra,
-            'offset': 0, 'zip64': False,
+            'offset': 0, 'zip64': False, 'disk': 0, 'hole': 0,
             'local_flags': lflags, 'local_method': lmethod, 'local_name': data[start:start + lnlen],
             'local_extra': data[start + lnlen:start + lnlen + lxlen],
             'data': data[start + lnlen + lxlen:start + lnlen + lxlen + csize],
@@ -68,39 +69,75 @@ def read_zip(data):
     return entries
 
 
-def write_zip(entries, prefix=b'', reverse_cd=False, zip64_end=False, count_delta=0,
-              comment=b'', trailer=b''):
-    """Lays *entries* out again. An entry's 'offset' is added to its real
-    local header offset in the central directory; 'zip64' moves its sizes
-    and offset into a ZIP64 extra field."""
-    out = bytearray(prefix)
+# The fields --zip-end can change: end record, ZIP64 end record, ZIP64 locator.
+END_FIELDS = {
+    'end': ['sig', 'disk', 'cd_disk', 'disk_count', 'count', 'cd_size', 'cd_offset', 'comment_len'],
+    'end64': ['sig', 'size', 'made_by', 'needed', 'disk', 'cd_disk', 'disk_count', 'count', 'cd_size',
+              'cd_offset'],
+    'loc': ['sig', 'disk', 'offset', 'disks'],
+}
+
+
+def edited(values, record, edits):
+    """*values* of *record* with the --zip-end edits applied ("+N" adds)."""
+    values = list(values)
+    for field, value in edits.get(record, {}).items():
+        i = END_FIELDS[record].index(field)
+        values[i] = values[i] + int(value) if value.startswith(('+', '-')) else int(value, 0)
+    return values
+
+
+def zeros_crc(size):
+    crc, block = 0, bytes(1 << 20)
+    while size:
+        n = min(size, len(block))
+        crc = zlib.crc32(block[:n], crc)
+        size -= n
+    return crc
+
+
+def write_zip(f, entries, prefix=b'', reverse_cd=False, zip64_end=False, count_delta=0,
+              comment=b'', trailer=b'', end_edits=None):
+    """Lays *entries* out again into the file *f*. An entry's 'offset' is
+    added to its real local header offset in the central directory; 'zip64'
+    moves its sizes and offset into a ZIP64 extra field; 'hole' is a size of
+    zeros written as a hole (a sparse file), in place of 'data'."""
+    end_edits = end_edits or {}
+    cd = bytearray()
     places = []
+    f.write(prefix)
     for e in entries:
-        places.append(len(out))
-        out += LOCAL.pack(0x04034b50, e['version'], e['local_flags'], e['local_method'], e['mtime'],
-                          e['mdate'], e['crc'], len(e['data']), e['usize'], len(e['local_name']),
-                          len(e['local_extra']))
-        out += e['local_name'] + e['local_extra'] + e['data']
-    cd_offset = len(out)
+        places.append(f.tell())
+        size = e['hole'] or len(e['data'])
+        f.write(LOCAL.pack(0x04034b50, e['version'], e['local_flags'], e['local_method'], e['mtime'],
+                           e['mdate'], e['crc'], size, min(e['usize'], 0xffffffff), len(e['local_name']),
+                           len(e['local_extra'])))
+        f.write(e['local_name'] + e['local_extra'] + e['data'])
+        if e['hole']:
+            f.seek(e['hole'], os.SEEK_CUR)
+    cd_offset = f.tell()
     order = list(zip(entries, places))
     for e, place in reversed(order) if reverse_cd else order:
         csize, usize, offset, extra = e['csize'], e['usize'], place + e['offset'], e['extra']
         if e['zip64']:
             extra = struct.pack('<HHQQQ', 1, 24, usize, csize, offset) + extra
             csize = usize = offset = 0xffffffff
-        out += CENTRAL.pack(0x02014b50, e['made_by'], e['version'], e['flags'], e['method'], e['mtime'],
-                            e['mdate'], e['crc'], csize, usize, len(e['name']), len(extra), 0, 0,
-                            e['iattr'], e['external'], offset)
-        out += e['name'] + extra
-    cd_size = len(out) - cd_offset
+        cd += CENTRAL.pack(0x02014b50, e['made_by'], e['version'], e['flags'], e['method'], e['mtime'],
+                           e['mdate'], e['crc'], csize, usize, len(e['name']), len(extra), 0, e['disk'],
+                           e['iattr'], e['external'], offset)
+        cd += e['name'] + extra
+    f.write(cd)
+    cd_size = len(cd)
     if zip64_end:
-        end64 = len(out)
-        out += END64.pack(0x06064b50, END64.size - 12, 45, 45, 0, 0, len(entries), len(entries),
-                          cd_size, cd_offset)
-        out += END64_LOC.pack(0x07064b50, 0, end64, 1)
+        end64 = f.tell()
+        f.write(END64.pack(*edited([0x06064b50, END64.size - 12, 45, 45, 0, 0, len(entries), len(entries),
+                                    cd_size, cd_offset], 'end64', end_edits)))
+        f.write(END64_LOC.pack(*edited([0x07064b50, 0, end64, 1], 'loc', end_edits)))
     count = len(entries) + count_delta
-    out += END.pack(0x06054b50, 0, 0, count, count, cd_size, cd_offset, len(comment)) + comment + trailer
-    return bytes(out)
+    f.write(END.pack(*edited([0x06054b50, 0, 0, count, count, cd_size, cd_offset, len(comment)], 'end',
+                             end_edits)))
+    f.write(comment + trailer)
+    f.truncate()
 
 
 def escaped(text):
@@ -118,7 +155,7 @@ def relayout(path, args):
         e = by_name[name.encode()]
         if field == 'zip64':
             e['zip64'] = True
-        elif field in ('name', 'local_name', 'local_extra'):
+        elif field in ('name', 'local_name', 'local_extra', 'extra'):
             e[field] = escaped(value)
             if field == 'name':
                 e['local_name'] = e['name']
@@ -128,11 +165,32 @@ def relayout(path, args):
             e[field] = int(value, 0)
             if field in ('flags', 'method'):
                 e['local_' + field] = e[field]
-    data = write_zip(entries, prefix=b'#!/bin/sh\n' * args.zip_prefix, reverse_cd=args.zip_reverse_cd,
-                     zip64_end=args.zip64_end, count_delta=args.zip_count_delta,
-                     comment=escaped(args.zip_comment), trailer=escaped(args.zip_trailer))
-    with open(path, 'wb') as f:
-        f.write(data)
+    end_edits = {}
+    for edit in args.zip_end:
+        field, _, value = edit.partition('=')
+        record, _, name = field.partition('.')
+        if name not in END_FIELDS.get(record, []):
+            sys.exit(f'--zip-end: no field {field}')
+        end_edits.setdefault(record, {})[name] = value
+    prefix = b'#!/bin/sh\n' * args.zip_prefix
+    if args.zip_pad_to_cd:
+        # A stored entry of zeros that ends where the central directory
+        # should start, written as a hole: large offsets cost no disk.
+        name = b'docs/padding.bin'
+        start = len(prefix) + sum(LOCAL.size + len(e['local_name']) + len(e['local_extra']) + len(e['data'])
+                                  for e in entries)
+        size = args.zip_pad_to_cd - start - LOCAL.size - len(name)
+        if size < 0:
+            sys.exit('--zip-pad-to-cd: the entries already end after that offset')
+        entries.append({
+            'made_by': 0x031e, 'version': 20, 'flags': 0, 'method': 0, 'mtime': 0, 'mdate': 0x21,
+            'crc': zeros_crc(size), 'csize': size, 'usize': size, 'iattr': 0, 'external': 0o100644 << 16,
+            'name': name, 'extra': b'', 'offset': 0, 'zip64': False, 'disk': 0, 'hole': size,
+            'local_flags': 0, 'local_method': 0, 'local_name': name, 'local_extra': b'', 'data': b''})
+    with open(path, 'r+b') as f:
+        write_zip(f, entries, prefix=prefix, reverse_cd=args.zip_reverse_cd,
+                  zip64_end=args.zip64_end, count_delta=args.zip_count_delta,
+                  comment=escaped(args.zip_comment), trailer=escaped(args.zip_trailer), end_edits=end_edits)
 
 
 def public_key_line(path):
@@ -173,9 +231,14 @@ def main():
     p.add_argument('--duplicate', action='append', default=[], metavar='NAME')
     p.add_argument('--many-entries', type=int, default=0)
     p.add_argument('--zip-edit', action='append', default=[], metavar='NAME:FIELD=VALUE',
-                   help='change an entry: flags, method (both headers), csize, usize, offset '
+                   help='change an entry: flags, method (both headers), csize, usize, offset, disk '
                    '(central directory; "+N" adds), local_flags, local_method, name (both headers), '
-                   'local_name, local_extra (escapes allowed), or "zip64" (ZIP64 extra field)')
+                   'local_name, extra, local_extra (escapes allowed), or "zip64" (ZIP64 extra field)')
+    p.add_argument('--zip-end', action='append', default=[], metavar='RECORD.FIELD=VALUE',
+                   help='change a field of the end records ("+N" adds): ' + '; '.join(
+                       f'{r}.{{{",".join(fs)}}}' for r, fs in END_FIELDS.items()))
+    p.add_argument('--zip-pad-to-cd', type=lambda v: int(v, 0), default=0, metavar='OFFSET',
+                   help='a last stored entry of zeros (a hole) that puts the central directory at OFFSET')
     p.add_argument('--zip-prefix', type=int, default=0, metavar='N', help='N lines of shell script first')
     p.add_argument('--zip-reverse-cd', action='store_true', help='central directory in reverse order')
     p.add_argument('--zip64-end', action='store_true', help='ZIP64 end records too')

@@ -34,6 +34,18 @@ function test(name, fn) {
 function testOnce(name, fn) {
     tests.push([name, fn]);
 }
+// Run after the last test, failed or not: nothing stays in /tmp.
+const cleanups = [];
+
+// Removes @path, a directory of plain files.
+function removeFlatDir(path) {
+    const dir = Gio.File.new_for_path(path);
+    const children = dir.enumerate_children('standard::name', Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+    for (let info; (info = children.next_file(null)) !== null;)
+        dir.get_child(info.get_name()).delete(null);
+    children.close(null);
+    dir.delete(null);
+}
 
 function assertEq(actual, expected, what) {
     const a = JSON.stringify(actual), e = JSON.stringify(expected);
@@ -413,6 +425,7 @@ function makeKey(dir, name) {
 
 function bundleFixture() {
     const dir = GLib.dir_make_tmp('rb-gjs-XXXXXX');
+    cleanups.push(() => removeFlatDir(dir));     // keys without a password, too
     const out = `${dir}/plugin.rbp`;
     const signer = makeKey(dir, 'signer'), other = makeKey(dir, 'other');
     run(['/usr/bin/python3', makeBundle, out, '--library', fixturePath,
@@ -500,8 +513,14 @@ print(`1..${tests.length}`);
                 print(`# ${line}`);
         }
     }
+    for (const cleanup of cleanups)
+        cleanup();
     loop.quit();
-})();
+})().catch(e => {
+    failed++;
+    print(`# ${e}`);
+    loop.quit();
+});
 loop.run();
 if (failed)
     System.exit(1);

@@ -157,7 +157,12 @@ def test_extract_library_and_schema(signed, tmp_path):
         bundle.extract_library(None, dest, None)
     assert info.value.code == BundleError.EXISTS
     private = bundle.extract_library(None, None, None)     # a new private directory
-    assert private.query_exists(None) and private.get_path() != library.get_path()
+    try:
+        assert private.query_exists(None) and private.get_path() != library.get_path()
+        assert os.stat(os.path.dirname(private.get_path())).st_mode & 0o777 == 0o700
+    finally:                                  # the caller's to remove
+        os.unlink(private.get_path())
+        os.rmdir(os.path.dirname(private.get_path()))
     with RustBridge.Plugin.new(library.get_path(), None, None) as plugin:
         assert plugin.call_obj('echo', {'message': 'x'})['length'] == 1
 
@@ -189,6 +194,23 @@ def test_errors_have_bundle_codes(tmp_path, signed):
     with pytest.raises(GLib.Error) as info:
         bundle.list_variants('plan9-mips')
     assert info.value.code == BundleError.UNSUPPORTED_PLATFORM
+
+
+def test_failed_init_refuses_calls(tmp_path):
+    """A bundle whose init() failed half-way (the manifest was read, not
+    validated) answers every call with an empty value, never a crash."""
+    path = make_bundle(tmp_path / 'bad-notices.rbp', None, None, '--set', 'notices=5')
+    bundle = RustBridge.Bundle(file=Gio.File.new_for_path(str(path)))
+    with pytest.raises(GLib.Error) as info:
+        bundle.init(None)
+    assert info.value.code == BundleError.INVALID_MANIFEST
+    # Each call logs a critical (a programming error) and returns nothing.
+    assert bundle.list_api_messages() == []
+    assert bundle.list_api_message_tags() == []          # NULL, as an empty list
+    assert bundle.lookup_api_message('echo') is None
+    assert bundle.get_api_transports() == []
+    assert bundle.get_name() is None
+    assert bundle.props.name is None
 
 
 def test_typed_accessors(tmp_path, keys):

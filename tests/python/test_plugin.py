@@ -234,7 +234,11 @@ def test_state_notifications(plugin_path):
     plugin.shutdown(None)
     iterate_for(20)
     assert changes == [(State.ACTIVE, State.STOPPING), (State.STOPPING, State.STOPPED)]
-    assert len(notified) == 2 and notified[-1] == State.STOPPED
+    # Each notification sees the state it announces, as in the C suite.
+    assert notified == [State.STOPPING, State.STOPPED]
+    plugin.shutdown(None)                     # idempotent: nothing more
+    iterate_for(20)
+    assert len(changes) == 2 and len(notified) == 2
     with pytest.raises(GLib.Error) as info:
         plugin.call('echo', {'message': 'late'})
     assert info.value.code == RustBridge.PluginError.INVALID_STATE
@@ -374,8 +378,9 @@ def test_async_with_glib_mainloop(plugin):
         loop.quit()
 
     plugin.call_async('math.add', '{"a":1,"b":41}', None, done)
-    GLib.timeout_add_seconds(10, loop.quit)
+    guard = GLib.timeout_add_seconds(10, loop.quit)
     loop.run()
+    GLib.source_remove(guard)                 # would fire in a later test
     assert out == ['{"result":42}']
 
 

@@ -361,8 +361,29 @@ string? make_key (string dir, string name, out string trusted) throws Error {
     return dir + "/" + name;
 }
 
+// Removes @path, a directory of plain files.
+void remove_flat_dir (string path) {
+    try {
+        var dir = Dir.open (path);
+        for (unowned string? name = dir.read_name (); name != null; name = dir.read_name ())
+            FileUtils.unlink (Path.build_filename (path, name));
+    } catch (FileError e) {
+        print ("# %s\n", e.message);
+    }
+    if (DirUtils.remove (path) != 0)
+        print ("# could not remove %s\n", path);
+}
+
 async void test_bundle (string fixture) throws Error {
     var dir = DirUtils.make_tmp ("rb-vala-XXXXXX");
+    try {
+        yield check_bundle (fixture, dir);
+    } finally {
+        remove_flat_dir (dir);              // keys without a password, too
+    }
+}
+
+async void check_bundle (string fixture, string dir) throws Error {
     string trusted, untrusted;
     var signer = make_key (dir, "signer", out trusted);
     make_key (dir, "other", out untrusted);
