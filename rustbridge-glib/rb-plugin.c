@@ -464,8 +464,10 @@ rb_plugin_admit (RbPlugin        *self,
   RbLifecycleState state;
 
   *ticket = rb_inflight_enter (&self->inflight);
-  /* The state is read after entering: see rb_plugin_do_shutdown(). */
-  state = __atomic_load_n (&self->state, __ATOMIC_RELAXED);
+  /* The state is read after entering: see rb_plugin_do_shutdown(). A
+   * sequentially consistent load (a plain load on x86) keeps that order
+   * on the atomic-counter path too, on every architecture. */
+  state = g_atomic_int_get (&self->state);
   if (G_LIKELY (state == RB_LIFECYCLE_STATE_ACTIVE))
     return TRUE;
 
