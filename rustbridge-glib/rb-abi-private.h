@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The rustbridge plugin C ABI (host side), as described in spec/ABI.md.
+ * The rustbridge plugin C ABI (host side), as described in doc/plugin-abi.md.
  * Never installed: the public API does not expose native plugin types.
  */
 #pragma once

@@ -52,7 +52,7 @@
 #define MAX_SIGNATURE_SIZE          (64 * 1024)
 #define MAX_FILE_SIZE               (16 * 1024 * 1024)   /* schemas, documents */
 
-/* The rustbridge version whose ABI we implement (spec/ABI.md). */
+/* The rustbridge version whose ABI we implement (doc/plugin-abi.md). */
 #define SUPPORTED_RUSTBRIDGE_MAJOR  0
 #define SUPPORTED_RUSTBRIDGE_MINOR  7
 

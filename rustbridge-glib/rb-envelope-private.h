@@ -6,8 +6,8 @@
 G_BEGIN_DECLS
 
 /*
- * Reads a plugin_call() response (spec/ABI.md, "The JSON call and its
- * response"): returns the payload JSON text of a success envelope, or
+ * Reads a plugin_call() response (doc/plugin-abi.md, "The four response
+ * forms"): returns the payload JSON text of a success envelope, or
  * %NULL with @error set from an error envelope, from plain error text, or
  * to %RB_PLUGIN_ERROR_PROTOCOL when the response is malformed.
  */

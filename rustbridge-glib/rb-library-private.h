@@ -12,8 +12,8 @@ G_BEGIN_DECLS
  *
  * A library is opened once and stays mapped for the life of the process:
  * Rust plugins start threads and register thread-local destructors that
- * may outlive every handle, so unmapping them is not safe (spec/ABI.md,
- * "Loading and reloading"). Loading the same file again reuses it.
+ * may outlive every handle, so unmapping them is not safe (doc/plugin-abi.md,
+ * "Loading the same library again"). Loading the same file again reuses it.
  */
 typedef struct _RbLibrary RbLibrary;
 

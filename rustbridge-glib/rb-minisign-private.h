@@ -5,7 +5,7 @@
 
 G_BEGIN_DECLS
 
-/* Minisign keys and signatures (spec/BUNDLE.md), verified with libsodium. */
+/* Minisign keys and signatures (doc/bundle-format.md), verified with libsodium. */
 
 #define RB_MINISIGN_KEY_ID_LEN 8
 #define RB_MINISIGN_PREHASH_LEN 64

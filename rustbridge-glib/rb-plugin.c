@@ -47,7 +47,7 @@
  * ## Library-wide behaviour
  *
  * Some plugin settings are global to a plugin library rather than to one
- * instance (spec/ABI.md): the log level, the log callback (every shutdown
+ * instance ([plugin ABI](plugin-abi.html)): the log level, the log callback (every shutdown
  * of an instance clears it for the other instances of the same file), and
  * the binary handlers (after one instance of a file shuts down, raw calls
  * on the other instances fail with %RB_PLUGIN_ERROR_UNKNOWN_MESSAGE).

@@ -301,7 +301,7 @@ test_raw_errors (gconstpointer data)
 }
 
 /* Binary handlers are library-global: one shutdown clears them for the
- * other instances of the same file. Reported, not hidden (spec/ABI.md). */
+ * other instances of the same file. Reported, not hidden (doc/plugin-abi.md). */
 static void
 test_raw_cleared_by_other_shutdown (gconstpointer data)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""Writes a rustbridge .rbp bundle (spec/BUNDLE.md) around a plugin library.
+"""Writes a rustbridge .rbp bundle (doc/bundle-format.md) around a plugin library.
 
 Signing uses Debian's `minisign` tool with a password-less key
 (`minisign -G -W -p k.pub -s k.key`). The --tamper/--raw-*/--zip-* options make

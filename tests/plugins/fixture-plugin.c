@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * A deterministic rustbridge plugin in plain C for the tests: the ABI of
- * spec/ABI.md (including its library-global quirks), a message set that
+ * doc/plugin-abi.md (including its library-global quirks), a message set that
  * covers every response form, and deliberately malformed responses.
  * Not a model of good JSON handling: requests are read with a few ad-hoc
  * helpers that understand only what the tests send.
@@ -428,7 +428,7 @@ plugin_shutdown (void *ptr)
   pthread_mutex_unlock (&registry_lock);
 
   atomic_store (&h->state, STATE_STOPPED);
-  /* Library-global side effects of any shutdown (spec/ABI.md). */
+  /* Library-global side effects of any shutdown (doc/plugin-abi.md). */
   atomic_store (&log_callback, NULL);
   atomic_store (&raw_handlers, false);
   if (h->users == 0)

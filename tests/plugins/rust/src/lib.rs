@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 //! rbtest-plugin: a Rust test plugin for rustbridge-glib.
 //!
-//! It exports the rustbridge plugin C ABI (spec/ABI.md) and reproduces the
+//! It exports the rustbridge plugin C ABI (doc/plugin-abi.md) and reproduces the
 //! framework's observable behaviour, including its library-global quirks:
 //! one log callback and one log level per loaded library, raw (binary)
 //! handlers registered per library and cleared by any shutdown, id-based
@@ -897,7 +897,7 @@ fn shutdown_impl(handle: Arc<PluginHandle>) -> bool {
     log_at(LEVEL_DEBUG, TARGET_HANDLE, "Plugin shutdown complete");
 
     lock(&HANDLES).remove(&handle.id);
-    // Library-global side effects of any shutdown (see spec/ABI.md).
+    // Library-global side effects of any shutdown (see doc/plugin-abi.md).
     set_log_callback(None);
     clear_raw_handlers();
     true
