@@ -472,7 +472,8 @@ rbt_info_main (int    argc,
       RbtLibraryRef *ref = libraries->pdata[i];
       g_autofree char *label = g_strdup_printf ("%s %s:", ref->platform, ref->variant);
       g_autofree char *value = g_strdup_printf ("%s (%s)", ref->library, ref->checksum);
-      print_field (i == 0 ? "Libraries:" : "", NULL);
+      if (i == 0)
+        g_print ("Libraries:\n");
       g_print ("  %-16s %s\n", label, value);
     }
   print_field ("Signed:", signed_manifest ? "yes" : "no");
