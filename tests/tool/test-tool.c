@@ -1,0 +1,829 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * rustbridge-tool, run as a user would: keys, bundles checked by Debian's
+ * minisign and loaded through RbBundle in STRICT mode, reproducibility,
+ * tampering, re-signing, and the one-line errors of every command.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <glib/gstdio.h>
+#include <rustbridge-glib.h>
+
+typedef struct {
+  char *dir;
+} Fixture;
+
+typedef struct {
+  char *name;
+  GBytes *data;
+} Entry;
+
+static const char *
+tool (void)
+{
+  const char *path = g_getenv ("RBT_TOOL");
+  g_assert_nonnull (path);
+  return path;
+}
+
+static const char *
+fixture_plugin (void)
+{
+  const char *path = g_getenv ("RB_FIXTURE_PLUGIN");
+  g_assert_nonnull (path);
+  return path;
+}
+
+static const char *
+platform (void)
+{
+  return rb_bundle_get_current_platform ();
+}
+
+/* Runs the tool with @args (NULL-terminated) and @env additions
+ * ("NAME=VALUE", NULL-terminated, may be NULL) in @cwd. */
+static int
+run_tool_full (const char         *cwd,
+               const char *const  *env,
+               const char         *stdin_text,
+               char              **out,
+               char              **err,
+               const char         *first,
+               va_list             ap)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *o = NULL;
+  g_autofree char *e = NULL;
+  GSubprocessFlags flags = G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_PIPE;
+
+  g_ptr_array_add (argv, (gpointer) tool ());
+  for (const char *a = first; a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  g_ptr_array_add (argv, NULL);
+  if (stdin_text != NULL)
+    flags |= G_SUBPROCESS_FLAGS_STDIN_PIPE;
+  launcher = g_subprocess_launcher_new (flags);
+  if (cwd != NULL)
+    g_subprocess_launcher_set_cwd (launcher, cwd);
+  g_subprocess_launcher_unsetenv (launcher, "RUSTBRIDGE_TOOL_PASSWORD");
+  g_subprocess_launcher_unsetenv (launcher, "SOURCE_DATE_EPOCH");
+  for (guint i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      g_auto(GStrv) kv = g_strsplit (env[i], "=", 2);
+      g_subprocess_launcher_setenv (launcher, kv[0], kv[1], TRUE);
+    }
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, stdin_text, NULL, &o, &e, &error);
+  g_assert_no_error (error);
+  if (out != NULL)
+    *out = g_steal_pointer (&o);
+  if (err != NULL)
+    *err = g_steal_pointer (&e);
+  return g_subprocess_get_if_exited (process) ? g_subprocess_get_exit_status (process) : 255;
+}
+
+static int G_GNUC_NULL_TERMINATED
+run_tool (const char         *cwd,
+          const char *const  *env,
+          char              **out,
+          char              **err,
+          const char         *first,
+          ...)
+{
+  va_list ap;
+  int status;
+
+  va_start (ap, first);
+  status = run_tool_full (cwd, env, NULL, out, err, first, ap);
+  va_end (ap);
+  return status;
+}
+
+/* A failure: non-zero, exactly one line on stderr naming a domain and a code. */
+static void
+assert_one_line_error (int         status,
+                       const char *err)
+{
+  g_assert_cmpint (status, !=, 0);
+  g_assert_nonnull (err);
+  g_assert_true (g_str_has_prefix (err, "rustbridge-tool"));
+  g_assert_true (g_str_has_suffix (err, ")\n"));
+  g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
+  g_assert_nonnull (strstr (err, "-quark "));
+}
+
+static int
+run_cmd (const char *cwd,
+         char      **out,
+         const char *const *argv)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *ignored = NULL;
+  int status = 0;
+
+  /* Captured even when unused: minisign's messages are not TAP. */
+  g_spawn_sync (cwd, (char **) argv, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL,
+                out != NULL ? out : &ignored,
+                NULL, &status, &error);
+  g_assert_no_error (error);
+  return g_spawn_check_wait_status (status, NULL) ? 0 : 1;
+}
+
+static GBytes *
+read_bytes (const char *path)
+{
+  char *data = NULL;
+  gsize len = 0;
+  g_autoptr(GError) error = NULL;
+
+  g_file_get_contents (path, &data, &len, &error);
+  g_assert_no_error (error);
+  return g_bytes_new_take (data, len);
+}
+
+static void
+write_bytes (const char *path,
+             GBytes     *bytes)
+{
+  g_autoptr(GError) error = NULL;
+  gsize len;
+  const char *data = g_bytes_get_data (bytes, &len);
+
+  g_file_set_contents (path, data, (gssize) len, &error);
+  g_assert_no_error (error);
+}
+
+static void
+entry_free (Entry *e)
+{
+  g_free (e->name);
+  g_bytes_unref (e->data);
+  g_free (e);
+}
+
+/* The entries of a ZIP, in order, read with libarchive. */
+static GPtrArray *
+read_zip (const char *path)
+{
+  GPtrArray *entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  struct archive *a = archive_read_new ();
+  struct archive_entry *entry;
+
+  archive_read_support_format_zip (a);
+  g_assert_cmpint (archive_read_open_filename (a, path, 65536), ==, ARCHIVE_OK);
+  while (archive_read_next_header (a, &entry) == ARCHIVE_OK)
+    {
+      GByteArray *data = g_byte_array_new ();
+      char buf[65536];
+      la_ssize_t n;
+      Entry *e = g_new0 (Entry, 1);
+
+      while ((n = archive_read_data (a, buf, sizeof buf)) > 0)
+        g_byte_array_append (data, (guint8 *) buf, (guint) n);
+      g_assert_cmpint (n, ==, 0);
+      e->name = g_strdup (archive_entry_pathname (entry));
+      e->data = g_byte_array_free_to_bytes (data);
+      g_ptr_array_add (entries, e);
+    }
+  archive_read_free (a);
+  return entries;
+}
+
+static void
+write_zip (const char *path,
+           GPtrArray  *entries)
+{
+  struct archive *a = archive_write_new ();
+
+  archive_write_set_format_zip (a);
+  g_assert_cmpint (archive_write_open_filename (a, path), ==, ARCHIVE_OK);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      Entry *e = entries->pdata[i];
+      struct archive_entry *entry = archive_entry_new ();
+      gsize len;
+      const void *data = g_bytes_get_data (e->data, &len);
+
+      archive_entry_set_pathname (entry, e->name);
+      archive_entry_set_filetype (entry, AE_IFREG);
+      archive_entry_set_perm (entry, 0644);
+      archive_entry_set_size (entry, (la_int64_t) len);
+      g_assert_cmpint (archive_write_header (a, entry), ==, ARCHIVE_OK);
+      if (len > 0)
+        g_assert_cmpint (archive_write_data (a, data, len), ==, (la_ssize_t) len);
+      archive_entry_free (entry);
+    }
+  g_assert_cmpint (archive_write_close (a), ==, ARCHIVE_OK);
+  archive_write_free (a);
+}
+
+static Entry *
+find_entry (GPtrArray  *entries,
+            const char *name)
+{
+  for (guint i = 0; i < entries->len; i++)
+    if (strcmp (((Entry *) entries->pdata[i])->name, name) == 0)
+      return entries->pdata[i];
+  g_assert_not_reached ();
+}
+
+static void
+fixture_setup (Fixture       *f,
+               gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+
+  f->dir = g_dir_make_tmp ("rbt-test-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture       *f,
+                  gconstpointer  data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+static char *
+path_in (Fixture    *f,
+         const char *name)
+{
+  return g_build_filename (f->dir, name, NULL);
+}
+
+static void
+keygen_plain (Fixture *f)
+{
+  g_autofree char *err = NULL;
+  int status = run_tool (f->dir, NULL, NULL, &err, "keygen", "-W", "-p", "k.pub", "-s", "k.key", NULL);
+
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (status, ==, 0);
+}
+
+/* A signed bundle of the fixture plugin (and a debug variant, a schema,
+ * licence, notices and an SBOM) made in @f->dir as @name. */
+static void
+create_bundle (Fixture    *f,
+               const char *name,
+               const char *epoch)
+{
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  g_autofree char *debug = g_strdup_printf ("%s:debug=%s", platform (), fixture_plugin ());
+  g_autofree char *env_epoch = g_strdup_printf ("SOURCE_DATE_EPOCH=%s", epoch);
+  const char *env[] = { env_epoch, NULL };
+  g_autofree char *err = NULL;
+  int status;
+
+  g_file_set_contents (g_build_filename (f->dir, "echo.json", NULL), "{\"type\":\"object\"}", -1, NULL);
+  g_file_set_contents (g_build_filename (f->dir, "LICENSE", NULL), "MIT licence text\n", -1, NULL);
+  g_file_set_contents (g_build_filename (f->dir, "NOTICES", NULL), "third-party notices\n", -1, NULL);
+  g_file_set_contents (g_build_filename (f->dir, "bom.json", NULL), "{\"bomFormat\":\"CycloneDX\"}", -1, NULL);
+  status = run_tool (f->dir, env, NULL, &err, "create", "-o", name, "--name", "fixture", "--version", "1.2.3",
+                     "--lib", lib, "--lib", debug, "--schema", "echo=echo.json", "--license-file", "LICENSE",
+                     "--notices", "NOTICES", "--sbom", "bom.json", "--description", "The fixture plugin",
+                     "--authors", "Ada, Grace", "--license", "MIT", "--sign", "k.key", NULL);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (status, ==, 0);
+}
+
+static void
+test_version_and_help (Fixture       *f,
+                       gconstpointer  data)
+{
+  static const char *const commands[] = { "keygen", "create", "sign", "verify", "info", "list", "extract",
+                                          "schema", "call" };
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpint (run_tool (NULL, NULL, &out, NULL, "--version", NULL), ==, 0);
+  g_assert_true (g_str_has_prefix (out, "rustbridge-tool "));
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      g_autofree char *help = NULL;
+      g_assert_cmpint (run_tool (NULL, NULL, &help, NULL, commands[i], "--help", NULL), ==, 0);
+      g_assert_nonnull (strstr (help, "Usage:"));
+      g_assert_nonnull (strstr (help, commands[i]));
+    }
+  g_assert_cmpint (run_tool (NULL, NULL, NULL, &err, "frobnicate", NULL), ==, 2);
+  assert_one_line_error (2, err);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (NULL, NULL, NULL, &err, "create", "--no-such-option", NULL), ==, 2);
+  assert_one_line_error (2, err);
+}
+
+static guint8 *
+decode_key_line (const char *path,
+                 gsize      *len)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  lines = g_strsplit (text, "\n", -1);
+  g_assert_true (g_str_has_prefix (lines[0], "untrusted comment: "));
+  return g_base64_decode (lines[1], len);
+}
+
+static void
+test_keygen_without_password (Fixture       *f,
+                              gconstpointer  data)
+{
+  g_autofree guint8 *sk = NULL;
+  g_autofree guint8 *pk = NULL;
+  g_autofree char *pub = path_in (f, "k.pub");
+  g_autofree char *key = path_in (f, "k.key");
+  g_autofree char *msg = path_in (f, "m.txt");
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  g_autofree char *err = NULL;
+  gsize len;
+  static const guint8 zeros[48] = { 0 };
+  struct stat st;
+
+  keygen_plain (f);
+  sk = decode_key_line (key, &len);
+  g_assert_cmpuint (len, ==, 158);
+  g_assert_cmpmem (sk, 6, "Ed\0\0B2", 6);
+  g_assert_cmpmem (sk + 6, 48, zeros, 48);     /* no salt, no limits without a password */
+  pk = decode_key_line (pub, &len);
+  g_assert_cmpuint (len, ==, 42);
+  g_assert_cmpmem (pk, 2, "Ed", 2);
+  g_assert_cmpmem (pk + 2, 8, sk + 54, 8);     /* the same key id */
+  g_assert_cmpint (g_stat (key, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* Debian's minisign signs with it, and verifies with the public key. */
+  g_file_set_contents (msg, "hello", -1, NULL);
+  {
+    const char *sign[] = { "minisign", "-S", "-s", key, "-m", msg, NULL };
+    const char *verify[] = { "minisign", "-V", "-p", pub, "-m", msg, NULL };
+    g_assert_cmpint (run_cmd (f->dir, NULL, sign), ==, 0);
+    g_assert_cmpint (run_cmd (f->dir, NULL, verify), ==, 0);
+  }
+
+  /* Never replaced without --force; with it, both change. */
+  before = read_bytes (key);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "keygen", "-W", "-p", "k.pub", "-s", "k.key", NULL), !=, 0);
+  assert_one_line_error (1, err);
+  after = read_bytes (key);
+  g_assert_true (g_bytes_equal (before, after));
+  g_clear_pointer (&after, g_bytes_unref);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "keygen", "-W", "-f", "-p", "k.pub", "-s", "k.key", NULL),
+                   ==, 0);
+  after = read_bytes (key);
+  g_assert_false (g_bytes_equal (before, after));
+
+  /* A directory that does not exist: nothing is written. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "keygen", "-W", "-p", "new.pub", "-s", "no/such/dir/k.key",
+                             NULL), !=, 0);
+  assert_one_line_error (1, err);
+  g_assert_false (g_file_test (g_build_filename (f->dir, "new.pub", NULL), G_FILE_TEST_EXISTS));
+}
+
+static void
+test_keygen_password (Fixture       *f,
+                      gconstpointer  data)
+{
+  const char *env[] = { "RUSTBRIDGE_TOOL_PASSWORD=correct horse", NULL };
+  const char *wrong[] = { "RUSTBRIDGE_TOOL_PASSWORD=wrong", NULL };
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  g_autofree char *key = path_in (f, "p.key");
+  g_autofree char *pub = path_in (f, "p.pub");
+  g_autofree char *out_path = path_in (f, "p.rbp");
+  g_autofree guint8 *sk = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *pub_text = NULL;
+  guint64 ops = 0, mem = 0;
+  gsize len;
+
+  g_assert_cmpint (run_tool (f->dir, env, NULL, &err, "keygen", "-p", "p.pub", "-s", "p.key", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  sk = decode_key_line (key, &len);
+  g_assert_cmpuint (len, ==, 158);
+  g_assert_cmpmem (sk, 6, "EdScB2", 6);
+  for (guint i = 8; i-- > 0;)
+    {
+      ops = ops << 8 | sk[38 + i];
+      mem = mem << 8 | sk[46 + i];
+    }
+  /* minisign's scrypt limits (libsodium's "sensitive" ones). */
+  g_assert_cmpuint (ops, ==, 33554432);
+  g_assert_cmpuint (mem, ==, 1073741824);
+
+  /* The wrong password: a clear error, no bundle. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, wrong, NULL, &err, "create", "-o", "p.rbp", "--name", "x", "--version", "1.0.0",
+                             "--lib", lib, "--sign", "p.key", NULL), ==, 5);
+  assert_one_line_error (5, err);
+  g_assert_nonnull (strstr (err, "Wrong password"));
+  g_assert_false (g_file_test (out_path, G_FILE_TEST_EXISTS));
+
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, env, NULL, &err, "create", "-o", "p.rbp", "--name", "x", "--version", "1.0.0",
+                             "--lib", lib, "--sign", "p.key", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  bundle = rb_bundle_new_for_path (out_path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
+  g_object_set (bundle, "public-key", pub_text, "verify-mode", RB_VERIFY_MODE_STRICT, NULL);
+  g_assert_true (rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_create_minisign_strict_call (Fixture       *f,
+                                  gconstpointer  data)
+{
+  g_autofree char *bundle_path = path_in (f, "b.rbp");
+  g_autofree char *pub = path_in (f, "k.pub");
+  g_autofree char *pub_text = NULL;
+  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (),
+                                                g_path_get_basename (fixture_plugin ()));
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+  g_autofree char *out = NULL;
+  g_autofree char *manifest = NULL;
+  const char *files[] = { "manifest.json", lib_entry };
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+
+  /* Debian's minisign checks both signatures, trusted comments included. */
+  entries = read_zip (bundle_path);
+  g_assert_cmpstr (((Entry *) entries->pdata[0])->name, ==, "manifest.json");
+  g_assert_cmpstr (((Entry *) entries->pdata[1])->name, ==, "manifest.json.minisig");
+  for (guint i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      g_autofree char *sig_name = g_strconcat (files[i], ".minisig", NULL);
+      g_autofree char *file = path_in (f, "signed-file");
+      g_autofree char *sig = path_in (f, "signed-file.minisig");
+      g_autofree char *expected = g_strdup_printf ("Trusted comment: timestamp:1700000000\tfile:%s\thashed",
+                                                   g_path_get_basename (files[i]));
+      const char *verify[] = { "minisign", "-V", "-p", pub, "-m", file, "-x", sig, NULL };
+      g_autofree char *mout = NULL;
+
+      write_bytes (file, find_entry (entries, files[i])->data);
+      write_bytes (sig, find_entry (entries, sig_name)->data);
+      g_assert_cmpint (run_cmd (f->dir, &mout, verify), ==, 0);
+      g_assert_nonnull (strstr (mout, expected));
+    }
+
+  /* The manifest: real fields only, sha256: checksums in lowercase. */
+  manifest = g_strndup (g_bytes_get_data (find_entry (entries, "manifest.json")->data, NULL),
+                        g_bytes_get_size (find_entry (entries, "manifest.json")->data));
+  g_assert_true (g_str_has_prefix (manifest, "{\n  \"bundle_version\": \"1.0\",\n  \"plugin\": {\n"));
+  g_assert_nonnull (strstr (manifest, "\"checksum\": \"sha256:"));
+  g_assert_null (strstr (manifest, "build_info"));
+  g_assert_nonnull (strstr (manifest, "\"license_file\": \"legal/LICENSE\""));
+  g_assert_nonnull (strstr (manifest, "\"cyclonedx\": \"sbom/sbom.cdx.json\""));
+
+  /* RbBundle, STRICT, with the key given through the public-key property. */
+  bundle = rb_bundle_new_for_path (bundle_path, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
+  g_object_set (bundle, "public-key", pub_text, "verify-mode", RB_VERIFY_MODE_STRICT, NULL);
+  g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "fixture");
+  g_assert_cmpstr (rb_bundle_get_description (bundle), ==, "The fixture plugin");
+  plugin = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  reply = rb_plugin_call (plugin, "echo", "{\"message\":\"hi\"}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "{\"message\":\"hi\",\"length\":2}");
+  g_assert_true (rb_plugin_shutdown (plugin, NULL, &error));
+
+  /* The tool's call: the payload on stdout, an error code as exit status. */
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "call", "b.rbp", "math.add", "{\"a\":40,\"b\":2}",
+                             "--key", "k.pub", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"result\":42}\n");
+  {
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "call", "b.rbp", "no.such", "{}", "--key", "k.pub",
+                               "--log-level", "off", NULL),
+                     ==, 10 + RB_PLUGIN_ERROR_UNKNOWN_MESSAGE);
+    assert_one_line_error (1, err);
+    g_assert_nonnull (strstr (err, "RB_PLUGIN_ERROR_UNKNOWN_MESSAGE = 6"));
+  }
+  {
+    g_autofree char *err = NULL;
+    g_autofree char *stats_out = NULL;
+    g_assert_cmpint (run_tool (f->dir, NULL, &stats_out, &err, "call", "b.rbp", "log.emit",
+                               "{\"count\":1,\"level\":\"warn\",\"message\":\"logged\"}", "--key", "k.pub",
+                               "--variant", "debug", "--repeat", "20", "--stats", NULL), ==, 0);
+    g_assert_nonnull (strstr (err, "logged"));
+    g_assert_nonnull (strstr (err, "calls: 20"));
+    g_assert_nonnull (strstr (err, "p99"));
+  }
+  {
+    g_autofree char *schema = NULL;
+    g_autofree char *json = NULL;
+    g_autoptr(JsonParser) parser = json_parser_new ();
+    g_assert_cmpint (run_tool (f->dir, NULL, &schema, NULL, "schema", "b.rbp", "echo", NULL), ==, 0);
+    g_assert_cmpstr (schema, ==, "{\"type\":\"object\"}");
+    g_assert_cmpint (run_tool (f->dir, NULL, &json, NULL, "info", "b.rbp", "--json", NULL), ==, 0);
+    g_assert_true (json_parser_load_from_data (parser, json, -1, NULL));
+  }
+  {
+    g_autofree char *extracted = path_in (f, "out/" "legal/LICENSE");
+    g_autofree char *lib = g_build_filename (f->dir, "out", lib_entry, NULL);
+    g_autofree char *debug = g_strdup_printf ("%s/out/lib/%s/debug", f->dir, platform ());
+    g_autofree char *err = NULL;
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "extract", "b.rbp", "--to", "out", "--key", "k.pub",
+                               "--variant", "release", NULL), ==, 0);
+    g_assert_true (g_file_test (extracted, G_FILE_TEST_IS_REGULAR));
+    g_assert_true (g_file_test (lib, G_FILE_TEST_IS_REGULAR));
+    g_assert_false (g_file_test (debug, G_FILE_TEST_EXISTS));
+    /* Not into a directory that holds files. */
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "extract", "b.rbp", "--to", "out", "--key", "k.pub", NULL),
+                     !=, 0);
+    assert_one_line_error (1, err);
+  }
+}
+
+static void
+test_reproducible (Fixture       *f,
+                   gconstpointer  data)
+{
+  g_autofree char *a = path_in (f, "a.rbp");
+  g_autofree char *b = path_in (f, "b.rbp");
+  g_autofree char *c = path_in (f, "c.rbp");
+  g_autoptr(GBytes) ba = NULL;
+  g_autoptr(GBytes) bb = NULL;
+  g_autoptr(GBytes) bc = NULL;
+
+  keygen_plain (f);
+  create_bundle (f, "a.rbp", "1700000000");
+  g_usleep (1100 * 1000);    /* a second later: the clock must not matter */
+  create_bundle (f, "b.rbp", "1700000000");
+  create_bundle (f, "c.rbp", "1700000001");
+  ba = read_bytes (a);
+  bb = read_bytes (b);
+  bc = read_bytes (c);
+  g_assert_true (g_bytes_equal (ba, bb));
+  g_assert_false (g_bytes_equal (ba, bc));
+}
+
+/* Rewrites @bundle with one byte of entry @name changed and runs verify. */
+static void
+assert_tamper_refused (Fixture    *f,
+                       GPtrArray  *entries,
+                       const char *name,
+                       gsize       offset)
+{
+  g_autofree char *tampered = path_in (f, "tampered.rbp");
+  Entry *e = find_entry (entries, name);
+  GBytes *original = e->data;
+  gsize len = g_bytes_get_size (original);
+  guint8 *copy = g_memdup2 (g_bytes_get_data (original, NULL), len);
+  g_autofree char *err = NULL;
+  int status;
+
+  copy[offset] ^= 0x01;
+  e->data = g_bytes_new_take (copy, len);
+  write_zip (tampered, entries);
+  g_bytes_unref (e->data);
+  e->data = original;
+  status = run_tool (f->dir, NULL, NULL, &err, "verify", "-q", "tampered.rbp", "--key", "k.pub", NULL);
+  if (status != 3 && status != 4)
+    g_error ("flipping byte %" G_GSIZE_FORMAT " of %s: verify exited %d (%s)", offset, name, status, err);
+  assert_one_line_error (status, err);
+}
+
+static void
+test_tamper (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *bundle_path = path_in (f, "b.rbp");
+  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (),
+                                                g_path_get_basename (fixture_plugin ()));
+  g_autofree char *lib_sig = g_strconcat (lib_entry, ".minisig", NULL);
+  g_autofree char *rewritten = path_in (f, "tampered.rbp");
+  g_autoptr(GPtrArray) entries = NULL;
+  const char *sigs[] = { "manifest.json.minisig", lib_sig };
+  gsize manifest_step = g_test_thorough () ? 1 : 3;
+  gsize sig_step = g_test_thorough () ? 1 : 2;
+  gsize len;
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  entries = read_zip (bundle_path);
+
+  /* The rewriting itself changes nothing that verify checks. */
+  write_zip (rewritten, entries);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "tampered.rbp", "--key", "k.pub", NULL), ==, 0);
+
+  /* Every byte of the manifest (every third, from a random start, unless
+   * -m thorough: the whole run is ~1200 spawns of the tool). */
+  len = g_bytes_get_size (find_entry (entries, "manifest.json")->data);
+  for (gsize i = (gsize) g_test_rand_int_range (0, (gint32) manifest_step); i < len; i += manifest_step)
+    assert_tamper_refused (f, entries, "manifest.json", i);
+
+  /* Every byte of both signatures after the untrusted comment (the
+   * signature, the trusted comment and the global signature), but the
+   * final line end; every other one unless -m thorough. */
+  for (guint s = 0; s < G_N_ELEMENTS (sigs); s++)
+    {
+      GBytes *sig = find_entry (entries, sigs[s])->data;
+      const char *text = g_bytes_get_data (sig, &len);
+      const char *start = memchr (text, '\n', len);
+      g_assert_nonnull (start);
+      for (gsize i = (gsize) (start - text) + 1 + (gsize) g_test_rand_int_range (0, (gint32) sig_step); i + 1 < len;
+           i += sig_step)
+        assert_tamper_refused (f, entries, sigs[s], i);
+    }
+
+  /* Bytes of the library, spread over all of it. */
+  len = g_bytes_get_size (find_entry (entries, lib_entry)->data);
+  for (gsize i = 0; i < len; i += MAX (1, len / (g_test_thorough () ? 997 : 31)))
+    assert_tamper_refused (f, entries, lib_entry, i);
+  assert_tamper_refused (f, entries, lib_entry, len - 1);
+}
+
+static void
+test_sign (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *bundle_path = path_in (f, "b.rbp");
+  g_autofree char *err = NULL;
+  g_autoptr(GBytes) before = NULL;
+  g_autoptr(GBytes) after = NULL;
+  const char *wrong[] = { "RUSTBRIDGE_TOOL_PASSWORD=wrong", NULL };
+  struct stat st;
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  g_chmod (bundle_path, 0640);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "keygen", "-W", "-p", "n.pub", "-s", "n.key", NULL), ==, 0);
+
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "sign", "b.rbp", "--key", "n.key", NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "b.rbp", "--key", "n.pub", NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "verify", "-q", "b.rbp", "--key", "k.pub", NULL), ==, 3);
+  assert_one_line_error (3, err);
+  g_assert_cmpint (g_stat (bundle_path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0640);
+
+  /* --trusted-keys-dir picks the key whose id signed it. */
+  g_mkdir (g_build_filename (f->dir, "keys", NULL), 0700);
+  {
+    g_autoptr(GBytes) k = read_bytes (g_build_filename (f->dir, "k.pub", NULL));
+    g_autoptr(GBytes) n = read_bytes (g_build_filename (f->dir, "n.pub", NULL));
+    write_bytes (g_build_filename (f->dir, "keys", "a-old.pub", NULL), k);
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "b.rbp", "--trusted-keys-dir", "keys", NULL),
+                     ==, 3);
+    write_bytes (g_build_filename (f->dir, "keys", "b-new.pub", NULL), n);
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "b.rbp", "--trusted-keys-dir", "keys", NULL),
+                     ==, 0);
+  }
+
+  /* Failures leave the bundle as it was: a wrong password, a bad key, a
+   * library that no longer matches its checksum. */
+  before = read_bytes (bundle_path);
+  g_file_set_contents (g_build_filename (f->dir, "bad.key", NULL), "untrusted comment: x\nAAAA\n", -1, NULL);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, wrong, NULL, &err, "sign", "b.rbp", "--key", "bad.key", NULL), ==, 5);
+  assert_one_line_error (5, err);
+  after = read_bytes (bundle_path);
+  g_assert_true (g_bytes_equal (before, after));
+  {
+    g_autoptr(GPtrArray) entries = read_zip (bundle_path);
+    g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (),
+                                                  g_path_get_basename (fixture_plugin ()));
+    Entry *e = find_entry (entries, lib_entry);
+    gsize len = g_bytes_get_size (e->data);
+    guint8 *copy = g_memdup2 (g_bytes_get_data (e->data, NULL), len);
+    g_autoptr(GBytes) kept = NULL;
+
+    copy[len / 2] ^= 0x80;
+    g_bytes_unref (e->data);
+    e->data = g_bytes_new_take (copy, len);
+    write_zip (bundle_path, entries);
+    kept = read_bytes (bundle_path);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "sign", "b.rbp", "--key", "n.key", NULL), ==, 3);
+    assert_one_line_error (3, err);
+    g_clear_pointer (&after, g_bytes_unref);
+    after = read_bytes (bundle_path);
+    g_assert_true (g_bytes_equal (kept, after));
+  }
+  /* No temporary files left behind. */
+  {
+    g_autoptr(GDir) dir = g_dir_open (f->dir, 0, NULL);
+    const char *name;
+    while ((name = g_dir_read_name (dir)) != NULL)
+      g_assert_false (name[0] == '.');
+  }
+}
+
+static void
+test_errors (Fixture       *f,
+             gconstpointer  data)
+{
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  struct {
+    int status;
+    const char *args[12];
+  } cases[] = {
+    { 2, { "keygen", "-W", NULL } },
+    { 1, { "create", "-o", "x.rbp", "--name", "x", "--version", "1.0.0", "--lib", "linux-x86_64=missing.so", NULL } },
+    { 2, { "create", "-o", "x.rbp", "--name", "x", "--version", "1.0.0", "--lib", "plan9-mips=lib.so", NULL } },
+    { 2, { "create", "-o", "x.rbp", "--name", "Bad Name", "--version", "1.0.0", "--lib", lib, NULL } },
+    { 2, { "create", "-o", "x.rbp", "--name", "x", "--version", "1.0.0", "--lib", "linux-x86_64:debug=a.so", NULL } },
+    { 5, { "create", "-o", "x.rbp", "--name", "x", "--version", "1.0.0", "--lib", lib, "--sign", "garbage.key", NULL } },
+    { 1, { "create", "-o", "x.rbp", "--name", "x", "--version", "1.0.0", "--lib", lib, "--sign", "missing.key", NULL } },
+    { 4, { "verify", "missing.rbp", NULL } },
+    { 4, { "verify", "garbage.key", NULL } },
+    { 5, { "verify", "b.rbp", "--key", "garbage.key", NULL } },
+    { 1, { "verify", "b.rbp", "--key", "missing.pub", NULL } },
+    { 4, { "info", "missing.rbp", NULL } },
+    { 4, { "list", "missing.rbp", NULL } },
+    { 4, { "schema", "b.rbp", "no-such-schema", NULL } },
+    { 4, { "extract", "missing.rbp", "--to", "out", NULL } },
+    { 1, { "sign", "b.rbp", "--key", "missing.key", NULL } },
+    { 4, { "sign", "missing.rbp", "--key", "k.key", NULL } },
+    { 4, { "call", "missing.rbp", "echo", NULL } },
+    { 6, { "call", "missing.so", "echo", NULL } },
+    { 2, { "call", "b.rbp", NULL } },
+  };
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  g_file_set_contents (g_build_filename (f->dir, "garbage.key", NULL), "not a key at all\n", -1, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+      g_autofree char *err = NULL;
+      g_autofree char *joined = NULL;
+      int status;
+
+      for (guint j = 0; cases[i].args[j] != NULL; j++)
+        g_ptr_array_add (argv, (gpointer) cases[i].args[j]);
+      while (argv->len < 12)
+        g_ptr_array_add (argv, NULL);
+      joined = g_strjoinv (" ", (char **) argv->pdata);
+      {
+        const char **a = (const char **) argv->pdata;
+        status = run_tool (f->dir, NULL, NULL, &err, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9],
+                           a[10], NULL);
+      }
+      g_test_message ("%s -> %d: %s", joined, status, err);
+      g_assert_cmpint (status, ==, cases[i].status);
+      assert_one_line_error (status, err);
+      g_assert_false (g_file_test (g_build_filename (f->dir, "x.rbp", NULL), G_FILE_TEST_EXISTS));
+      g_assert_false (g_file_test (g_build_filename (f->dir, "out", NULL), G_FILE_TEST_EXISTS));
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  if (g_find_program_in_path ("minisign") == NULL)
+    {
+      g_test_skip ("Debian's minisign is not installed");
+      return g_test_run ();
+    }
+  g_test_add ("/tool/version-and-help", Fixture, NULL, fixture_setup, test_version_and_help, fixture_teardown);
+  g_test_add ("/tool/keygen/without-password", Fixture, NULL, fixture_setup, test_keygen_without_password,
+              fixture_teardown);
+  g_test_add ("/tool/keygen/password", Fixture, NULL, fixture_setup, test_keygen_password, fixture_teardown);
+  g_test_add ("/tool/create/minisign-strict-call", Fixture, NULL, fixture_setup, test_create_minisign_strict_call,
+              fixture_teardown);
+  g_test_add ("/tool/create/reproducible", Fixture, NULL, fixture_setup, test_reproducible, fixture_teardown);
+  g_test_add ("/tool/verify/tamper", Fixture, NULL, fixture_setup, test_tamper, fixture_teardown);
+  g_test_add ("/tool/sign", Fixture, NULL, fixture_setup, test_sign, fixture_teardown);
+  g_test_add ("/tool/errors", Fixture, NULL, fixture_setup, test_errors, fixture_teardown);
+  return g_test_run ();
+}
