@@ -2266,6 +2266,11 @@ rb_plugin_class_init (RbPluginClass *klass)
    * plugin's own threads carry no instance and go to every live plugin of
    * the same library file.
    *
+   * A message longer than 64 KiB is cut there and ends with a marker
+   * giving its full length; invalid UTF-8 is replaced. At most 4096
+   * messages or 8 MiB may wait for the owner context per plugin: more are
+   * dropped and counted in [property@RustBridge.Plugin:dropped-log-count].
+   *
    * The default handler passes the message to GLib's structured logging
    * with the log domain `RustBridge` and the fields `RB_PLUGIN_TARGET` and
    * `RB_PLUGIN_PATH`. Trace and debug map to %G_LOG_LEVEL_DEBUG, info to
