@@ -127,7 +127,95 @@ test_deep_nesting (void)
   payload = rb_envelope_read (0, (const guint8 *) s->str, s->len, &error);
   g_assert_null (payload);
   g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "512"));
   g_string_free (s, TRUE);
+}
+
+static char *
+nested (const char *prefix,
+        gsize       depth,
+        const char *suffix)
+{
+  GString *s = g_string_new (prefix);
+
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_c (s, '[');
+  for (gsize i = 0; i < depth; i++)
+    g_string_append_c (s, ']');
+  g_string_append (s, suffix);
+  return g_string_free (s, FALSE);
+}
+
+/* Error envelopes (and anything else json-glib would see) go through the
+ * depth-limited scanner first: json-glib recurses per level. */
+static void
+test_deep_error_envelope (void)
+{
+  static const char * const prefixes[] = {
+    "{\"status\":\"error\",\"error_code\":7,\"error_message\":",
+    "{\"status\":\"error\",\"error_code\":7,\"error_message\":\"m\",\"x\":",
+  };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (prefixes); i++)
+    {
+      g_autofree char *text = nested (prefixes[i], 200000, "}");
+      g_autoptr(GError) error = NULL;
+      g_autofree char *payload = read_str (7, text, &error);
+
+      g_assert_null (payload);
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+      g_assert_nonnull (strstr (error->message, "512"));
+    }
+
+  /* Within the limit the envelope is read as usual. */
+  {
+    g_autofree char *text = nested ("{\"status\":\"error\",\"error_code\":7,\"error_message\":\"m\",\"x\":",
+                                    RB_JSON_MAX_DEPTH - 1, "}");
+    g_autoptr(GError) error = NULL;
+
+    rb_envelope_set_error (7, (const guint8 *) text, strlen (text), &error);
+    g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_HANDLER);
+    g_assert_cmpstr (error->message, ==, "m");
+  }
+}
+
+static void
+test_json_check (void)
+{
+  g_autofree char *at_limit = nested ("", RB_JSON_MAX_DEPTH, "");
+  g_autofree char *over = nested ("", RB_JSON_MAX_DEPTH + 1, "");
+  g_autofree char *far_over = nested ("", 200000, "");
+  g_autofree char *over_then_bad = nested ("", RB_JSON_MAX_DEPTH + 1, "x");
+
+  g_assert_cmpint (rb_json_value_check (at_limit, strlen (at_limit)), ==, RB_JSON_VALID);
+  g_assert_cmpint (rb_json_value_check (over, strlen (over)), ==, RB_JSON_TOO_DEEP);
+  g_assert_cmpint (rb_json_value_check (far_over, strlen (far_over)), ==, RB_JSON_TOO_DEEP);
+  g_assert_cmpint (rb_json_value_check (over_then_bad, strlen (over_then_bad)), ==, RB_JSON_TOO_DEEP);
+  g_assert_cmpint (rb_json_value_check ("[1,", 3), ==, RB_JSON_MALFORMED);
+  g_assert_cmpint (rb_json_value_check ("\"\xff\"", 3), ==, RB_JSON_MALFORMED);
+  g_assert_true (rb_json_value_is_valid (at_limit, strlen (at_limit)));
+  g_assert_false (rb_json_value_is_valid (over, strlen (over)));
+}
+
+static void
+test_check_buffer (void)
+{
+  static const guint8 bytes[16];
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (rb_envelope_check_buffer (bytes, 16, 16, "response", NULL));
+  g_assert_true (rb_envelope_check_buffer (bytes, 0, 16, "response", NULL));
+  g_assert_true (rb_envelope_check_buffer (NULL, 0, 0, "response", NULL));
+
+  g_assert_false (rb_envelope_check_buffer (bytes, 17, 16, "response", &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "capacity"));
+  g_clear_error (&error);
+  g_assert_false (rb_envelope_check_buffer (NULL, 1, 1, "raw response", &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL);
+  g_assert_nonnull (strstr (error->message, "NULL"));
+  g_assert_nonnull (strstr (error->message, "raw response"));
+  g_assert_false (rb_envelope_check_buffer (bytes, 17, 16, "response", NULL));
 }
 
 static void
@@ -235,6 +323,9 @@ main (int   argc,
   g_test_add_func ("/envelope/malformed", test_malformed);
   g_test_add_func ("/envelope/embedded-nul", test_embedded_nul);
   g_test_add_func ("/envelope/deep-nesting", test_deep_nesting);
+  g_test_add_func ("/envelope/deep-error-envelope", test_deep_error_envelope);
+  g_test_add_func ("/envelope/json-check", test_json_check);
+  g_test_add_func ("/envelope/check-buffer", test_check_buffer);
   g_test_add_func ("/envelope/error-forms", test_error_forms);
   g_test_add_func ("/envelope/error-invalid-utf8", test_error_invalid_utf8);
   g_test_add_func ("/envelope/scanner-vs-json-glib", test_scanner_against_json_glib);
