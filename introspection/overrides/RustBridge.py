@@ -26,47 +26,51 @@ Adds what Python users expect on top of the introspected API:
 How the awaitables reach asyncio
 --------------------------------
 PyGObject 3.42 (Debian 12) has no asyncio loop that runs GLib, and a
-plain asyncio loop never iterates a GMainContext, so a GTask callback
-would never run. When the running asyncio loop is not GLib-driven, the
-overrides start each async operation on their own GMainContext, iterated
-by one daemon thread ("rustbridge-glib"); the completion runs on that
-thread and is handed to the asyncio loop with
-``loop.call_soon_threadsafe``. When the asyncio loop is driven by GLib (a
+plain asyncio loop iterates no GMainContext, so a GTask callback would
+never run. For a plain asyncio loop the overrides make one private
+GMainContext per thread, created with
+``G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING`` so that a completion arriving
+from a worker thread always writes to its wakeup fd; the asyncio loop
+watches that fd (``loop.add_reader``) and dispatches the context on its
+own thread. Each operation starts with that context pushed as
+thread-default, so its GTask completes there. No extra thread, no
+``call_soon_threadsafe`` hop: results and signals arrive on the asyncio
+thread, from the asyncio loop. When the asyncio loop is driven by GLib (a
 loop that iterates the calling thread's thread-default GMainContext and
 says so with a ``_context`` attribute, as the GLib event loops of
-PyGObject ≥ 3.50 and gbulb do), operations start on the caller's thread
-and complete through that context, without the thread.
+PyGObject >= 3.50 and gbulb do), operations start in the caller's context
+as in C.
 
 Signals of plugins loaded with an awaitable
 -------------------------------------------
 A plugin emits ``log``, ``state-changed`` and ``notify`` in the main
-context that was thread-default when it was created. Under a GLib-driven
-asyncio loop, ``new_future``/``load_plugin_future`` create it in the
-caller's context, so handlers run on the loop's thread as usual. Under
-plain asyncio they create it in the overrides' context (nothing would
-ever iterate the caller's), and the handlers that the application
-connects with ``plugin.connect``/``connect_after`` are re-dispatched to
-the asyncio loop that awaited the load: they run on the asyncio thread,
-in emission order, and before the result of a call that completes after
-the emission. Such a handler runs after the emission has finished, so it
-cannot stop the emission, and for a signal with a boolean return value
-the emission sees ``True``. To run a handler during the emission itself
-(on the overrides' thread), connect it with
-``GObject.Object.connect(plugin, ...)``.
+context that was thread-default when it was created. ``new_future`` and
+``load_plugin_future`` create it in the context they complete in: under
+plain asyncio the private context above, so handlers connected with
+``plugin.connect`` run on the asyncio thread, during the emission (they
+may stop it), whenever the asyncio loop runs; under a GLib-driven loop the
+caller's context, as usual. The private context is dispatched by an
+asyncio loop from its first awaitable of these overrides on; while no such
+loop runs in that thread, the plugin's signals wait (the plugin's log
+queue is bounded). After a
+load completes, the private context is not dispatched again before the
+awaiting coroutine has run on to its next ``await``: handlers it connects
+right after the load see every event that follows. A plugin made with the
+synchronous ``Plugin.new`` emits in the thread-default context of its
+creator (the global default one, which a plain asyncio program never
+iterates); its awaited calls still complete.
 """
 
 import asyncio
-import atexit
-import collections
+import ctypes
 import dataclasses
 import json
-import sys
 import threading
 import weakref
 
 from gi.module import get_introspection_module
 from gi.overrides import override
-from gi.repository import GLib, GObject, Gio
+from gi.repository import GLib, Gio
 
 RustBridge = get_introspection_module('RustBridge')
 
@@ -106,128 +110,110 @@ def _request_bytes(data):
 
 # ---- the bridge between GLib and asyncio ------------------------------------------
 
-class _GLibThread:
-    """The overrides' own GMainContext, iterated by a daemon thread, on
-    which async operations start (as its thread-default context) when no
-    GLib-driven asyncio loop is running."""
+class _GLibC:
+    """The few GMainContext functions the typelib cannot call usefully
+    (g_main_context_query fills a caller-allocated GPollFD array), through
+    ctypes on the libglib that PyGObject already loaded."""
+
+    class PollFD(ctypes.Structure):
+        _fields_ = [('fd', ctypes.c_int), ('events', ctypes.c_ushort),
+                    ('revents', ctypes.c_ushort)]
 
     def __init__(self):
-        self.context = GLib.MainContext.new()
-        self._loop = GLib.MainLoop.new(self.context, False)
-        self._lock = threading.Lock()
-        self._queue = collections.deque()
-        self._scheduled = False
-        started = threading.Event()
-        self.thread = threading.Thread(target=self._run, args=(started,),
-                                       name='rustbridge-glib', daemon=True)
-        self.thread.start()
-        started.wait()
+        lib = ctypes.CDLL('libglib-2.0.so.0')
+        ptr, cint = ctypes.c_void_p, ctypes.c_int
 
-    def _run(self, started):
-        self.context.push_thread_default()
+        def fn(name, restype, *argtypes):
+            f = getattr(lib, name)
+            f.restype, f.argtypes = restype, list(argtypes)
+            return f
+
+        self.new_with_flags = fn('g_main_context_new_with_flags', ptr, cint)
+        self.push = fn('g_main_context_push_thread_default', None, ptr)
+        self.pop = fn('g_main_context_pop_thread_default', None, ptr)
+        self.acquire = fn('g_main_context_acquire', cint, ptr)
+        self.release = fn('g_main_context_release', None, ptr)
+        self.prepare = fn('g_main_context_prepare', cint, ptr, ctypes.POINTER(cint))
+        self.query = fn('g_main_context_query', cint, ptr, cint, ctypes.POINTER(cint),
+                        ctypes.POINTER(self.PollFD), cint)
+        self.iteration = fn('g_main_context_iteration', cint, ptr, cint)
+
+    def new_pollable_context(self):
+        """A new GMainContext that signals its wakeup fd whenever a source
+        is attached or made ready, even when no thread owns it
+        (G_MAIN_CONTEXT_FLAGS_OWNERLESS_POLLING, GLib >= 2.72); returns
+        (pointer, fd)."""
+        context = self.new_with_flags(int(GLib.MainContextFlags.OWNERLESS_POLLING))
+        if not self.acquire(context):
+            raise RuntimeError('cannot acquire a new GMainContext')
         try:
-            source = GLib.idle_source_new()
-            source.set_callback(lambda *a: started.set() or False)
-            source.attach(self.context)
-            self._loop.run()
+            priority, timeout = ctypes.c_int(), ctypes.c_int()
+            fds = (self.PollFD * 4)()
+            self.prepare(context, ctypes.byref(priority))
+            n = self.query(context, GLib.MAXINT32, ctypes.byref(timeout), fds, len(fds))
         finally:
-            self.context.pop_thread_default()
-
-    def submit(self, func, *args):
-        """Runs ``func(*args)`` on the thread, in submission order. A burst
-        of submissions wakes the thread once."""
-        with self._lock:
-            self._queue.append((func, args))
-            if self._scheduled:
-                return
-            self._scheduled = True
-        self.context.invoke_full(GLib.PRIORITY_DEFAULT, self._drain)
-
-    def _drain(self, *unused):
-        while True:
-            with self._lock:
-                if not self._queue:
-                    self._scheduled = False
-                    return False
-                batch, self._queue = self._queue, collections.deque()
-            for func, args in batch:
-                try:
-                    func(*args)
-                except BaseException:  # pragma: no cover - a bug in the overrides
-                    sys.excepthook(*sys.exc_info())
-
-    def stop(self):
-        self._loop.quit()
-        self.thread.join(2.0)
+            self.release(context)
+        if n != 1:
+            raise RuntimeError(f'a new GMainContext polls {n} file descriptors, expected 1')
+        return context, fds[0].fd
 
 
-_glib_thread = None
-_glib_thread_lock = threading.Lock()
+_glib_c = None
+_per_thread = threading.local()
 
 
-def _get_glib_thread():
-    global _glib_thread
-    thread = _glib_thread
-    if thread is None:
-        with _glib_thread_lock:
-            if _glib_thread is None:
-                _glib_thread = _GLibThread()
-                atexit.register(_stop_glib_thread)
-            thread = _glib_thread
-    return thread
-
-
-def _stop_glib_thread():
-    global _glib_thread
-    with _glib_thread_lock:
-        thread, _glib_thread = _glib_thread, None
-    if thread is not None:
-        thread.stop()
+def _thread_context():
+    """This thread's private (pointer, wakeup fd) context, made on first use."""
+    global _glib_c
+    pair = getattr(_per_thread, 'context', None)
+    if pair is None:
+        if _glib_c is None:
+            _glib_c = _GLibC()
+        pair = _per_thread.context = _glib_c.new_pollable_context()
+    return pair
 
 
 class _LoopLink:
-    """What the overrides know about one asyncio loop: the GMainContext
-    that drives it, if any, and an inbox that hands results and signal
-    emissions from the GLib thread to it in order, one wakeup per burst."""
+    """How async operations started from one asyncio loop complete.
+
+    A GLib-driven loop (one that iterates this thread's thread-default
+    GMainContext) needs nothing: operations start as usual and complete
+    through that context. For a plain asyncio loop, operations start with
+    this thread's private context pushed as thread-default, and the loop
+    dispatches that context (on its own thread) whenever its wakeup fd is
+    readable."""
 
     def __init__(self, loop):
         self.loop = loop
         self.glib_context = _driving_context(loop)
-        self._lock = threading.Lock()
-        self._inbox = collections.deque()
-        self._scheduled = False
+        self.context = self.fd = None
+        self.hold = False
+        if self.glib_context is None:
+            self.context, self.fd = _thread_context()
+            loop.add_reader(self.fd, self.pump)
 
-    def post(self, func, *args):
-        """Runs ``func(*args)`` on the asyncio loop (from any thread). Returns
-        False when the loop is closed (nothing will run)."""
-        with self._lock:
-            self._inbox.append((func, args))
-            if self._scheduled:
-                return True
-            self._scheduled = True
+    def start(self, start, *args):
+        if self.context is None:
+            start(*args)
+            return
+        _glib_c.push(self.context)
         try:
-            self.loop.call_soon_threadsafe(self._drain)
-        except RuntimeError:  # the loop is closed
-            with self._lock:
-                self._inbox.clear()
-                self._scheduled = False
-            return False
-        return True
+            start(*args)
+        finally:
+            _glib_c.pop(self.context)
 
-    def _drain(self):
-        with self._lock:
-            batch, self._inbox = self._inbox, collections.deque()
-            self._scheduled = False
-        for func, args in batch:
-            try:
-                func(*args)
-            except (SystemExit, KeyboardInterrupt):
-                raise
-            except BaseException as e:
-                self.loop.call_exception_handler({
-                    'message': f'Exception in RustBridge callback {func!r}',
-                    'exception': e,
-                })
+    def pump(self):
+        """Dispatches what is ready in the private context. Stops after a
+        load has completed and goes on once the coroutine awaiting it has
+        run to its next suspension point, so the handlers it connects right
+        after ``await`` are in place for the events that follow."""
+        iteration, context = _glib_c.iteration, self.context
+        self.hold = False
+        while iteration(context, False):
+            if self.hold:
+                self.hold = False
+                self.loop.call_soon(self.pump)
+                return
 
 
 def _driving_context(loop):
@@ -240,12 +226,16 @@ def _driving_context(loop):
 
 
 _links = weakref.WeakKeyDictionary()
+_links_lock = threading.Lock()
 
 
 def _link_for(loop):
     link = _links.get(loop)
     if link is None:
-        link = _links[loop] = _LoopLink(loop)
+        with _links_lock:
+            link = _links.get(loop)
+            if link is None:
+                link = _links[loop] = _LoopLink(loop)
     return link
 
 
@@ -254,20 +244,6 @@ def _current_loop():
         return asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.get_event_loop()
-
-
-def _settle(future, value, error, on_result=None):
-    if future.done():  # cancelled
-        return
-    if error is None and on_result is not None:
-        try:
-            value = on_result(value)
-        except Exception as e:  # e.g. json.loads
-            error = e
-    if error is not None:
-        future.set_exception(error)
-    else:
-        future.set_result(value)
 
 
 class _OperationFuture(asyncio.Future):
@@ -284,16 +260,13 @@ class _OperationFuture(asyncio.Future):
         return True
 
 
-def _start_future(start, finish, cancellable, on_result=None, wait_for_caller=False):
+def _start_future(start, finish, cancellable, on_result=None, is_load=False):
     """Starts an async operation and returns an ``asyncio.Future`` for it.
 
     ``start(cancellable, callback)`` starts the operation and
-    ``finish(source, result)`` finishes it. ``on_result(value)`` maps the
-    value on the asyncio thread. Cancelling the future cancels
-    *cancellable* (one is made when None). With *wait_for_caller* the
-    GLib thread waits until the awaiting coroutine has run on to its next
-    suspension point before it goes on dispatching, so the handlers it
-    connects right after ``await`` see the events that follow."""
+    ``finish(source, result)`` finishes it; ``on_result(value)`` maps the
+    value. Cancelling the future cancels *cancellable* (one is made when
+    None)."""
     loop = _current_loop()
     link = _link_for(loop)
     if cancellable is None:
@@ -301,64 +274,23 @@ def _start_future(start, finish, cancellable, on_result=None, wait_for_caller=Fa
     future = _OperationFuture(loop=loop)
     future._rb_cancellable = cancellable
 
-    if link.glib_context is not None:
-        # A GLib-driven loop: the callback runs on this thread.
-        def done(source, result, *unused):
-            try:
-                value = finish(source, result)
-            except Exception as e:  # GLib.Error
-                _settle(future, None, e)
-            else:
-                _settle(future, value, None, on_result)
-
-        start(cancellable, done)
-        return future
-
-    def done_on_glib_thread(source, result, *unused):
-        try:
-            value, error = finish(source, result), None
-        except Exception as e:  # GLib.Error
-            value, error = None, e
-        if not wait_for_caller or future.done():
-            link.post(_settle, future, value, error, on_result)
+    def done(source, result, *unused):
+        # Runs on the loop's thread, from the loop (see _LoopLink).
+        if future.done() or loop.is_closed():  # cancelled, or too late
             return
-        resumed = threading.Event()
+        try:
+            value = finish(source, result)
+            if on_result is not None:
+                value = on_result(value)
+        except Exception as e:  # GLib.Error; json.loads errors
+            future.set_exception(e)
+        else:
+            future.set_result(value)
+            if is_load:
+                link.hold = True
 
-        def settle_then_release():
-            _settle(future, value, error, on_result)
-            # Runs after the task step that set_result() scheduled.
-            loop.call_soon(resumed.set)
-
-        if link.post(settle_then_release):
-            resumed.wait(2.0)
-
-    _get_glib_thread().submit(start, cancellable, done_on_glib_thread)
+    link.start(start, cancellable, done)
     return future
-
-
-def _route_signals(plugin, loop):
-    """Makes the handlers connected to *plugin* from now on run on *loop*."""
-    plugin._rb_signal_link = _link_for(loop)
-    return plugin
-
-
-def _routed_handler(plugin, detailed_signal, handler, args):
-    link = plugin.__dict__.get('_rb_signal_link')
-    if link is None or link.glib_context is not None:
-        return None
-    name = detailed_signal.split('::', 1)[0]
-    info = GObject.signal_query(name, type(plugin))
-    if info is None:
-        return None  # let GObject raise its own error
-    returns_bool = info.return_type == GObject.TYPE_BOOLEAN
-    if info.return_type not in (GObject.TYPE_NONE, GObject.TYPE_BOOLEAN):
-        return None
-
-    def relay(*signal_args):
-        link.post(handler, *signal_args, *args)
-        return True if returns_bool else None
-
-    return relay
 
 
 class Plugin(RustBridge.Plugin):
@@ -370,22 +302,6 @@ class Plugin(RustBridge.Plugin):
     def __exit__(self, exc_type, exc, tb):
         self.shutdown(None)
         return False
-
-    def connect(self, detailed_signal, handler, *args):
-        """``GObject.Object.connect``; for a plugin loaded with an awaitable
-        under plain asyncio, *handler* runs on the asyncio loop (see the
-        module documentation)."""
-        relay = _routed_handler(self, detailed_signal, handler, args)
-        if relay is not None:
-            return _connect(self, detailed_signal, relay)
-        return _connect(self, detailed_signal, handler, *args)
-
-    def connect_after(self, detailed_signal, handler, *args):
-        """``GObject.Object.connect_after``, routed like :meth:`connect`."""
-        relay = _routed_handler(self, detailed_signal, handler, args)
-        if relay is not None:
-            return _connect_after(self, detailed_signal, relay)
-        return _connect_after(self, detailed_signal, handler, *args)
 
     def call(self, type_tag, request=None, cancellable=None):
         """Calls the handler for *type_tag*; returns the payload JSON text.
@@ -436,13 +352,11 @@ class Plugin(RustBridge.Plugin):
         ``asyncio.Future`` for the active plugin. Await it from a plain
         ``asyncio.run()`` program or a GLib-driven one; the module
         documentation says where the plugin's signal handlers run."""
-        loop = _current_loop()
-
         def start(cancellable, callback):
             _new_async(path, config, io_priority, cancellable, callback)
 
         return _start_future(start, lambda source, result: _new_finish(result), cancellable,
-                             lambda plugin: _route_signals(plugin, loop), wait_for_caller=True)
+                             is_load=True)
 
     def call_future(self, type_tag, request=None, cancellable=None, parse=False):
         """Starts an async call and returns an ``asyncio.Future`` for the
@@ -480,8 +394,6 @@ class Plugin(RustBridge.Plugin):
         return _start_future(start, _shutdown_finish, cancellable)
 
 
-_connect = GObject.Object.connect
-_connect_after = GObject.Object.connect_after
 _call = RustBridge.Plugin.call
 _call_raw = RustBridge.Plugin.call_raw
 _call_async = RustBridge.Plugin.call_async
@@ -512,13 +424,10 @@ if hasattr(RustBridge, 'Bundle'):
             """Verifies, extracts and loads the plugin without blocking;
             returns an ``asyncio.Future`` for the active plugin (see
             :meth:`Plugin.new_future` for where its signals go)."""
-            loop = _current_loop()
-
             def start(cancellable, callback):
                 _load_plugin_async(self, variant, config, cancellable, callback)
 
-            return _start_future(start, _load_plugin_finish, cancellable,
-                                 lambda plugin: _route_signals(plugin, loop), wait_for_caller=True)
+            return _start_future(start, _load_plugin_finish, cancellable, is_load=True)
 
     _load_plugin_async = RustBridge.Bundle.load_plugin_async
     _load_plugin_finish = RustBridge.Bundle.load_plugin_finish

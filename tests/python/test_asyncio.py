@@ -213,23 +213,7 @@ def test_signal_handlers_run_on_the_asyncio_thread(plugin_path):
     assert notified == ['state', 'state']
 
 
-def test_handler_errors_go_to_the_loop_exception_handler(fixture_path):
-    reported = []
-
-    async def main():
-        asyncio.get_running_loop().set_exception_handler(lambda loop, ctx: reported.append(ctx))
-        plugin = await RustBridge.Plugin.new_future(fixture_path)
-        plugin.connect('log', lambda *a: 1 / 0)
-        plugin.connect('log', lambda p, level, target, message: reported.append(message))
-        await plugin.call_future('log.emit', {'message': 'boom'})
-        await plugin.shutdown_future()
-
-    run(main())
-    assert isinstance(reported[0]['exception'], ZeroDivisionError)
-    assert reported[1] == 'boom 0'
-
-
-def test_disconnecting_a_routed_handler(fixture_path):
+def test_disconnecting_a_handler(fixture_path):
     logs = []
 
     async def main():
@@ -245,7 +229,7 @@ def test_disconnecting_a_routed_handler(fixture_path):
     assert logs == ['one 0']
 
 
-def test_user_data_is_passed_to_routed_handlers(fixture_path):
+def test_user_data_is_passed_to_handlers(fixture_path):
     got = []
 
     async def main():
@@ -259,23 +243,83 @@ def test_user_data_is_passed_to_routed_handlers(fixture_path):
     assert got == [('ud 0', 'x', 2)]
 
 
-def test_glib_connect_runs_on_the_glib_thread(fixture_path):
-    threads = []
+def test_a_handler_can_stop_the_emission(fixture_path):
+    # Handlers run during the emission, on the asyncio thread: stopping it
+    # keeps the default handler from passing the message to GLib logging.
+    seen, forwarded = [], []
+
+    def writer(level, fields, n_fields, user_data):
+        forwarded.append(level)
+        return GLib.LogWriterOutput.HANDLED
 
     async def main():
         plugin = await RustBridge.Plugin.new_future(fixture_path)
 
-        def handler(p, *args):
-            threads.append(threading.current_thread().name)
-            p.stop_emission_by_name('log')  # possible only during the emission
+        def handler(p, level, target, message):
+            seen.append((message, threading.get_ident()))
+            p.stop_emission_by_name('log')
 
-        GObject.Object.connect(plugin, 'log', handler)
-        await plugin.call_future('log.emit', {'message': 'direct'})
-        await until(lambda: threads)
+        plugin.connect('log', handler)
+        await plugin.call_future('log.emit', {'message': 'quiet', 'level': 'warn'})
+        await plugin.shutdown_future()
+        return threading.get_ident()
+
+    GLib.log_set_writer_func(writer, None)
+    me = run(main())
+    assert seen == [('quiet 0', me)]
+    assert GLib.LogLevelFlags.LEVEL_MESSAGE not in forwarded
+
+
+def test_signals_wait_for_the_next_loop_in_the_thread(fixture_path):
+    logs = []
+
+    async def load():
+        return await RustBridge.Plugin.new_future(fixture_path)
+
+    plugin = run(load())
+    plugin.connect('log', lambda p, level, target, message: logs.append(message))
+    plugin.call('log.emit', {'message': 'between'})   # no loop runs now
+    assert logs == []
+
+    async def later():
+        # Any awaitable of the overrides makes this loop dispatch the
+        # thread's private context.
+        assert await plugin.call_obj_future('payload.null') is None
+        await until(lambda: logs)
         await plugin.shutdown_future()
 
-    run(main())
-    assert threads == ['rustbridge-glib']
+    run(later())
+    assert logs == ['between 0']
+
+
+def test_asyncio_loops_in_two_threads(plugin_path):
+    results = {}
+    barrier = threading.Barrier(2)
+
+    def worker(k):
+        async def main():
+            plugin = await RustBridge.Plugin.new_future(plugin_path)
+            threads = set()
+            plugin.connect('log', lambda *a: threads.add(threading.get_ident()))
+            values = [await plugin.call_obj_future('math.add', {'a': k, 'b': i}) for i in range(50)]
+            await plugin.call_future('log.emit', {})
+            await until(lambda: threads)
+            # The fixture keeps its log callback in a library global that a
+            # shutdown clears: both log before either shuts down.
+            barrier.wait(10)
+            await plugin.shutdown_future()
+            return values, (threads, threading.get_ident())
+        results[k] = run(main())
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (100, 200)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for k in (100, 200):
+        values, own_thread = results[k]
+        assert values == [{'result': k + i} for i in range(50)]
+        assert own_thread[0] == {own_thread[1]}
 
 
 def test_sync_loaded_plugin_can_be_awaited(plugin_path):
@@ -468,3 +512,33 @@ def test_awaitables_in_a_glib_driven_loop(plugin_path):
     assert logs == [('glib 0', me)]
     assert direct == [me]
     assert states == [State.STOPPING, State.STOPPED]
+
+
+# ---- interpreter exit ---------------------------------------------------------------
+
+@pytest.mark.parametrize('shutdown', [True, False])
+def test_exit_after_asyncio_run(plugin_path, shutdown):
+    import os
+    import subprocess
+    import sys
+    code = (
+        'import asyncio, gi\n'
+        'gi.require_version("RustBridge", "1.0")\n'
+        'from gi.repository import RustBridge\n'
+        'async def main():\n'
+        f'    p = await RustBridge.Plugin.new_future({plugin_path!r})\n'
+        '    p.connect("log", lambda *a: None)\n'
+        '    print((await p.call_obj_future("math.add", {"a": 1, "b": 2}))["result"])\n'
+        '    asyncio.ensure_future(p.call_future("test.sleep", {"duration_ms": 200}))\n'
+        + ('    await p.shutdown_future()\n' if shutdown else '') +
+        '    return p\n'
+        'p = asyncio.run(main())\n'
+        'print(p.props.state.value_nick)\n'
+    )
+    started = time.monotonic()
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60,
+                         env=os.environ.copy())
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ['3', 'stopped' if shutdown else 'active']
+    assert out.stderr == ''
+    assert time.monotonic() - started < 10
