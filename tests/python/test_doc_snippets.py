@@ -5,6 +5,7 @@ ones of doc/python.md run against the test plugins."""
 import os
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
 
@@ -51,3 +52,29 @@ def test_python_md_asyncio_snippet(plugin_path):
     assert out.splitlines() == ["{'message': 'Hello', 'length': 5}",
                                 '{"message":"text","length":4}',
                                 'cancelled']
+
+
+def js_snippets():
+    return re.findall(r'```js\n(.*?)```', (SOURCE_ROOT / 'doc/gjs.md').read_text(), re.S)
+
+
+@pytest.mark.skipif(not os.environ.get('RB_GJS_MODULE') or shutil.which('gjs') is None,
+                    reason='gjs or the GJS module not available')
+@pytest.mark.parametrize('index', [0, 1])
+def test_gjs_md_module_snippets(plugin_path, index, tmp_path):
+    module = os.environ['RB_GJS_MODULE']
+    code = (js_snippets()[index]
+            .replace('/usr/share/rustbridge-glib-1.0/js/rustbridge.js', module)
+            .replace('/path/to/libmy_plugin.so', plugin_path))
+    code += "print('finished');\n"
+    script = tmp_path / 'app.js'
+    script.write_text(code)
+    env = os.environ.copy()
+    env['RUSTBRIDGE_JS_DIR'] = os.path.dirname(module)
+    out = subprocess.run(['gjs', '-m', str(script)], capture_output=True, text=True, timeout=60,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    assert 'finished' in out.stdout
+    assert 'Error' not in out.stderr, out.stderr
+    if index == 1:
+        assert '{"message":"hi","length":2}' in out.stdout
