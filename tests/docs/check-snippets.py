@@ -424,6 +424,8 @@ def run_block(b, exe, tmp, workdir, env):
                            timeout=TIMEOUT, stdin=subprocess.DEVNULL)
     except subprocess.TimeoutExpired:
         return f'timed out after {TIMEOUT} s'
+    except OSError as e:
+        return f'cannot run {cmd[0]}: {e}'
     if r.returncode != 0:
         return f'exit status {r.returncode}\n--- stdout\n{r.stdout}--- stderr\n{r.stderr}'
     if b.expected_output is not None and not output_matches(b.expected_output.text, r.stdout):
@@ -534,10 +536,19 @@ def main():
             if fragments else None
         futures = {b.index: pool.submit(compile_block, b, tmp, env, {'vapidir': args.vapidir})
                    for b in to_compile if b not in fragments}
+
+        def result(fut):
+            try:
+                return fut.result()
+            except (OSError, subprocess.SubprocessError) as e:
+                return None, f'cannot compile: {e}'
         for index, fut in futures.items():
-            compiled[index] = fut.result()
+            compiled[index] = result(fut)
         if vala is not None:
-            compiled.update(vala.result())
+            try:
+                compiled.update(vala.result())
+            except (OSError, subprocess.SubprocessError) as e:
+                compiled.update({b.index: (None, f'cannot compile: {e}') for b in fragments})
         for b in fragments:
             if 'compile-only' in b.directives and compiled[b.index][1] is None:
                 compiled[b.index] = (None, None)
