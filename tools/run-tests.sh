@@ -9,10 +9,11 @@ build=${BUILD_DIR:-"$top/_build"}
 "$top/tools/install-deps.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
-  meson setup "$build" "$top" -Dwerror=true
+  meson setup "$build" "$top" -Dwerror=true -Ddocs=enabled
 else
-  # The demo command may have configured it without -Werror.
-  meson configure "$build" -Dwerror=true
+  # The demo command may have configured it without -Werror (and the
+  # API reference, whose links the docs suite checks).
+  meson configure "$build" -Dwerror=true -Ddocs=enabled
 fi
 meson compile -C "$build"
 
