@@ -1798,12 +1798,12 @@ member_copy (JsonObject *object,
              const char *name)
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
-  g_autofree char *text = NULL;
 
   if (node == NULL || JSON_NODE_HOLDS_NULL (node))
     return NULL;
-  text = json_to_string (node, FALSE);
-  return json_from_string (text, NULL);
+  /* Not through text: a number like 1e400 reads as infinity, which json-glib
+   * writes as "inf.0", which it then cannot read. */
+  return rb_json_node_deep_copy (node);
 }
 
 /**

@@ -26,4 +26,16 @@ gboolean rb_json_load_untrusted (JsonParser  *parser,
                                  gssize       len,
                                  GError     **error);
 
+/* A copy of @node that shares nothing with it and is not sealed
+ * (json_node_copy() shares arrays and objects), made without going
+ * through text: a double that
+ * text cannot hold (1e400 reads as infinity) survives it. Recurses once
+ * per level: for trees that passed rb_json_load_untrusted() or that the
+ * caller built. */
+JsonNode *rb_json_node_deep_copy  (JsonNode    *node) G_GNUC_WARN_UNUSED_RESULT;
+
+/* FALSE if @node holds a number JSON text cannot write back (an infinity
+ * or NaN: json-glib reads 1e400 as infinity and writes "inf.0"). */
+gboolean  rb_json_node_is_finite  (JsonNode    *node);
+
 G_END_DECLS

@@ -63,19 +63,12 @@ static const char * const log_level_names[] = {
 };
 
 /* json_node_copy() shares objects and arrays; a configuration must own
- * its values, so copy through the serialised form (never on a hot path). */
-static JsonNode *
-json_node_deep_copy (JsonNode *node)
-{
-  g_autofree char *text = json_to_string (node, FALSE);
-  return json_from_string (text, NULL);
-}
-
+ * its values (never on a hot path). */
 static JsonObject *
 json_object_deep_copy (JsonObject *object)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autoptr(JsonNode) copy = json_node_deep_copy (node);
+  g_autoptr(JsonNode) copy = rb_json_node_deep_copy (node);
   return json_object_ref (json_node_get_object (copy));
 }
 
@@ -307,6 +300,13 @@ rb_plugin_config_new_from_json (const char  *json,
     {
       g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                            "Invalid plugin configuration: not a JSON object");
+      return NULL;
+    }
+  /* It goes back to text for the plugin: json-glib would write "inf.0". */
+  if (!rb_json_node_is_finite (node))
+    {
+      g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                           "Invalid plugin configuration: a number is beyond the range of a double");
       return NULL;
     }
   root = json_node_get_object (node);
@@ -574,7 +574,7 @@ object_set_member (JsonObject **object,
   if (*object == NULL)
     *object = json_object_new ();
   json_object_set_member (*object, key,
-                          value != NULL ? json_node_deep_copy (value) : json_node_new (JSON_NODE_NULL));
+                          value != NULL ? rb_json_node_deep_copy (value) : json_node_new (JSON_NODE_NULL));
 }
 
 static gboolean
@@ -593,6 +593,12 @@ object_set_member_json (JsonObject **object,
                    "Invalid JSON for %s “%s”: %s", what, key, local_error->message);
       return FALSE;
     }
+  if (!rb_json_node_is_finite (json_parser_get_root (parser)))
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                   "Invalid JSON for %s “%s”: a number is beyond the range of a double", what, key);
+      return FALSE;
+    }
   object_set_member (object, key, json_parser_get_root (parser));
   return TRUE;
 }
@@ -603,7 +609,7 @@ object_get_member (JsonObject *object,
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, key) : NULL;
 
-  return node != NULL ? json_node_deep_copy (node) : NULL;
+  return node != NULL ? rb_json_node_deep_copy (node) : NULL;
 }
 
 /**

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
 #include <string.h>
 
 #include "rb-test-util.h"
@@ -251,6 +252,55 @@ test_deep_json (void)
   g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
 }
 
+/* JSON text may hold numbers a double cannot (1e400): json-glib reads
+ * them as infinity and writes "inf.0", which is no JSON. Refused on the
+ * way in; and copies never go through text (a copy of such a value that a
+ * caller put in a JsonNode crashed). */
+static void
+test_non_finite_numbers (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(RbPluginConfig) copy = NULL;
+  g_autoptr(JsonNode) value = json_node_new (JSON_NODE_VALUE);
+  g_autoptr(JsonNode) got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json ("{\"data\":{\"k\":[1e400]}}", &error);
+
+  g_assert_null (parsed);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "beyond the range of a double"));
+  g_clear_error (&error);
+  g_assert_false (rb_plugin_config_set_data_json (config, "k", "{\"x\":-1e400}", &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "“k”"));
+  g_clear_error (&error);
+  g_assert_false (rb_plugin_config_set_init_param_json (config, "k", "1e400", NULL));
+  g_assert_null (rb_plugin_config_get_data (config, "k"));
+
+  /* A large number that is finite is fine, and copied as it is. */
+  g_assert_true (rb_plugin_config_set_data_json (config, "big", "{\"x\":1e300}", NULL));
+  json_node_set_double (value, 1e300);
+  rb_plugin_config_set_init_param (config, "big", value);
+  copy = rb_plugin_config_copy (config);
+  got = rb_plugin_config_get_init_param (copy, "big");
+  g_assert_nonnull (got);
+  g_assert_cmpfloat (json_node_get_double (got), ==, 1e300);
+  g_clear_pointer (&got, json_node_unref);
+  got = rb_plugin_config_get_data (copy, "big");
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (got));
+  g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (got), "x"), ==, 1e300);
+
+  /* What a caller builds is copied, not re-read: an infinity stays one. */
+  json_node_set_double (value, INFINITY);
+  rb_plugin_config_set_data (config, "inf", value);
+  g_clear_object (&copy);
+  copy = rb_plugin_config_copy (config);
+  g_clear_pointer (&got, json_node_unref);
+  got = rb_plugin_config_get_data (copy, "inf");
+  g_assert_nonnull (got);
+  g_assert_true (isinf (json_node_get_double (got)));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -266,6 +316,7 @@ main (int   argc,
   g_test_add_func ("/config/notify", test_notify_only_on_change);
   g_test_add_func ("/config/copy", test_copy);
   g_test_add_func ("/config/deep-json", test_deep_json);
+  g_test_add_func ("/config/non-finite-numbers", test_non_finite_numbers);
 
   return g_test_run ();
 }

@@ -3,6 +3,7 @@
  * RbBundle: bundles are made at test time by tools/rb-make-bundle.py and
  * signed with Debian's minisign tool.
  */
+#include <math.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -1432,6 +1433,38 @@ test_deep_manifest (void)
   g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "test-plugin");
 }
 
+/* JSON numbers beyond a double (1e400) read as infinity, which json-glib
+ * writes as "inf.0" and cannot read back: the manifest's objects are
+ * copied without going through text (build_info came back NULL). */
+static void
+test_manifest_huge_numbers (void)
+{
+  g_autofree char *plain = make ("huge-numbers-source.rbp", NULL);
+  g_autoptr(RbBundle) source = open_ok (plain);
+  g_autofree char *manifest = rb_bundle_get_manifest_json (source);
+  g_autofree char *edited_path = g_build_filename (workdir, "huge-numbers.json", NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GString) edited = g_string_new (manifest);
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(JsonNode) build = NULL;
+  g_autoptr(JsonNode) messages = NULL;
+  JsonObject *custom;
+
+  g_assert_cmpuint (g_string_replace (edited, "\"ci_job\": \"42\"", "\"ci_job\": \"42\", \"n\": 1e400", 1), ==, 1);
+  g_assert_cmpuint (g_string_replace (edited, "\"description\": \"Add\"", "\"description\": \"Add\", \"n\": -1e400", 1), ==, 1);
+  g_assert_true (g_file_set_contents (edited_path, edited->str, (gssize) edited->len, NULL));
+  path = make ("huge-numbers.rbp", "--raw-manifest", edited_path, NULL);
+  bundle = open_ok (path);
+  build = rb_bundle_get_build_info (bundle);
+  g_assert_nonnull (build);
+  custom = json_object_get_object_member (json_node_get_object (build), "custom");
+  g_assert_cmpstr (json_object_get_string_member (custom, "ci_job"), ==, "42");
+  g_assert_true (isinf (json_object_get_double_member (custom, "n")));
+  messages = rb_bundle_get_api_messages (bundle);
+  g_assert_nonnull (messages);
+  g_assert_cmpuint (json_array_get_length (json_node_get_array (messages)), ==, 2);
+}
+
 /* A zero-length entry, wherever it is, gives an error and leaves nothing
  * on disk; an empty .minisig crashed every verifying call. */
 static void
@@ -1864,6 +1897,7 @@ main (int   argc,
   g_test_add_func ("/bundle/load-async-cancelled", test_load_async_cancelled);
   g_test_add_func ("/bundle/deep-manifest", test_deep_manifest);
   g_test_add_func ("/bundle/empty-entries", test_empty_entries);
+  g_test_add_func ("/bundle/manifest-huge-numbers", test_manifest_huge_numbers);
   g_test_add_func ("/bundle/signature-trailing-line", test_signature_trailing_line);
   g_test_add_func ("/bundle/decomposed-names", test_decomposed_names);
   g_test_add_func ("/bundle/hostile-never-warns", test_hostile_never_warns);
