@@ -3,6 +3,7 @@
 
 #include "rb-enum-types.h"
 #include "rb-error.h"
+#include "rb-json-private.h"
 #include "rb-plugin-config.h"
 
 /**
@@ -62,19 +63,12 @@ static const char * const log_level_names[] = {
 };
 
 /* json_node_copy() shares objects and arrays; a configuration must own
- * its values, so copy through the serialised form (never on a hot path). */
-static JsonNode *
-json_node_deep_copy (JsonNode *node)
-{
-  g_autofree char *text = json_to_string (node, FALSE);
-  return json_from_string (text, NULL);
-}
-
+ * its values (never on a hot path). */
 static JsonObject *
 json_object_deep_copy (JsonObject *object)
 {
   g_autoptr(JsonNode) node = json_node_init_object (json_node_alloc (), object);
-  g_autoptr(JsonNode) copy = json_node_deep_copy (node);
+  g_autoptr(JsonNode) copy = rb_json_node_deep_copy (node);
   return json_object_ref (json_node_get_object (copy));
 }
 
@@ -278,8 +272,8 @@ read_uint_member (JsonObject  *object,
  * fields ignored).
  *
  * Returns: (transfer full): a new #RbPluginConfig, or %NULL with @error set
- *   to %RB_PLUGIN_ERROR_CONFIG if @json is not a JSON object or a field
- *   has the wrong type
+ *   to %RB_PLUGIN_ERROR_CONFIG if @json is not a JSON object, is nested
+ *   deeper than 512 levels, or a field has the wrong type
  */
 RbPluginConfig *
 rb_plugin_config_new_from_json (const char  *json,
@@ -295,7 +289,7 @@ rb_plugin_config_new_from_json (const char  *json,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, json, -1, &local_error))
+  if (!rb_json_load_untrusted (parser, json, -1, &local_error))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Invalid plugin configuration: %s", local_error->message);
@@ -306,6 +300,13 @@ rb_plugin_config_new_from_json (const char  *json,
     {
       g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                            "Invalid plugin configuration: not a JSON object");
+      return NULL;
+    }
+  /* It goes back to text for the plugin: json-glib would write "inf.0". */
+  if (!rb_json_node_is_finite (node))
+    {
+      g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                           "Invalid plugin configuration: a number is beyond the range of a double");
       return NULL;
     }
   root = json_node_get_object (node);
@@ -573,7 +574,7 @@ object_set_member (JsonObject **object,
   if (*object == NULL)
     *object = json_object_new ();
   json_object_set_member (*object, key,
-                          value != NULL ? json_node_deep_copy (value) : json_node_new (JSON_NODE_NULL));
+                          value != NULL ? rb_json_node_deep_copy (value) : json_node_new (JSON_NODE_NULL));
 }
 
 static gboolean
@@ -586,10 +587,16 @@ object_set_member_json (JsonObject **object,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
 
-  if (!json_parser_load_from_data (parser, json, -1, &local_error))
+  if (!rb_json_load_untrusted (parser, json, -1, &local_error))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Invalid JSON for %s “%s”: %s", what, key, local_error->message);
+      return FALSE;
+    }
+  if (!rb_json_node_is_finite (json_parser_get_root (parser)))
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                   "Invalid JSON for %s “%s”: a number is beyond the range of a double", what, key);
       return FALSE;
     }
   object_set_member (object, key, json_parser_get_root (parser));
@@ -602,7 +609,7 @@ object_get_member (JsonObject *object,
 {
   JsonNode *node = object != NULL ? json_object_get_member (object, key) : NULL;
 
-  return node != NULL ? json_node_deep_copy (node) : NULL;
+  return node != NULL ? rb_json_node_deep_copy (node) : NULL;
 }
 
 /**
@@ -635,7 +642,8 @@ rb_plugin_config_set_data (RbPluginConfig *self,
  * JSON text.
  *
  * Returns: %TRUE, or %FALSE with @error set to %RB_PLUGIN_ERROR_CONFIG if
- *   @json is not valid JSON (the configuration is then unchanged)
+ *   @json is not valid JSON or is nested deeper than 512 levels (the
+ *   configuration is then unchanged)
  */
 gboolean
 rb_plugin_config_set_data_json (RbPluginConfig  *self,
@@ -699,7 +707,8 @@ rb_plugin_config_set_init_param (RbPluginConfig *self,
  * given as JSON text.
  *
  * Returns: %TRUE, or %FALSE with @error set to %RB_PLUGIN_ERROR_CONFIG if
- *   @json is not valid JSON (the configuration is then unchanged)
+ *   @json is not valid JSON or is nested deeper than 512 levels (the
+ *   configuration is then unchanged)
  */
 gboolean
 rb_plugin_config_set_init_param_json (RbPluginConfig  *self,

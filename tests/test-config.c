@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <math.h>
 #include <string.h>
 
 #include "rb-test-util.h"
@@ -167,6 +168,139 @@ test_copy (void)
   g_assert_cmpstr (b, ==, c);
 }
 
+/* @prefix, @depth opening brackets, @depth closing ones, @suffix. */
+static char *
+nested (const char *prefix,
+        guint       depth,
+        const char *suffix)
+{
+  GString *text = g_string_new (prefix);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, suffix);
+  return g_string_free (text, FALSE);
+}
+
+static void
+assert_too_deep (const GError *error)
+{
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  if (strstr (error->message, "nested deeper than 512 levels") == NULL)
+    g_error ("“%s” does not give the depth", error->message);
+}
+
+/* json-glib recurses once per level without a limit: text nested deeper
+ * than the validator's 512 levels never reaches it (100,000 levels
+ * overflowed the stack), whichever entry point it comes through. */
+static void
+test_deep_json (void)
+{
+  g_autofree char *deepest_ok = nested ("{\"data\":{\"k\":", 510, "}}");    /* 512 levels */
+  g_autofree char *too_deep = nested ("{\"data\":{\"k\":", 511, "}}");      /* 513 */
+  g_autofree char *very_deep = nested ("{\"data\":{\"k\":", 100000, "}}");
+  g_autofree char *value_ok = nested ("", 512, "");
+  g_autofree char *value_too_deep = nested ("", 513, "");
+  g_autofree char *value_very_deep = nested ("", 100000, "");
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char * const refused[] = { too_deep, very_deep };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json (refused[i], &error);
+
+      g_assert_null (parsed);
+      assert_too_deep (error);
+      parsed = rb_plugin_config_new_from_json (refused[i], NULL);
+      g_assert_null (parsed);
+    }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json (deepest_ok, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (parsed);
+  }
+
+  before = rb_plugin_config_to_json (config);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *value = i == 0 ? value_too_deep : value_very_deep;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (rb_plugin_config_set_data_json (config, "k", value, &error));
+      assert_too_deep (error);
+      g_clear_error (&error);
+      g_assert_false (rb_plugin_config_set_init_param_json (config, "k", value, &error));
+      assert_too_deep (error);
+      g_assert_false (rb_plugin_config_set_data_json (config, "k", value, NULL));
+      g_assert_false (rb_plugin_config_set_init_param_json (config, "k", value, NULL));
+    }
+  after = rb_plugin_config_to_json (config);
+  g_assert_cmpstr (before, ==, after);
+
+  /* The limit is on the text given: a value may be 512 levels deep. */
+  g_assert_true (rb_plugin_config_set_data_json (config, "k", value_ok, NULL));
+  g_assert_true (rb_plugin_config_set_init_param_json (config, "k", value_ok, NULL));
+  node = rb_plugin_config_get_data (config, "k");
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+}
+
+/* JSON text may hold numbers a double cannot (1e400): json-glib reads
+ * them as infinity and writes "inf.0", which is no JSON. Refused on the
+ * way in; and copies never go through text (a copy of such a value that a
+ * caller put in a JsonNode crashed). */
+static void
+test_non_finite_numbers (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(RbPluginConfig) copy = NULL;
+  g_autoptr(JsonNode) value = json_node_new (JSON_NODE_VALUE);
+  g_autoptr(JsonNode) got = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json ("{\"data\":{\"k\":[1e400]}}", &error);
+
+  g_assert_null (parsed);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "beyond the range of a double"));
+  g_clear_error (&error);
+  g_assert_false (rb_plugin_config_set_data_json (config, "k", "{\"x\":-1e400}", &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "“k”"));
+  g_clear_error (&error);
+  g_assert_false (rb_plugin_config_set_init_param_json (config, "k", "1e400", NULL));
+  g_assert_null (rb_plugin_config_get_data (config, "k"));
+
+  /* A large number that is finite is fine, and copied as it is. */
+  g_assert_true (rb_plugin_config_set_data_json (config, "big", "{\"x\":1e300}", NULL));
+  json_node_set_double (value, 1e300);
+  rb_plugin_config_set_init_param (config, "big", value);
+  copy = rb_plugin_config_copy (config);
+  got = rb_plugin_config_get_init_param (copy, "big");
+  g_assert_nonnull (got);
+  g_assert_cmpfloat (json_node_get_double (got), ==, 1e300);
+  g_clear_pointer (&got, json_node_unref);
+  got = rb_plugin_config_get_data (copy, "big");
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (got));
+  g_assert_cmpfloat (json_object_get_double_member (json_node_get_object (got), "x"), ==, 1e300);
+
+  /* What a caller builds is copied, not re-read: an infinity stays one. */
+  json_node_set_double (value, INFINITY);
+  rb_plugin_config_set_data (config, "inf", value);
+  g_clear_object (&copy);
+  copy = rb_plugin_config_copy (config);
+  g_clear_pointer (&got, json_node_unref);
+  got = rb_plugin_config_get_data (copy, "inf");
+  g_assert_nonnull (got);
+  g_assert_true (isinf (json_node_get_double (got)));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -181,6 +315,8 @@ main (int   argc,
   g_test_add_func ("/config/set-data-bad-json", test_set_data_bad_json_keeps_config);
   g_test_add_func ("/config/notify", test_notify_only_on_change);
   g_test_add_func ("/config/copy", test_copy);
+  g_test_add_func ("/config/deep-json", test_deep_json);
+  g_test_add_func ("/config/non-finite-numbers", test_non_finite_numbers);
 
   return g_test_run ();
 }
