@@ -76,6 +76,7 @@ typedef struct {
   guint          index;
   guint8         mode;
   guint8         callbacks;    /* owner thread only */
+  gboolean       sleep;        /* a short test.sleep rather than an echo */
   GCancellable  *cancellable;  /* ours until the callback */
 } CallRec;
 
@@ -126,8 +127,9 @@ storm_cb (GObject      *source,
   if (reply != NULL)
     {
       g_autofree char *message = g_strdup_printf ("c%u", rec->index);
-      g_autofree char *expected = g_strdup_printf ("{\"message\":\"%s\",\"length\":%zu}",
-                                                   message, strlen (message));
+      g_autofree char *expected = rec->sleep ? g_strdup ("{\"slept_ms\":2}")
+                                             : g_strdup_printf ("{\"message\":\"%s\",\"length\":%zu}",
+                                                                message, strlen (message));
 
       if (rec->mode == CANCEL_BEFORE)
         storm_bad (storm, "call %u ran although it was cancelled before it was made", rec->index);
@@ -211,22 +213,33 @@ test_random_cancel (gconstpointer data)
 
       rec->storm = &storm;
       rec->index = i;
-      rec->mode = (guint8) rb_stress_random (N_CANCEL_MODES);
+      /* Now and then a call that keeps a worker busy for a moment: the
+       * calls behind it wait in the queue, and the cancelled ones among
+       * them complete (and may lose their last cancellable reference)
+       * before a worker takes them — also when valgrind runs one thread
+       * at a time. */
+      rec->sleep = i % 128 < 2;  /* one for each worker */
+      rec->mode = rec->sleep ? CANCEL_NONE : (guint8) rb_stress_random (N_CANCEL_MODES);
       per_mode[rec->mode]++;
       if (rec->mode != CANCEL_NONE)
         rec->cancellable = rb_stress_track (g_cancellable_new ());
       if (rec->mode == CANCEL_BEFORE)
         g_cancellable_cancel (rec->cancellable);
 
-      rb_plugin_call_async (plugin, "echo", request, rec->cancellable, storm_cb, rec);
+      rb_plugin_call_async (plugin, rec->sleep ? "test.sleep" : "echo",
+                            rec->sleep ? "{\"duration_ms\":2}" : request,
+                            rec->cancellable, storm_cb, rec);
 
       if (rec->mode == CANCEL_AFTER_SUBMIT)
         g_cancellable_cancel (rec->cancellable);
       else if (rec->mode == CANCEL_OTHER_THREAD)
         g_async_queue_push (canceller.queue, g_object_ref (rec->cancellable));
 
-      /* A window of calls in flight: the queue stays long, so that many
-       * cancellations complete calls that no worker has taken yet. */
+      /* Deliver what is ready now and then, and keep a window of calls
+       * in flight: the queue stays long, so that many cancellations
+       * complete calls that no worker has taken yet. */
+      if (i % 16 == 0)
+        g_main_context_iteration (NULL, FALSE);
       while (i + 1 - storm.done >= window)
         g_main_context_iteration (NULL, TRUE);
     }
