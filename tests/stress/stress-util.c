@@ -9,10 +9,30 @@
 
 #include "stress-util.h"
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RB_STRESS_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RB_STRESS_SANITIZED 1
+#endif
+#endif
+
 gboolean
 rb_stress_under_valgrind (void)
 {
   return g_getenv ("RB_TEST_UNDER_VALGRIND") != NULL;
+}
+
+/* Whether resident memory measures the program: not under valgrind, nor
+ * in an ASan/TSan build (shadow memory, quarantine of freed blocks). */
+gboolean
+rb_stress_rss_is_meaningful (void)
+{
+#ifdef RB_STRESS_SANITIZED
+  return FALSE;
+#else
+  return !rb_stress_under_valgrind ();
+#endif
 }
 
 /*

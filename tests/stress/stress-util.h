@@ -8,6 +8,7 @@ G_BEGIN_DECLS
 guint    rb_stress_count       (guint        n,
                                 guint        under_valgrind);
 gboolean rb_stress_under_valgrind (void);
+gboolean rb_stress_rss_is_meaningful (void);
 gsize    rb_stress_rss_kib     (void);
 gsize    rb_stress_peak_rss_kib (void);
 gboolean rb_stress_reset_peak  (void);

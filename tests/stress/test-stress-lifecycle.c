@@ -85,8 +85,8 @@ run_cycles (const char  *what,
   fds_end = rb_stress_fd_count ();
   g_test_message ("%s: RSS %zu -> %zu KiB, fds %u -> %u", what, rss_start, rss_end, fds_start, fds_end);
   g_assert_cmpuint (fds_end, <=, fds_start + FD_SLACK);
-  /* Under valgrind the process's RSS is valgrind's. */
-  if (!rb_stress_under_valgrind ())
+  /* Under valgrind or a sanitizer, RSS is mostly theirs. */
+  if (rb_stress_rss_is_meaningful ())
     g_assert_cmpuint (rss_end, <=, rss_start + RSS_SLACK_KIB);
   g_assert_cmpuint (rb_test_fixture_outstanding (), ==, outstanding);
 }

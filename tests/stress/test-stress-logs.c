@@ -54,7 +54,7 @@ check_peak (const char *what,
 
   g_test_message ("%s: RSS before %zu KiB, peak %zu KiB (+%zu KiB), now %zu KiB", what,
                   rss_before, peak, peak > rss_before ? peak - rss_before : 0, rb_stress_rss_kib ());
-  if (!rb_stress_under_valgrind ())
+  if (rb_stress_rss_is_meaningful ())
     g_assert_cmpuint (peak, <=, rss_before + STORM_RSS_SLACK_KIB);
 }
 
