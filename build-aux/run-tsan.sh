@@ -6,12 +6,13 @@
 # Usage: build-aux/run-tsan.sh [test names...]
 # (default: the plugin, async, logging, inflight and stress programs)
 set -eu
+# Not -Dwerror: clang warns about what gcc does not (see the report).
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${TSAN_BUILD_DIR:-"$top/_build-tsan"}
 main_build=${BUILD_DIR:-"$top/_build"}
 
 if [ ! -f "$build/build.ninja" ]; then
-  CC=${CC:-clang} meson setup "$build" "$top" -Dwerror=true -Db_sanitize=thread -Db_lundef=false \
+  CC=${CC:-clang} meson setup "$build" "$top" -Db_sanitize=thread -Db_lundef=false \
     -Dintrospection=disabled -Dvapi=disabled -Dfuzzing=disabled
 fi
 # The Rust test plugin is not instrumented: reuse the main build's cargo work.
