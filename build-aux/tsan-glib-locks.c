@@ -16,9 +16,17 @@
  * here: those hand-offs (GAsyncQueue, GThreadPool, GMainContext) are the
  * ones build-aux/tsan.supp names.
  *
+ * Thread pools get the same treatment: libglib hands a pushed item to a
+ * pool thread through its own futex lock, so g_thread_pool_push() (called
+ * from outside libglib: our pools and GTask's) releases the pool and every
+ * task function acquires it before it runs; g_once_init_leave() releases
+ * what g_once_init_enter() acquires.
+ *
  * Built with -fsanitize=thread so that TSan sees the atomic publication
  * of the pthread objects.
  */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -343,4 +351,149 @@ g_cond_wait_until (GCond  *cond,
   if (error != 0 && error != ETIMEDOUT)
     shim_fail ("pthread_cond_timedwait", error);
   return error == 0;
+}
+
+/* ---- GThreadPool hand-off --------------------------------------------- */
+
+void __tsan_acquire (void *addr);
+void __tsan_release (void *addr);
+
+typedef struct {
+  GFunc    func;
+  gpointer user_data;
+} PoolTask;
+
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static GHashTable *pools;  /* GThreadPool * → PoolTask * */
+
+static void
+pool_task_run (gpointer data,
+               gpointer user_data)
+{
+  PoolTask *task = user_data;
+
+  __tsan_acquire (task);
+  task->func (data, task->user_data);
+}
+
+static void *
+next_symbol (const char *name)
+{
+  void *symbol = dlsym (RTLD_NEXT, name);
+
+  if (symbol == NULL)
+    shim_fail (name, ENOENT);
+  return symbol;
+}
+
+static GThreadPool *
+pool_register (GThreadPool *pool,
+               PoolTask    *task)
+{
+  if (pool == NULL)
+    return NULL;
+  CHECK (pthread_mutex_lock (&pools_lock));
+  if (pools == NULL)
+    pools = g_hash_table_new (NULL, NULL);
+  g_hash_table_insert (pools, pool, task);
+  CHECK (pthread_mutex_unlock (&pools_lock));
+  return pool;
+}
+
+/* A PoolTask lives as long as the process: a pool freed without waiting
+ * may still run tasks. */
+static PoolTask *
+pool_task_new (GFunc    func,
+               gpointer user_data)
+{
+  PoolTask *task = malloc (sizeof *task);
+
+  if (task == NULL)
+    shim_fail ("malloc", ENOMEM);
+  task->func = func;
+  task->user_data = user_data;
+  return task;
+}
+
+SHIM_EXPORT GThreadPool *
+g_thread_pool_new (GFunc     func,
+                   gpointer  user_data,
+                   gint      max_threads,
+                   gboolean  exclusive,
+                   GError  **error)
+{
+  GThreadPool *(*real) (GFunc, gpointer, gint, gboolean, GError **) = next_symbol ("g_thread_pool_new");
+  PoolTask *task = pool_task_new (func, user_data);
+
+  return pool_register (real (pool_task_run, task, max_threads, exclusive, error), task);
+}
+
+SHIM_EXPORT GThreadPool *
+g_thread_pool_new_full (GFunc           func,
+                        gpointer        user_data,
+                        GDestroyNotify  item_free_func,
+                        gint            max_threads,
+                        gboolean        exclusive,
+                        GError        **error)
+{
+  GThreadPool *(*real) (GFunc, gpointer, GDestroyNotify, gint, gboolean, GError **) =
+    next_symbol ("g_thread_pool_new_full");
+  PoolTask *task = pool_task_new (func, user_data);
+
+  return pool_register (real (pool_task_run, task, item_free_func, max_threads, exclusive, error), task);
+}
+
+SHIM_EXPORT gboolean
+g_thread_pool_push (GThreadPool  *pool,
+                    gpointer      data,
+                    GError      **error)
+{
+  gboolean (*real) (GThreadPool *, gpointer, GError **) = next_symbol ("g_thread_pool_push");
+  PoolTask *task;
+
+  CHECK (pthread_mutex_lock (&pools_lock));
+  task = pools != NULL ? g_hash_table_lookup (pools, pool) : NULL;
+  CHECK (pthread_mutex_unlock (&pools_lock));
+  if (task != NULL)
+    __tsan_release (task);
+  return real (pool, data, error);
+}
+
+SHIM_EXPORT void
+g_thread_pool_free (GThreadPool *pool,
+                    gboolean     immediate,
+                    gboolean     wait_)
+{
+  void (*real) (GThreadPool *, gboolean, gboolean) = next_symbol ("g_thread_pool_free");
+
+  CHECK (pthread_mutex_lock (&pools_lock));
+  if (pools != NULL)
+    g_hash_table_remove (pools, pool);
+  CHECK (pthread_mutex_unlock (&pools_lock));
+  real (pool, immediate, wait_);
+}
+
+/* ---- g_once_init_enter/leave -------------------------------------------- */
+
+/* g_once_init_leave() publishes the value with a store inside libglib;
+ * the readers' fast path is an inline atomic load in our code. */
+SHIM_EXPORT gboolean
+(g_once_init_enter) (volatile void *location)
+{
+  gboolean (*real) (volatile void *) = next_symbol ("g_once_init_enter");
+  gboolean initialize = real (location);
+
+  if (!initialize)
+    __tsan_acquire ((void *) location);
+  return initialize;
+}
+
+SHIM_EXPORT void
+(g_once_init_leave) (volatile void *location,
+                     gsize          result)
+{
+  void (*real) (volatile void *, gsize) = next_symbol ("g_once_init_leave");
+
+  __tsan_release ((void *) location);
+  real (location, result);
 }

@@ -102,8 +102,8 @@ call_done_cb (GObject      *source,
               gpointer      data)
 {
   CallDone *done = data;
-  g_autofree char *reply = rb_plugin_call_finish (RB_PLUGIN (source), result, &done->error);
 
+  g_free (rb_plugin_call_finish (RB_PLUGIN (source), result, &done->error));
   done->done = TRUE;
 }
 
@@ -158,9 +158,8 @@ static gpointer
 big_logger_thread (gpointer data)
 {
   BigLogger *logger = data;
-  g_autofree char *reply = rb_plugin_call (logger->plugin, "log.emit", logger->request, NULL,
-                                           &logger->error);
 
+  g_free (rb_plugin_call (logger->plugin, "log.emit", logger->request, NULL, &logger->error));
   return NULL;
 }
 
