@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# Builds everything and runs every test suite (C/GTest, valgrind, Python,
-# GJS, Vala). Ends with one line "N passed, N failed, N skipped".
+# Builds everything and runs every test suite (C/GTest, stress, valgrind,
+# ASan+UBSan, Python, GJS, Vala). Ends with one line "N passed, N failed,
+# N skipped". RB_SKIP_VALGRIND=1 skips the memcheck run, RB_SKIP_ASAN=1
+# the ASan+UBSan build (build-aux/run-asan.sh, in ${BUILD_DIR}-asan).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$top/_build"}
+asan_build=${ASAN_BUILD_DIR:-"$build-asan"}
 
 "$top/tools/install-deps.sh"
 
@@ -28,6 +31,12 @@ if [ "${RB_SKIP_VALGRIND:-0}" != 1 ]; then
     --num-processes 2 || status=$?
 fi
 
+# The C suites again, built with ASan+UBSan (see doc/robustness-dev.md).
+rm -f "$asan_build/meson-logs/testlog-asan.json"
+if [ "${RB_SKIP_ASAN:-0}" != 1 ]; then
+  ASAN_BUILD_DIR=$asan_build BUILD_DIR=$build "$top/build-aux/run-asan.sh" || status=$?
+fi
+
 /usr/bin/python3 "$top/tools/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
-  "$build/meson-logs/testlog-valgrind.json" || status=1
+  "$build/meson-logs/testlog-valgrind.json" "$asan_build/meson-logs/testlog-asan.json" || status=1
 exit $status
