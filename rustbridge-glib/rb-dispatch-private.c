@@ -5,26 +5,36 @@
 
 typedef struct {
   RbDispatchFunc func;
+  RbDispatchFunc destroy;
   gpointer       data;
 } RbDispatchItem;
 
 typedef struct {
   GSource       source;
-  RbDispatcher *dispatcher; /* unowned: the dispatcher owns the source */
+  RbDispatcher *dispatcher; /* the source's callback data holds a reference */
 } RbDispatchSource;
 
+/*
+ * Who owns what: the context owns the source; the source's callback data
+ * is a reference to the dispatcher (dropped when the context destroys its
+ * sources, i.e. when the context goes); the dispatcher keeps a reference
+ * to the GSource struct (not to the context) so that pushers can wake it.
+ * Users (plugins, calls) hold references to the dispatcher, never to the
+ * context through it.
+ */
 struct _RbDispatcher {
   gint          ref_count;  /* atomic */
-  GMainContext *context;    /* owned */
-  GSource      *source;     /* owned, attached to context */
+  GMainContext *context;    /* unowned; only touched while !dead, under lock */
+  GSource      *source;     /* owned (the struct; the context owns the attachment) */
   GMutex        lock;
   GArray       *pending;    /* RbDispatchItem, guarded by lock */
   GArray       *draining;   /* only touched by the dispatching thread */
   gboolean      active;     /* draining now; guarded by lock */
+  gint          dead;       /* atomic, written under lock: the context is gone */
 };
 
-/* One dispatcher per context. The table does not own a reference: the
- * dispatcher removes itself when its last reference goes away. */
+/* One dispatcher per live context. The table holds no reference: the
+ * entry goes when the context does (before its memory can be reused). */
 static GMutex dispatchers_lock;
 static GHashTable *dispatchers;
 
@@ -36,7 +46,9 @@ rb_dispatch_source_dispatch (GSource     *source,
                              GSourceFunc  callback,
                              gpointer     user_data)
 {
-  RbDispatcher *self = rb_dispatcher_ref (((RbDispatchSource *) source)->dispatcher);
+  /* Alive: the source's callback data holds a reference while the
+   * context (which is dispatching us) lives. */
+  RbDispatcher *self = ((RbDispatchSource *) source)->dispatcher;
   guint round;
 
   g_source_set_ready_time (source, -1);
@@ -47,7 +59,6 @@ rb_dispatch_source_dispatch (GSource     *source,
   for (round = 0; round < MAX_ROUNDS; round++)
     {
       GArray *batch;
-      guint n_items;
 
       g_mutex_lock (&self->lock);
       if (self->pending->len == 0)
@@ -67,13 +78,7 @@ rb_dispatch_source_dispatch (GSource     *source,
           RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
           item->func (item->data);
         }
-
-      /* Each item held a reference (taken by push); ours keeps the
-       * dispatcher alive across rounds. */
-      n_items = batch->len;
       g_array_set_size (batch, 0);
-      for (guint i = 0; i < n_items; i++)
-        rb_dispatcher_unref (self);
     }
 
   if (round == MAX_ROUNDS)
@@ -91,8 +96,6 @@ rb_dispatch_source_dispatch (GSource     *source,
         g_source_set_ready_time (source, 0);
     }
 
-  /* May free the dispatcher (and with it the source). */
-  rb_dispatcher_unref (self);
   return G_SOURCE_CONTINUE;
 }
 
@@ -100,20 +103,59 @@ static GSourceFuncs rb_dispatch_source_funcs = {
   .dispatch = rb_dispatch_source_dispatch,
 };
 
+/* Never called: the source's callback slot only carries the reference. */
+static gboolean
+rb_dispatch_source_unused (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* The context is going (its last reference was dropped, whether it was
+ * ever iterated or not) and destroys its sources: runs in that thread. */
+static void
+rb_dispatcher_context_gone (gpointer data)
+{
+  RbDispatcher *self = data;
+  GArray *orphans;
+
+  g_mutex_lock (&dispatchers_lock);
+  if (dispatchers != NULL && g_hash_table_lookup (dispatchers, self->context) == self)
+    g_hash_table_remove (dispatchers, self->context);
+  g_mutex_unlock (&dispatchers_lock);
+
+  g_mutex_lock (&self->lock);
+  g_atomic_int_set (&self->dead, TRUE);
+  self->context = NULL;
+  orphans = self->pending;
+  self->pending = g_array_new (FALSE, FALSE, sizeof (RbDispatchItem));
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < orphans->len; i++)
+    {
+      RbDispatchItem *item = &g_array_index (orphans, RbDispatchItem, i);
+      item->destroy (item->data);
+    }
+  g_array_unref (orphans);
+
+  rb_dispatcher_unref (self);
+}
+
 static RbDispatcher *
 rb_dispatcher_new (GMainContext *context)
 {
   RbDispatcher *self = g_new0 (RbDispatcher, 1);
   GSource *source;
 
-  self->ref_count = 1;
-  self->context = g_main_context_ref (context);
+  /* Ours, and the source's (dropped in rb_dispatcher_context_gone()). */
+  self->ref_count = 2;
+  self->context = context;
   g_mutex_init (&self->lock);
   self->pending = g_array_sized_new (FALSE, FALSE, sizeof (RbDispatchItem), 64);
   self->draining = g_array_sized_new (FALSE, FALSE, sizeof (RbDispatchItem), 64);
 
   source = g_source_new (&rb_dispatch_source_funcs, sizeof (RbDispatchSource));
   ((RbDispatchSource *) source)->dispatcher = self;
+  g_source_set_callback (source, rb_dispatch_source_unused, self, rb_dispatcher_context_gone);
   g_source_set_static_name (source, "[rustbridge-glib] completions");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
   g_source_set_ready_time (source, -1);
@@ -123,22 +165,9 @@ rb_dispatcher_new (GMainContext *context)
   return self;
 }
 
-static gboolean
-rb_dispatcher_ref_if_alive (RbDispatcher *self)
-{
-  gint old = g_atomic_int_get (&self->ref_count);
-
-  while (old > 0)
-    {
-      if (g_atomic_int_compare_and_exchange_full (&self->ref_count, old, old + 1, &old))
-        return TRUE;
-    }
-  return FALSE;
-}
-
 /*
  * Returns: (transfer full): the dispatcher for @context (%NULL means the
- * global default context).
+ * global default context). The caller must hold a reference to @context.
  */
 RbDispatcher *
 rb_dispatcher_get_for_context (GMainContext *context)
@@ -151,11 +180,14 @@ rb_dispatcher_get_for_context (GMainContext *context)
   g_mutex_lock (&dispatchers_lock);
   if (dispatchers == NULL)
     dispatchers = g_hash_table_new (NULL, NULL);
+  /* An entry in the table is alive: its source holds a reference. */
   self = g_hash_table_lookup (dispatchers, context);
-  if (self == NULL || !rb_dispatcher_ref_if_alive (self))
+  if (self != NULL)
+    rb_dispatcher_ref (self);
+  else
     {
       self = rb_dispatcher_new (context);
-      g_hash_table_replace (dispatchers, context, self);
+      g_hash_table_insert (dispatchers, context, self);
     }
   g_mutex_unlock (&dispatchers_lock);
 
@@ -181,43 +213,76 @@ rb_dispatcher_unref (RbDispatcher *self)
   if (!g_atomic_int_dec_and_test (&self->ref_count))
     return;
 
-  g_mutex_lock (&dispatchers_lock);
-  if (dispatchers != NULL && g_hash_table_lookup (dispatchers, self->context) == self)
-    g_hash_table_remove (dispatchers, self->context);
-  g_mutex_unlock (&dispatchers_lock);
-
-  /* Items hold references, so nothing is pending here. */
-  g_source_destroy (self->source);
+  /* The context is gone (it held a reference until then): the source is
+   * destroyed, and nothing is queued. */
   g_source_unref (self->source);
-  g_main_context_unref (self->context);
   g_array_unref (self->pending);
   g_array_unref (self->draining);
   g_mutex_clear (&self->lock);
   g_free (self);
 }
 
-GMainContext *
-rb_dispatcher_get_context (RbDispatcher *self)
+/* Whether @self serves @context, which the caller holds a reference to.
+ * A dispatcher whose context died never matches, even a new context at
+ * the same address. */
+gboolean
+rb_dispatcher_is_for_context (RbDispatcher *self,
+                              GMainContext *context)
 {
-  return self->context;
+  if (context == NULL)
+    context = g_main_context_default ();
+  return !g_atomic_int_get (&self->dead) && self->context == context;
+}
+
+/* Whether the calling thread runs @self's context: it owns it (is
+ * iterating it), or it is @owner_thread and nobody else owns it. FALSE
+ * once the context is gone. Safe from any thread. */
+gboolean
+rb_dispatcher_in_context (RbDispatcher *self,
+                          GThread      *owner_thread)
+{
+  gboolean result = FALSE;
+
+  g_mutex_lock (&self->lock);
+  /* While not dead the context's memory is valid even if its last
+   * reference is being dropped: its finalization waits for this lock in
+   * rb_dispatcher_context_gone(). None of these calls needs a reference. */
+  if (!self->dead)
+    {
+      if (g_main_context_is_owner (self->context))
+        result = TRUE;
+      else if (g_thread_self () == owner_thread && g_main_context_acquire (self->context))
+        {
+          g_main_context_release (self->context);
+          result = TRUE;
+        }
+    }
+  g_mutex_unlock (&self->lock);
+  return result;
 }
 
 void
 rb_dispatcher_push (RbDispatcher   *self,
                     RbDispatchFunc  func,
+                    RbDispatchFunc  destroy,
                     gpointer        data)
 {
-  RbDispatchItem item = { func, data };
+  RbDispatchItem item = { func, destroy, data };
   gboolean wake;
 
-  rb_dispatcher_ref (self);
-
   g_mutex_lock (&self->lock);
+  if (G_UNLIKELY (self->dead))
+    {
+      g_mutex_unlock (&self->lock);
+      destroy (data);
+      return;
+    }
   /* Wake the context only for the first item, and not while it drains. */
   wake = self->pending->len == 0 && !self->active;
   g_array_append_val (self->pending, item);
-  g_mutex_unlock (&self->lock);
-
+  /* Under the lock: the context cannot finish dying meanwhile (it waits
+   * for this lock in rb_dispatcher_context_gone()). */
   if (wake)
     g_source_set_ready_time (self->source, 0);
+  g_mutex_unlock (&self->lock);
 }

@@ -13,6 +13,13 @@ G_BEGIN_DECLS
  * from empty to non-empty, so a burst of completions from worker threads
  * costs one wakeup of the main loop rather than one per item. Every
  * callback runs on the thread that iterates the context.
+ *
+ * The dispatcher does not keep its context alive: the context owns the
+ * dispatcher's source, and when the last reference to the context goes
+ * (iterated or not), the dispatcher dies with it. Items still queued are
+ * then destroyed (their @destroy function runs, in the thread that
+ * dropped the context), and later pushes destroy their item at once.
+ * Whoever needs an item delivered keeps the context alive (a GTask does).
  */
 typedef struct _RbDispatcher RbDispatcher;
 
@@ -22,9 +29,13 @@ RbDispatcher *rb_dispatcher_get_for_context (GMainContext *context);
 RbDispatcher *rb_dispatcher_get_thread_default (void);
 RbDispatcher *rb_dispatcher_ref             (RbDispatcher *self);
 void          rb_dispatcher_unref           (RbDispatcher *self);
-GMainContext *rb_dispatcher_get_context     (RbDispatcher *self);
+gboolean      rb_dispatcher_is_for_context  (RbDispatcher *self,
+                                             GMainContext *context);
+gboolean      rb_dispatcher_in_context      (RbDispatcher *self,
+                                             GThread      *owner_thread);
 void          rb_dispatcher_push            (RbDispatcher  *self,
                                              RbDispatchFunc func,
+                                             RbDispatchFunc destroy,
                                              gpointer       data);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RbDispatcher, rb_dispatcher_unref)

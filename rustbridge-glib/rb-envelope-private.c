@@ -19,9 +19,8 @@
 #define RB_SCAN_SWAR 1
 #endif
 
-/* Nesting deeper than this is refused (json-glib stops at a similar
- * depth); the scanner uses no recursion. */
-#define RB_JSON_MAX_DEPTH 512
+/* Nesting deeper than RB_JSON_MAX_DEPTH is refused; the scanner uses no
+ * recursion. */
 
 /* serde writes the success envelope compactly with the fields in this
  * order; anything else takes the slower json-glib path. */
@@ -51,6 +50,10 @@ static const char success_prefix[] = "{\"status\":\"success\",\"payload\":";
  */
 
 #define RB_SCAN_LEAD 16
+
+/* Set in the scanner's @high flags when it stopped at the depth limit
+ * (the string loops only ever set the low 16 bits). */
+#define RB_SCAN_TOO_DEEP 0x80000000u
 
 static const guint8 json_ws[256] = {
   [' '] = 1, ['\n'] = 1, ['\t'] = 1, ['\r'] = 1,
@@ -282,7 +285,10 @@ value:
     case '{':
     case '[':
       if (G_UNLIKELY (depth == RB_JSON_MAX_DEPTH))
-        return NULL;
+        {
+          *high |= RB_SCAN_TOO_DEEP;
+          return NULL;
+        }
       if (in_object)
         outer_is_object[depth / 64] |= G_GUINT64_CONSTANT (1) << (depth % 64);
       else
@@ -354,37 +360,80 @@ member:
 }
 
 /* [start, end) must meet the preconditions above. */
-static inline G_ALWAYS_INLINE gboolean
-json_text_is_valid (const guchar *start,
-                    const guchar *end)
+static inline G_ALWAYS_INLINE RbJsonCheck
+json_text_check (const guchar *start,
+                 const guchar *end)
 {
   const guchar *p;
   guint high = 0;
 
   p = scan_value (start, end, &high);
   if (G_UNLIKELY (p == NULL))
-    return FALSE;
+    return (high & RB_SCAN_TOO_DEEP) ? RB_JSON_TOO_DEEP : RB_JSON_MALFORMED;
   SKIP_WS (p);
   if (G_UNLIKELY (p != end))
-    return FALSE;
+    return RB_JSON_MALFORMED;
   /* Strings are the only place where bytes >= 0x80 may appear. */
-  return G_LIKELY (high == 0) || g_utf8_validate_len ((const char *) start, end - start, NULL);
+  if (G_LIKELY (high == 0) || g_utf8_validate_len ((const char *) start, end - start, NULL))
+    return RB_JSON_VALID;
+  return RB_JSON_MALFORMED;
+}
+
+static inline G_ALWAYS_INLINE gboolean
+json_text_is_valid (const guchar *start,
+                    const guchar *end)
+{
+  return json_text_check (start, end) == RB_JSON_VALID;
+}
+
+RbJsonCheck
+rb_json_value_check (const char *data,
+                     gsize       len)
+{
+  g_autofree guchar *buffer = NULL;
+
+  if (len >= G_MAXSIZE - RB_SCAN_LEAD - 1)
+    return RB_JSON_MALFORMED;
+  /* 16 readable bytes, the text, a NUL. */
+  buffer = g_malloc (RB_SCAN_LEAD + len + 1);
+  memset (buffer, 0, RB_SCAN_LEAD);
+  memcpy (buffer + RB_SCAN_LEAD, data, len);
+  buffer[RB_SCAN_LEAD + len] = '\0';
+  return json_text_check (buffer + RB_SCAN_LEAD, buffer + RB_SCAN_LEAD + len);
 }
 
 gboolean
 rb_json_value_is_valid (const char *data,
                         gsize       len)
 {
-  g_autofree guchar *buffer = NULL;
+  return rb_json_value_check (data, len) == RB_JSON_VALID;
+}
 
-  if (len >= G_MAXSIZE - RB_SCAN_LEAD - 1)
-    return FALSE;
-  /* 16 readable bytes, the text, a NUL. */
-  buffer = g_malloc (RB_SCAN_LEAD + len + 1);
-  memset (buffer, 0, RB_SCAN_LEAD);
-  memcpy (buffer + RB_SCAN_LEAD, data, len);
-  buffer[RB_SCAN_LEAD + len] = '\0';
-  return json_text_is_valid (buffer + RB_SCAN_LEAD, buffer + RB_SCAN_LEAD + len);
+gboolean
+rb_envelope_check_buffer_slow (const void  *data,
+                               gsize        len,
+                               gsize        capacity,
+                               const char  *what,
+                               GError     **error)
+{
+  if (data == NULL)
+    g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL,
+                 "Plugin returned a malformed %s: NULL data with a length of "
+                 "%" G_GSIZE_FORMAT " bytes", what, len);
+  else
+    g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL,
+                 "Plugin returned a malformed %s: its length (%" G_GSIZE_FORMAT " bytes) "
+                 "exceeds its capacity (%" G_GSIZE_FORMAT " bytes)", what, len, capacity);
+  return FALSE;
+}
+
+static void
+set_too_deep_error (GError     **error,
+                    const char  *what)
+{
+  g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL,
+               "Plugin returned a malformed %s: JSON nested deeper than %d levels",
+               what, RB_JSON_MAX_DEPTH);
 }
 
 void
@@ -439,8 +488,18 @@ rb_envelope_set_error (guint32        error_code,
 
   if (data != NULL && len > 0 && data[0] == '{')
     {
+      /* Nothing untrusted reaches json-glib unchecked: it recurses per
+       * level and has no depth limit. Malformed text is plain text. */
+      RbJsonCheck check = rb_json_value_check ((const char *) data, len);
+
+      if (check == RB_JSON_TOO_DEEP)
+        {
+          g_autofree char *what = g_strdup_printf ("error response (error code %u)", error_code);
+          set_too_deep_error (error, what);
+          return;
+        }
       parser = json_parser_new_immutable ();
-      object = parse_object (parser, data, len);
+      object = check == RB_JSON_VALID ? parse_object (parser, data, len) : NULL;
       if (object != NULL && g_strcmp0 (object_get_string (object, "status"), "error") == 0)
         {
           JsonNode *code_node = json_object_get_member (object, "error_code");
@@ -481,12 +540,19 @@ read_success_slow (const guint8  *data,
                    GError       **error)
 {
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  RbJsonCheck check = rb_json_value_check ((const char *) data, len);
   JsonObject *object;
   JsonNode *payload;
 
-  /* json-glib accepts some invalid JSON (e.g. unknown escapes): the strict
-   * scanner decides what is JSON, json-glib only finds the members. */
-  object = rb_json_value_is_valid ((const char *) data, len) ? parse_object (parser, data, len) : NULL;
+  /* json-glib accepts some invalid JSON (e.g. unknown escapes) and has no
+   * depth limit: the strict scanner decides what is JSON, json-glib only
+   * finds the members. */
+  if (check == RB_JSON_TOO_DEEP)
+    {
+      set_too_deep_error (error, "response");
+      return NULL;
+    }
+  object = check == RB_JSON_VALID ? parse_object (parser, data, len) : NULL;
   if (object == NULL)
     {
       g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_PROTOCOL,

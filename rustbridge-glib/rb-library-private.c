@@ -26,6 +26,9 @@ struct _RbLibrary {
 
   GMutex       sinks_lock;
   GPtrArray   *sinks;      /* RbLogSink *, unowned; guarded by sinks_lock */
+
+  GMutex       handles_lock;
+  GHashTable  *handles;    /* live plugin handles; guarded by handles_lock */
 };
 
 static GMutex libraries_lock;
@@ -171,12 +174,16 @@ rb_library_load (const char  *canonical,
   self->module = module;
   g_mutex_init (&self->sinks_lock);
   self->sinks = g_ptr_array_new ();
+  g_mutex_init (&self->handles_lock);
+  self->handles = g_hash_table_new (NULL, NULL);
 
   if (!rb_library_setup_closure (self, error))
     {
       g_module_close (module);
       g_ptr_array_unref (self->sinks);
       g_mutex_clear (&self->sinks_lock);
+      g_hash_table_unref (self->handles);
+      g_mutex_clear (&self->handles_lock);
       g_free (self->path);
       return NULL;
     }
@@ -263,6 +270,27 @@ gboolean
 rb_library_has_raw (RbLibrary *self)
 {
   return self->has_raw;
+}
+
+gboolean
+rb_library_claim_handle (RbLibrary *self,
+                         void      *handle)
+{
+  gboolean claimed;
+
+  g_mutex_lock (&self->handles_lock);
+  claimed = g_hash_table_add (self->handles, handle);
+  g_mutex_unlock (&self->handles_lock);
+  return claimed;
+}
+
+void
+rb_library_release_handle (RbLibrary *self,
+                           void      *handle)
+{
+  g_mutex_lock (&self->handles_lock);
+  g_hash_table_remove (self->handles, handle);
+  g_mutex_unlock (&self->handles_lock);
 }
 
 void

@@ -40,6 +40,14 @@ const char    *rb_library_get_path      (RbLibrary   *self);
 RbLogCallback  rb_library_get_log_callback (RbLibrary *self);
 gboolean       rb_library_has_raw       (RbLibrary   *self);
 
+/* Live handles of the library's instances: a plugin that hands out a
+ * handle which is still in use refuses to be trusted with it. Claiming
+ * fails if @handle is already live. */
+gboolean       rb_library_claim_handle  (RbLibrary   *self,
+                                         void        *handle);
+void           rb_library_release_handle (RbLibrary  *self,
+                                         void        *handle);
+
 void           rb_library_add_sink      (RbLibrary   *self,
                                          RbLogSink   *sink);
 void           rb_library_remove_sink   (RbLibrary   *self,

@@ -55,8 +55,13 @@
  */
 
 /* Undelivered log messages a plugin may have queued for its owner
- * context; more are dropped and counted. */
+ * context, by count and by bytes; more are dropped and counted. */
 #define MAX_PENDING_LOG_MESSAGES 4096
+#define MAX_PENDING_LOG_BYTES    (8 * 1024 * 1024)
+/* A longer message is cut there, with a marker saying how long it was. */
+#define MAX_LOG_MESSAGE_BYTES    (64 * 1024)
+/* A longer target (a module path) is cut, without a marker. */
+#define MAX_LOG_TARGET_BYTES     1024
 
 typedef struct _RbRelay RbRelay;
 
@@ -70,7 +75,13 @@ struct _RbPlugin {
 
   RbLibrary        *library;      /* unowned: mapped for the process's life */
   const RbAbi      *abi;
-  void             *handle;       /* owned by the plugin until shut down */
+  /* Set once by init and never changed: calls read it without a lock
+   * (admission keeps them away from a shut-down handle). What else asks
+   * the plugin about it outside admission checks `handle_live` under
+   * `handle_lock` first. */
+  void             *handle;
+  GMutex            handle_lock;
+  gboolean          handle_live;  /* guarded by handle_lock (and shutdown_lock to write) */
 
   gint              state;        /* RbLifecycleState, atomic */
   gint              log_level;    /* RbLogLevel, atomic */
@@ -108,8 +119,10 @@ struct _RbRelay {
   gatomicrefcount ref;
   GWeakRef        plugin;
   gint            pending_logs;   /* atomic */
+  gsize           pending_bytes;  /* atomic */
   gint            pending_states; /* atomic */
-  gint            dropped_warned; /* atomic */
+  gint            drop_notify_queued; /* atomic */
+  gint            drop_reported;  /* owner context only */
   guint64         dropped;        /* atomic */
 };
 
@@ -130,6 +143,7 @@ enum {
   PROP_HAS_BINARY_TRANSPORT,
   PROP_BUNDLE_NAME,
   PROP_BUNDLE_VERSION,
+  PROP_DROPPED_LOG_COUNT,
   N_PROPS
 };
 
@@ -174,6 +188,7 @@ rb_relay_unref (RbRelay *relay)
 
 typedef struct {
   RbRelay *relay;
+  gsize    size;    /* counted in relay->pending_bytes */
   guint8   level;
   char    *target;  /* points into message's allocation */
   char     message[];
@@ -221,21 +236,84 @@ syslog_priority_for (RbLogLevel level)
 }
 
 static void
+rb_log_item_free (gpointer data)
+{
+  RbLogItem *item = data;
+
+  g_atomic_int_add (&item->relay->pending_logs, -1);
+  g_atomic_pointer_add (&item->relay->pending_bytes, -(gssize) item->size);
+  rb_relay_unref (item->relay);
+  g_free (item);
+}
+
+static void
 rb_relay_deliver_log (gpointer data)
 {
   RbLogItem *item = data;
   g_autoptr(RbPlugin) plugin = g_weak_ref_get (&item->relay->plugin);
 
-  g_atomic_int_dec_and_test (&item->relay->pending_logs);
   if (plugin != NULL)
     g_signal_emit (plugin, signals[SIGNAL_LOG], 0,
                    (RbLogLevel) item->level, item->target, item->message);
-
-  rb_relay_unref (item->relay);
-  g_free (item);
+  rb_log_item_free (item);
 }
 
-/* Runs on any thread, under the library's sink lock. */
+static void rb_plugin_log_dropped (RbPlugin *self);
+
+/* A message and its target, cut to their caps, as valid UTF-8 without
+ * NUL bytes (a signal argument must be), with a marker if cut. */
+static RbLogItem *
+rb_log_item_new (RbRelay    *relay,
+                 guint8      level,
+                 const char *target,
+                 gsize       target_len,
+                 const char *message,
+                 gsize       message_len,
+                 gsize       keep)
+{
+  g_autofree char *fixed_msg = NULL, *fixed_target = NULL;
+  char marker[80];
+  gsize marker_len = 0;
+  RbLogItem *item;
+
+  if (keep < message_len)
+    marker_len = (gsize) g_snprintf (marker, sizeof marker,
+                                     " [truncated: %" G_GSIZE_FORMAT " bytes in all]",
+                                     message_len);
+
+  /* The plugin promises UTF-8; trust it no more than the rest. */
+  if (!g_utf8_validate_len (message, keep, NULL) || memchr (message, '\0', keep) != NULL)
+    {
+      fixed_msg = g_utf8_make_valid (message, (gssize) keep);
+      message = fixed_msg;
+      keep = strlen (fixed_msg);
+    }
+  if (!g_utf8_validate_len (target, target_len, NULL))
+    {
+      fixed_target = g_utf8_make_valid (target, (gssize) target_len);
+      target = fixed_target;
+      target_len = strlen (fixed_target);
+    }
+
+  item = g_malloc (sizeof (RbLogItem) + keep + marker_len + 1 + target_len + 1);
+  item->relay = relay;
+  item->level = level;
+  item->size = sizeof (RbLogItem) + keep + marker_len + 1 + target_len + 1;
+  if (keep > 0)
+    memcpy (item->message, message, keep);
+  memcpy (item->message + keep, marker, marker_len);
+  item->message[keep + marker_len] = '\0';
+  item->target = item->message + keep + marker_len + 1;
+  if (target_len > 0)
+    memcpy (item->target, target, target_len);
+  item->target[target_len] = '\0';
+  return item;
+}
+
+/* Runs on any thread, under the library's sink lock. Whatever the plugin
+ * passes, nothing here logs through GLib (a plugin must not be able to
+ * make its host's log fatal): drops are counted, and reported on the
+ * owner context. */
 static void
 rb_plugin_sink_func (gpointer     user_data,
                      guint8       level,
@@ -246,53 +324,42 @@ rb_plugin_sink_func (gpointer     user_data,
   RbPlugin *self = user_data;
   RbRelay *relay = self->relay;
   RbLogItem *item;
-  gsize target_len;
+  gsize keep, target_len, bytes_pending;
+  gint n_pending;
 
-  if (g_atomic_int_add (&relay->pending_logs, 1) >= MAX_PENDING_LOG_MESSAGES)
+  if (message == NULL)
+    message_len = 0;
+  if (target == NULL)
+    target = "";
+  keep = MIN (message_len, MAX_LOG_MESSAGE_BYTES);
+  target_len = strnlen (target, MAX_LOG_TARGET_BYTES);
+
+  /* A cheap look first: a storm against a full queue costs no copy. */
+  if (g_atomic_int_get (&relay->pending_logs) >= MAX_PENDING_LOG_MESSAGES ||
+      (gsize) g_atomic_pointer_get (&relay->pending_bytes) + keep > MAX_PENDING_LOG_BYTES)
     {
-      g_atomic_int_add (&relay->pending_logs, -1);
-      g_atomic_pointer_add (&relay->dropped, 1);
-      if (g_atomic_int_compare_and_exchange (&relay->dropped_warned, FALSE, TRUE))
-        g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
-                          "MESSAGE", "Plugin “%s” logs faster than its main context delivers: "
-                          "dropping log messages (see RbPlugin:dropped-log-count)",
-                          self->path);
+      rb_plugin_log_dropped (self);
       return;
     }
 
   if (level > RB_LOG_LEVEL_OFF)
     level = RB_LOG_LEVEL_ERROR;
+  item = rb_log_item_new (relay, level, target, target_len, message, message_len, keep);
 
-  target_len = strlen (target);
-  item = g_malloc (sizeof (RbLogItem) + message_len + 1 + target_len + 1);
-  item->relay = rb_relay_ref (relay);
-  item->level = level;
-  memcpy (item->message, message, message_len);
-  item->message[message_len] = '\0';
-  item->target = item->message + message_len + 1;
-  memcpy (item->target, target, target_len + 1);
-
-  /* The plugin promises UTF-8; a signal argument must be. */
-  if (!g_utf8_validate_len (item->message, message_len, NULL) ||
-      memchr (item->message, '\0', message_len) != NULL ||
-      !g_utf8_validate (item->target, -1, NULL))
+  /* Reserve for real (other threads log too). */
+  n_pending = g_atomic_int_add (&relay->pending_logs, 1);
+  bytes_pending = (gsize) g_atomic_pointer_add (&relay->pending_bytes, (gssize) item->size);
+  if (n_pending >= MAX_PENDING_LOG_MESSAGES || bytes_pending + item->size > MAX_PENDING_LOG_BYTES)
     {
-      g_autofree char *fixed_msg = g_utf8_make_valid (message, (gssize) message_len);
-      g_autofree char *fixed_target = g_utf8_make_valid (target, -1);
-      RbLogItem *fixed;
-      gsize n = strlen (fixed_msg), t = strlen (fixed_target);
-
-      fixed = g_malloc (sizeof (RbLogItem) + n + 1 + t + 1);
-      fixed->relay = item->relay;
-      fixed->level = level;
-      memcpy (fixed->message, fixed_msg, n + 1);
-      fixed->target = fixed->message + n + 1;
-      memcpy (fixed->target, fixed_target, t + 1);
+      g_atomic_int_add (&relay->pending_logs, -1);
+      g_atomic_pointer_add (&relay->pending_bytes, -(gssize) item->size);
       g_free (item);
-      item = fixed;
+      rb_plugin_log_dropped (self);
+      return;
     }
 
-  rb_dispatcher_push (self->owner, rb_relay_deliver_log, item);
+  rb_relay_ref (relay);
+  rb_dispatcher_push (self->owner, rb_relay_deliver_log, rb_log_item_free, item);
 }
 
 static void
@@ -331,6 +398,16 @@ rb_plugin_emit_state (RbPlugin         *self,
 }
 
 static void
+rb_state_item_free (gpointer data)
+{
+  RbStateItem *item = data;
+
+  g_atomic_int_dec_and_test (&item->relay->pending_states);
+  rb_relay_unref (item->relay);
+  g_free (item);
+}
+
+static void
 rb_relay_deliver_state (gpointer data)
 {
   RbStateItem *item = data;
@@ -347,16 +424,7 @@ rb_relay_deliver_state (gpointer data)
 static gboolean
 rb_plugin_on_owner_context (RbPlugin *self)
 {
-  GMainContext *context = rb_dispatcher_get_context (self->owner);
-
-  if (g_main_context_is_owner (context))
-    return TRUE;
-  if (g_thread_self () == self->owner_thread && g_main_context_acquire (context))
-    {
-      g_main_context_release (context);
-      return TRUE;
-    }
-  return FALSE;
+  return rb_dispatcher_in_context (self->owner, self->owner_thread);
 }
 
 static void
@@ -380,13 +448,22 @@ rb_plugin_state_changed (RbPlugin         *self,
   item->old_state = old_state;
   item->new_state = new_state;
   g_atomic_int_inc (&self->relay->pending_states);
-  rb_dispatcher_push (self->owner, rb_relay_deliver_state, item);
+  rb_dispatcher_push (self->owner, rb_relay_deliver_state, rb_state_item_free, item);
 }
 
 typedef struct {
   RbRelay    *relay;
   GParamSpec *pspec;
 } RbNotifyItem;
+
+static void
+rb_notify_item_free (gpointer data)
+{
+  RbNotifyItem *item = data;
+
+  rb_relay_unref (item->relay);
+  g_free (item);
+}
 
 static void
 rb_relay_deliver_notify (gpointer data)
@@ -396,8 +473,7 @@ rb_relay_deliver_notify (gpointer data)
 
   if (plugin != NULL)
     g_object_notify_by_pspec (G_OBJECT (plugin), item->pspec);
-  rb_relay_unref (item->relay);
-  g_free (item);
+  rb_notify_item_free (item);
 }
 
 /* Property notifications belong to the owner context too. */
@@ -415,7 +491,54 @@ rb_plugin_notify (RbPlugin   *self,
   item = g_new (RbNotifyItem, 1);
   item->relay = rb_relay_ref (self->relay);
   item->pspec = pspec;
-  rb_dispatcher_push (self->owner, rb_relay_deliver_notify, item);
+  rb_dispatcher_push (self->owner, rb_relay_deliver_notify, rb_notify_item_free, item);
+}
+
+/* Drop reports: at most one queued at a time, whatever the storm. */
+static void
+rb_drop_item_free (gpointer data)
+{
+  RbRelay *relay = data;
+
+  g_atomic_int_set (&relay->drop_notify_queued, FALSE);
+  rb_relay_unref (relay);
+}
+
+static void
+rb_relay_deliver_drop (gpointer data)
+{
+  RbRelay *relay = data;
+  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&relay->plugin);
+
+  /* Re-armed before the notification: a drop from now on queues another. */
+  g_atomic_int_set (&relay->drop_notify_queued, FALSE);
+  if (plugin != NULL)
+    {
+      /* Once per plugin, on the owner context, at a level no GLib setting
+       * makes fatal (the count is the property). */
+      if (!relay->drop_reported)
+        {
+          relay->drop_reported = TRUE;
+          g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                            "MESSAGE", "Plugin “%s” logs faster than its main context delivers "
+                            "(more than %d messages or %d bytes waiting): dropping log messages "
+                            "(see RbPlugin:dropped-log-count)",
+                            plugin->path, MAX_PENDING_LOG_MESSAGES, MAX_PENDING_LOG_BYTES);
+        }
+      g_object_notify_by_pspec (G_OBJECT (plugin), properties[PROP_DROPPED_LOG_COUNT]);
+    }
+  rb_relay_unref (relay);
+}
+
+/* Any thread (a log sink): counts a dropped message. */
+static void
+rb_plugin_log_dropped (RbPlugin *self)
+{
+  RbRelay *relay = self->relay;
+
+  g_atomic_pointer_add (&relay->dropped, 1);
+  if (g_atomic_int_compare_and_exchange (&relay->drop_notify_queued, FALSE, TRUE))
+    rb_dispatcher_push (self->owner, rb_relay_deliver_drop, rb_drop_item_free, rb_relay_ref (relay));
 }
 
 static void
@@ -484,16 +607,24 @@ rb_plugin_release (RbPlugin       *self,
 }
 
 /* After an internal error the plugin may have marked itself failed
- * (a panic does). Called while the call is still admitted, so the handle
- * is valid. */
-static void
+ * (a panic does). The call is still admitted, but a shutdown that timed
+ * out may have given up waiting for it and shut the handle down: ask the
+ * plugin only while the handle is live, and keep the shutdown from
+ * starting while we ask. */
+static G_GNUC_NO_INLINE void
 rb_plugin_check_failed (RbPlugin     *self,
                         const GError *error)
 {
+  guint8 state = RB_LIFECYCLE_STATE_ACTIVE;
+
   if (!g_error_matches (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INTERNAL) &&
       !g_error_matches (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE))
     return;
-  if (self->abi->plugin_get_state (self->handle) == RB_LIFECYCLE_STATE_FAILED)
+  g_mutex_lock (&self->handle_lock);
+  if (self->handle_live)
+    state = self->abi->plugin_get_state (self->handle);
+  g_mutex_unlock (&self->handle_lock);
+  if (state == RB_LIFECYCLE_STATE_FAILED)
     rb_plugin_transition (self, RB_LIFECYCLE_STATE_ACTIVE, RB_LIFECYCLE_STATE_FAILED);
 }
 
@@ -511,7 +642,8 @@ rb_plugin_invoke (RbPlugin      *self,
   RbInflightSlot *ticket;
   RbLogSink *previous;
   RbFfiBuffer buffer;
-  char *payload;
+  GError *local_error = NULL;
+  char *payload = NULL;
 
   if (!rb_plugin_admit (self, &ticket, error))
     return NULL;
@@ -521,11 +653,17 @@ rb_plugin_invoke (RbPlugin      *self,
                                    (const uint8_t *) request, request_len);
   rb_library_leave_call (previous);
 
-  payload = rb_envelope_read (buffer.error_code, buffer.data, buffer.len, error);
+  /* Nothing reads the buffer before len and capacity are checked. */
+  if (G_LIKELY (rb_envelope_check_buffer (buffer.data, buffer.len, buffer.capacity,
+                                          "response", &local_error)))
+    payload = rb_envelope_read (buffer.error_code, buffer.data, buffer.len, &local_error);
   self->abi->plugin_free_buffer (&buffer);
 
   if (G_UNLIKELY (payload == NULL))
-    rb_plugin_check_failed (self, *error);
+    {
+      rb_plugin_check_failed (self, local_error);
+      g_propagate_error (error, local_error);
+    }
   rb_plugin_release (self, ticket);
 
   return payload;
@@ -593,6 +731,7 @@ rb_plugin_invoke_raw (RbPlugin  *self,
   RbInflightSlot *ticket;
   RbLogSink *previous;
   RbRawHolder *holder;
+  GError *local_error = NULL;
   const void *data;
   gsize size;
 
@@ -606,7 +745,13 @@ rb_plugin_invoke_raw (RbPlugin  *self,
   holder->response = self->abi->plugin_call_raw (self->handle, message_id, data, size);
   rb_library_leave_call (previous);
 
-  if (G_LIKELY (holder->response.error_code == 0))
+  if (G_UNLIKELY (!rb_envelope_check_buffer (holder->response.data, holder->response.len,
+                                             holder->response.capacity,
+                                             holder->response.error_code == 0 ? "raw response"
+                                                                              : "raw error response",
+                                             &local_error)))
+    ;  /* refused: freed below, never read */
+  else if (G_LIKELY (holder->response.error_code == 0))
     {
       rb_plugin_release (self, ticket);
       /* Zero-copy: the plugin's memory backs the GBytes and goes back to
@@ -621,19 +766,21 @@ rb_plugin_invoke_raw (RbPlugin  *self,
                                          rb_raw_holder_free, holder);
     }
 
-  {
-    const char *text = holder->response.data;
-    gsize len = holder->response.len;
+  else
+    {
+      const char *text = holder->response.data;
+      gsize len = holder->response.len;
 
-    /* The error text is NUL-terminated and len counts the NUL; trust
-     * neither. */
-    if (text != NULL && len > 0)
-      len = strnlen (text, len);
-    rb_envelope_set_error (holder->response.error_code, (const guint8 *) text,
-                           text != NULL ? len : 0, error);
-  }
+      /* The error text is NUL-terminated and len counts the NUL; trust
+       * neither (len is within the allocation, checked above). */
+      if (text != NULL && len > 0)
+        len = strnlen (text, len);
+      rb_envelope_set_error (holder->response.error_code, (const guint8 *) text,
+                             text != NULL ? len : 0, &local_error);
+    }
   rb_raw_holder_free (holder);
-  rb_plugin_check_failed (self, *error);
+  rb_plugin_check_failed (self, local_error);
+  g_propagate_error (error, local_error);
   rb_plugin_release (self, ticket);
   return NULL;
 }
@@ -838,7 +985,7 @@ typedef struct {
   RbPlugin        *plugin;      /* owned: the worker may outlive the task */
   GTask           *task;        /* owned until returned */
   RbDispatcher    *dispatcher;  /* owned */
-  GCancellable    *cancellable; /* owned via the task */
+  GCancellable    *cancellable; /* owned: the call may outlive the task */
   gulong           cancelled_id;
   gboolean         returned;    /* dispatcher thread only */
 
@@ -870,6 +1017,7 @@ rb_call_unref (gpointer data)
     return;
 
   g_clear_object (&call->task);
+  g_clear_object (&call->cancellable);
   g_clear_object (&call->plugin);
   g_clear_pointer (&call->dispatcher, rb_dispatcher_unref);
   g_free (call->type_tag);
@@ -914,6 +1062,21 @@ rb_call_return (RbCall *call,
   g_object_unref (task);
 }
 
+/* A completion that can no longer be delivered (unreachable while the
+ * task lives: it keeps its context alive). */
+static void
+rb_call_drop (gpointer data)
+{
+  RbCall *call = data;
+
+  if (!call->returned && call->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (call->cancellable, call->cancelled_id);
+      call->cancelled_id = 0;
+    }
+  rb_call_unref (call);
+}
+
 static void
 rb_call_complete_in_context (gpointer data)
 {
@@ -941,7 +1104,7 @@ rb_call_cancelled_cb (GCancellable *cancellable,
 {
   RbCall *call = data;
 
-  rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_ref (call));
+  rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_unref, rb_call_ref (call));
 }
 
 /* Runs one async call on a pool thread. */
@@ -961,7 +1124,7 @@ rb_plugin_run_call (RbPlugin *self,
 
   g_atomic_int_add (&self->queued, -1);
   /* Hands our reference to the dispatcher: nothing below this line. */
-  rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, call);
+  rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, rb_call_drop, call);
 }
 
 /* How long an idle drainer lingers for the next call before it gives its
@@ -1063,11 +1226,14 @@ rb_plugin_start_call (RbPlugin            *self,
   call->plugin = g_object_ref (self);
   call->task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (call->task, source_tag);
-  call->cancellable = cancellable;
+  /* A reference of its own: the task (and its reference) goes as soon as
+   * the call completes as cancelled, while the call may still wait for a
+   * worker that looks at the cancellable. */
+  call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
 
   /* The common case: the caller's context is the owner's. */
   context = g_task_get_context (call->task);
-  if (context == rb_dispatcher_get_context (self->owner))
+  if (rb_dispatcher_is_for_context (self->owner, context))
     call->dispatcher = rb_dispatcher_ref (self->owner);
   else
     call->dispatcher = rb_dispatcher_get_for_context (context);
@@ -1384,6 +1550,22 @@ rb_plugin_initable_init (GInitable     *initable,
       goto fail;
     }
 
+  /* A handle that another instance still uses would be shut down twice and
+   * used after that: never touch it (it is not ours to shut down). */
+  if (!rb_library_claim_handle (self->library, self->handle))
+    {
+      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
+                   "that another live instance of this plugin already uses",
+                   self->path, self->handle);
+      self->handle = NULL;
+      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+      goto fail;
+    }
+  g_mutex_lock (&self->handle_lock);
+  self->handle_live = TRUE;
+  g_mutex_unlock (&self->handle_lock);
+
   g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
   return TRUE;
@@ -1416,7 +1598,7 @@ rb_plugin_do_shutdown (RbPlugin  *self,
   g_mutex_lock (&self->shutdown_lock);
 
   state = g_atomic_int_get (&self->state);
-  if (self->handle == NULL)
+  if (!self->handle_live)
     {
       /* Already stopped, or never started: nothing to do (idempotent). */
       g_mutex_unlock (&self->shutdown_lock);
@@ -1436,14 +1618,22 @@ rb_plugin_do_shutdown (RbPlugin  *self,
     rb_inflight_wait_idle (&self->inflight, end_time);
   }
 
+  /* Calls the timeout gave up on may still run in the plugin (the
+   * plugin's shutdown is what ends them); from here on nothing else asks
+   * the plugin about the handle (rb_plugin_check_failed()). */
+  g_mutex_lock (&self->handle_lock);
+  self->handle_live = FALSE;
+  g_mutex_unlock (&self->handle_lock);
+
   if (!self->abi->plugin_shutdown (self->handle))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SHUTDOWN_FAILED,
                    "Plugin “%s” failed to shut down (state before: %d)", self->path, state);
       ok = FALSE;
     }
-  /* The plugin forgets the handle either way: never touch it again. */
-  self->handle = NULL;
+  /* The plugin forgets the handle either way (and may hand its value out
+   * again): never touch it again. */
+  rb_library_release_handle (self->library, self->handle);
   rb_plugin_set_state (self, ok ? RB_LIFECYCLE_STATE_STOPPED : RB_LIFECYCLE_STATE_FAILED);
 
   g_mutex_unlock (&self->shutdown_lock);
@@ -1767,10 +1957,10 @@ rb_plugin_get_has_binary_transport (RbPlugin *self)
  * rb_plugin_get_dropped_log_count:
  * @self: a #RbPlugin
  *
- * Counts the log messages this plugin dropped.
+ * Gets [property@RustBridge.Plugin:dropped-log-count].
  *
  * Returns: log messages dropped because the owner context did not deliver
- *   them fast enough (more than 4096 were waiting)
+ *   them fast enough (more than 4096 messages or 8 MiB were waiting)
  */
 guint64
 rb_plugin_get_dropped_log_count (RbPlugin *self)
@@ -1843,14 +2033,13 @@ rb_plugin_dispose (GObject *object)
 {
   RbPlugin *self = RB_PLUGIN (object);
 
-  /* Calls in flight hold references, so none is running here. */
-  if (self->handle != NULL)
-    {
-      g_autoptr(GError) error = NULL;
+  /* Async calls in flight hold references, so none is running here. */
+  {
+    g_autoptr(GError) error = NULL;
 
-      if (!rb_plugin_do_shutdown (self, &error))
-        g_debug ("%s", error->message);
-    }
+    if (!rb_plugin_do_shutdown (self, &error))
+      g_debug ("%s", error->message);
+  }
 
   if (self->library != NULL && self->sink.library != NULL)
     {
@@ -1886,6 +2075,7 @@ rb_plugin_finalize (GObject *object)
   g_free (self->bundle_version);
   rb_inflight_clear (&self->inflight);
   g_mutex_clear (&self->shutdown_lock);
+  g_mutex_clear (&self->handle_lock);
 
   G_OBJECT_CLASS (rb_plugin_parent_class)->finalize (object);
 }
@@ -1923,6 +2113,9 @@ rb_plugin_get_property (GObject    *object,
       break;
     case PROP_BUNDLE_VERSION:
       g_value_set_string (value, self->bundle_version);
+      break;
+    case PROP_DROPPED_LOG_COUNT:
+      g_value_set_uint64 (value, rb_plugin_get_dropped_log_count (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -2044,6 +2237,19 @@ rb_plugin_class_init (RbPluginClass *klass)
     g_param_spec_string ("bundle-version", NULL, NULL, NULL,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * RbPlugin:dropped-log-count:
+   *
+   * Log messages this plugin dropped because its owner context did not
+   * deliver them fast enough: more than 4096 messages, or more than 8 MiB,
+   * were waiting. Notified in the owner context (coalesced: one
+   * notification may stand for many drops).
+   */
+  properties[PROP_DROPPED_LOG_COUNT] =
+    g_param_spec_uint64 ("dropped-log-count", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -2105,6 +2311,7 @@ rb_plugin_init (RbPlugin *self)
   self->log_level = RB_LOG_LEVEL_INFO;
   rb_inflight_init (&self->inflight);
   g_mutex_init (&self->shutdown_lock);
+  g_mutex_init (&self->handle_lock);
   g_mutex_init (&self->submit_lock);
   g_cond_init (&self->submit_cond);
   g_queue_init (&self->submitted);

@@ -45,22 +45,13 @@ rb_test_load (RbTestPluginKind  kind,
   return plugin;
 }
 
-static gboolean
-quiet_plugin_logs (const char     *log_domain,
-                   GLogLevelFlags  log_level,
-                   const char     *message,
-                   gpointer        user_data)
-{
-  /* Only our deliberate "dropping log messages" warning may pass. */
-  return !(g_strcmp0 (log_domain, "RustBridge") == 0 && strstr (message, "dropping log messages"));
-}
-
+/* No fatal-log exception: nothing a plugin does may log a warning or a
+ * critical in the host, so every one of them fails the test. */
 void
 rb_test_init (int    *argc,
               char ***argv)
 {
   g_test_init (argc, argv, NULL);
-  g_test_log_set_fatal_handler (quiet_plugin_logs, NULL);
 }
 
 void
@@ -143,12 +134,12 @@ rb_test_scale (guint n)
   return n;
 }
 
-/* Reads one of the fixture plugin's test counters (an exported
- * `guint64 name (void)`). */
-static guint64
-fixture_counter (const char *symbol)
+/* Reads one of a test plugin's counters (an exported `guint64 name (void)`). */
+guint64
+rb_test_plugin_counter (const char *path,
+                        const char *symbol)
 {
-  GModule *module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
+  GModule *module = g_module_open (path, G_MODULE_BIND_LOCAL);
   guint64 (*func) (void) = NULL;
 
   g_assert_nonnull (module);
@@ -156,6 +147,41 @@ fixture_counter (const char *symbol)
   g_module_make_resident (module);
   g_module_close (module);
   return func ();
+}
+
+static guint64
+fixture_counter (const char *symbol)
+{
+  return rb_test_plugin_counter (rb_test_plugin_path (RB_TEST_FIXTURE), symbol);
+}
+
+/* The misbehaving plugin (tests/plugins/misbehave-plugin.c). */
+const char *
+rb_test_misbehave_path (void)
+{
+  const char *path = rb_test_env_path ("RB_MISBEHAVE_PLUGIN");
+
+  g_assert_nonnull (path);
+  return path;
+}
+
+guint64
+rb_test_misbehave_counter (const char *symbol)
+{
+  return rb_test_plugin_counter (rb_test_misbehave_path (), symbol);
+}
+
+/* File descriptors open in this process. */
+guint
+rb_test_count_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
 }
 
 /* Buffers and raw responses the fixture plugin handed out and the host

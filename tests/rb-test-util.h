@@ -27,6 +27,11 @@ void        rb_test_assert_finalized   (gpointer         object);
 guint       rb_test_scale              (guint            n);
 guint64     rb_test_fixture_outstanding (void);
 guint64     rb_test_fixture_stale_handle_uses (void);
+guint64     rb_test_plugin_counter     (const char      *path,
+                                        const char      *symbol);
+const char *rb_test_misbehave_path     (void);
+guint64     rb_test_misbehave_counter  (const char      *symbol);
+guint       rb_test_count_fds          (void);
 
 #define RB_TEST_KIND(data) ((RbTestPluginKind) GPOINTER_TO_INT (data))
 
