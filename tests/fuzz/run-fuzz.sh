@@ -16,6 +16,9 @@
 # DIR/fuzz-artifacts/TARGET/ and its log in DIR/fuzz-logs/TARGET.log,
 # and ends with one line per target: executions, coverage (cov:), features
 # (ft:), corpus size and whether it crashed. Exit status: 1 if any crashed.
+# A run stops at its first crash; FUZZ_KEEP_GOING=1 runs libFuzzer in fork
+# mode with -ignore_crashes=1, to fuzz past a known bug (every crash is
+# still saved in the artifacts directory and counted in the log).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
@@ -81,7 +84,11 @@ run_one () {
   corpus="$build/fuzz-corpus/$t"
   artifacts="$build/fuzz-artifacts/$t"
   mkdir -p "$corpus" "$artifacts" "$build/fuzz-logs"
+  touch "$build/fuzz-logs/$t.log.start"
   # The first directory is the working corpus (written); the seeds after it are only read.
+  if [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
+    opts="$opts -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1"
+  fi
   # shellcheck disable=SC2086
   "$build/tests/fuzz/fuzz-$t" $opts -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "$here/corpus/$t" \
@@ -94,14 +101,16 @@ summary () {
   log="$build/fuzz-logs/$t.log"
   last=$(grep -E '^#[0-9]+' "$log" | tail -n 1 || true)
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' || true)
+  [ -n "$execs" ] || execs=$(echo "$last" | sed -n 's/^#\([0-9]*\).*/\1/p')
+  crashes=$(find "$build/fuzz-artifacts/$t" -type f -newer "$log.start" 2>/dev/null | wc -l)
   cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
   corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p')
   execs_s=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' || true)
-  if [ "$status" = 0 ]; then
+  if [ "$status" = 0 ] && [ "$crashes" = 0 ]; then
     result=ok
   else
-    result="CRASHED (see $log and $build/fuzz-artifacts/$t/)"
+    result="CRASHED: $crashes new artifact(s) in $build/fuzz-artifacts/$t/ (log: $log)"
   fi
   printf '%-14s execs %-10s (%s/s) cov %-6s ft %-7s corpus %-12s %s\n' \
     "$t" "${execs:-?}" "${execs_s:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
