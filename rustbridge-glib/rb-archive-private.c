@@ -145,10 +145,14 @@ read_at (RbArchive  *self,
   return TRUE;
 }
 
-char *
-rb_archive_escape (const char *text,
-                   gssize      len,
-                   gsize       max_bytes)
+/* rb_archive_escape(), and with @ascii every character beyond ASCII as
+ * \uNNNN or \UNNNNNNNN too (and "..." as the ellipsis): for names that
+ * may differ in characters that look alike. */
+static char *
+escape (const char *text,
+        gssize      len,
+        gsize       max_bytes,
+        gboolean    ascii)
 {
   GString *out = g_string_new (NULL);
   const char *p = text;
@@ -175,6 +179,8 @@ rb_archive_escape (const char *text,
             g_snprintf (unit, sizeof unit, "\\u%04x", c);
           else if (c == '\\')
             add = "\\\\";
+          else if (ascii && c >= 0x80)
+            g_snprintf (unit, sizeof unit, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
           else
             {
               memcpy (unit, p, n);
@@ -183,13 +189,21 @@ rb_archive_escape (const char *text,
         }
       if (strlen (add) > max_bytes - out->len)
         {
-          g_string_append (out, "…");
+          g_string_append (out, ascii ? "..." : "…");
           break;
         }
       g_string_append (out, add);
       p += n;
     }
   return g_string_free (out, FALSE);
+}
+
+char *
+rb_archive_escape (const char *text,
+                   gssize      len,
+                   gsize       max_bytes)
+{
+  return escape (text, len, max_bytes, FALSE);
 }
 
 char *
@@ -863,9 +877,45 @@ open_reader (RbArchive  *self,
   return a;
 }
 
+/*
+ * Whether libarchive's name for an entry is the name we checked. It is
+ * not always the same bytes: libarchive composes the names of entries
+ * flagged UTF-8 into Unicode NFC as it reads them (names without the flag
+ * pass as they are), so a name in NFD, as macOS writes them, comes out
+ * composed. Such a name is the same name, canonically equivalent: entries
+ * are read by their place in the file, and only the checked bytes are
+ * ever used to name them.
+ */
+static gboolean
+names_match (const char *seen,
+             const char *checked)
+{
+  g_autofree char *seen_nfc = NULL;
+  g_autofree char *checked_nfc = NULL;
+
+  if (seen == NULL)
+    return FALSE;
+  if (strcmp (seen, checked) == 0)
+    return TRUE;
+  if (!g_utf8_validate (seen, -1, NULL) || !g_utf8_validate (checked, -1, NULL))
+    return FALSE;
+  seen_nfc = g_utf8_normalize (seen, -1, G_NORMALIZE_NFC);
+  checked_nfc = g_utf8_normalize (checked, -1, G_NORMALIZE_NFC);
+  return seen_nfc != NULL && checked_nfc != NULL && strcmp (seen_nfc, checked_nfc) == 0;
+}
+
+/* An entry name for a message where another one may look the same:
+ * escaped down to ASCII. */
+static char *
+ascii_shown_name (const char *name)
+{
+  return escape (name, -1, RB_ARCHIVE_SHOWN_MAX, TRUE);
+}
+
 /* libarchive must hand out exactly the entries we checked, in file
  * order (its central-directory reader sorts them by offset), with the
- * same names and types: what we validated is what it reads. */
+ * same names (see names_match()) and types: what we validated is what it
+ * reads. */
 static gboolean
 cross_check (RbArchive  *self,
              GError    **error)
@@ -885,10 +935,10 @@ cross_check (RbArchive  *self,
       const Entry *expected = seen < self->by_offset->len ? g_ptr_array_index (self->by_offset, seen) : NULL;
       mode_t type = archive_entry_filetype (entry);
 
-      if (expected == NULL || g_strcmp0 (name, expected->name) != 0)
+      if (expected == NULL || !names_match (name, expected->name))
         {
-          g_autofree char *seen_name = name ? rb_archive_shown_name (name) : g_strdup ("(unreadable)");
-          g_autofree char *shown = expected ? rb_archive_shown_name (expected->name) : NULL;
+          g_autofree char *seen_name = name ? ascii_shown_name (name) : g_strdup ("(unreadable)");
+          g_autofree char *shown = expected ? ascii_shown_name (expected->name) : NULL;
 
           if (shown != NULL)
             invalid (self, error, "libarchive sees entry “%s” where the central directory has “%s”", seen_name, shown);
@@ -1036,6 +1086,7 @@ rb_archive_stream (RbArchive          *self,
   const char *entry_name;
   gboolean ok = FALSE, is_link;
   guint64 total = 0;
+  guint index = 0;
   int rc;
 
   if (file == NULL)
@@ -1059,8 +1110,11 @@ rb_archive_stream (RbArchive          *self,
       size_t size;
       la_int64_t offset;
 
-      if (g_strcmp0 (entry_name, file->name) != 0)
+      /* By its place: names that look alike are not the same entry. */
+      if (index >= self->by_offset->len || g_ptr_array_index (self->by_offset, index++) != file)
         continue;
+      if (!names_match (entry_name, file->name))
+        break;
       if (!at_checked_data (self, a, file, error))
         goto out;
       while ((rc = archive_read_data_block (a, &block, &size, &offset)) == ARCHIVE_OK)

@@ -25,7 +25,10 @@ G_BEGIN_DECLS
  *   directory's; entries that overlap or run into the central directory;
  *   encrypted entries; methods other than stored and deflate; stored
  *   entries whose two sizes differ; duplicate names; libarchive seeing
- *   other entries, in another order, or of other types than we do;
+ *   other entries, in another order, or of other types than we do (its
+ *   names may be the checked ones composed into Unicode NFC, which it
+ *   does for entries flagged UTF-8: entries are read by their place, and
+ *   named by the checked bytes only);
  * - TOO_LARGE: more entries or more declared bytes than the limits.
  *
  * The file stays open, and later reads go through the same descriptor

@@ -15,6 +15,7 @@
 #include "rb-bundle-message-private.h"
 #include "rb-enum-types.h"
 #include "rb-error.h"
+#include "rb-json-private.h"
 #include "rb-minisign-private.h"
 #include "rb-plugin-private.h"
 
@@ -356,7 +357,8 @@ check_min_rustbridge_version (RbBundle *self)
       (major == SUPPORTED_RUSTBRIDGE_MAJOR && minor > SUPPORTED_RUSTBRIDGE_MINOR))
     {
       g_autofree char *shown = rb_archive_shown_name (min);
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+      /* A MESSAGE, as every report about a bundle's content. */
+      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                         "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
                         self->path, shown, SUPPORTED_RUSTBRIDGE_MAJOR, SUPPORTED_RUSTBRIDGE_MINOR);
     }
@@ -576,12 +578,12 @@ rb_bundle_initable_init (GInitable     *initable,
 
   data = g_bytes_get_data (self->manifest_bytes, &size);
   parser = json_parser_new_immutable ();
-  if (size == 0 || memchr (data, '\0', size) != NULL ||
-      !json_parser_load_from_data (parser, data, (gssize) size, &local_error))
+  /* Never json-glib on text nested deeper than it can take. */
+  if (size == 0 || !rb_json_load_untrusted (parser, data, (gssize) size, &local_error))
     {
       g_set_error (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
                    "Invalid manifest.json in “%s”: %s", self->path,
-                   local_error ? local_error->message : "not JSON text");
+                   local_error ? local_error->message : "the file is empty");
       goto fail;
     }
   self->manifest = json_node_ref (json_parser_get_root (parser));
@@ -845,19 +847,21 @@ rb_bundle_get_library_path (RbBundle    *self,
 /* ------------------------------------------------------------------ */
 /* Signatures                                                          */
 
+/* A MESSAGE, not a WARNING: what a bundle holds must not abort a program
+ * that runs with fatal warnings (every GTest program does). */
 static void
 warn_unverified (RbBundle   *self,
                  const char *what,
                  const char *why)
 {
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING,
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                     "MESSAGE", "Bundle “%s”: %s is not verified (%s; verify-mode is WARN)",
                     self->path, what, why);
 }
 
 /* Finds the signature of @name and the key to check it with. Returns
  * FALSE with @error set on failure; TRUE with *signature_out unset when
- * nothing is to be checked (SKIP, or WARN with a warning logged). */
+ * nothing is to be checked (SKIP, or WARN with a message logged). */
 static gboolean
 prepare_signature (RbBundle             *self,
                    const char           *name,
@@ -1068,6 +1072,15 @@ stream_library (RbBundle      *self,
   else
     ok = TRUE;
 
+  /* Even one its checksum and signature vouch for: no library is empty
+   * (the archive checked that the size it declares is what it holds). */
+  if (ok && rb_archive_get_size (self->archive, library) == 0)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s”: “%s” is empty", self->path, shown);
+      ok = FALSE;
+    }
+
 out:
   rb_minisign_signature_clear (&signature);
   if (sink.copy != NULL)
@@ -1085,6 +1098,8 @@ out:
  * Verifies the manifest signature and the checksum and signature of the
  * current platform's library of @variant, as
  * [property@RustBridge.Bundle:verify-mode] asks, without writing anything.
+ * An empty library is refused (%RB_BUNDLE_ERROR_INVALID_ARCHIVE) even if
+ * its checksum and signature match.
  *
  * Returns: %TRUE if everything checked out, or %FALSE with @error set
  */
@@ -1273,14 +1288,21 @@ typedef struct {
   char           *path;    /* the extracted library */
 } LoadData;
 
+/* The destroy notify of an extracted library's path: whoever drops it
+ * (a cancelled task, or one never dispatched) removes the file too. */
+static void
+extracted_free (char *path)
+{
+  remove_extracted (path);
+  g_free (path);
+}
+
 static void
 load_data_free (LoadData *data)
 {
-  if (data->path != NULL)
-    remove_extracted (data->path);
+  g_clear_pointer (&data->path, extracted_free);
   g_free (data->variant);
   g_clear_object (&data->config);
-  g_free (data->path);
   g_free (data);
 }
 
@@ -1298,7 +1320,7 @@ load_extract_thread (GTask        *task,
   if (library == NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, g_file_get_path (library), g_free);
+    g_task_return_pointer (task, g_file_get_path (library), (GDestroyNotify) extracted_free);
 }
 
 static void
@@ -1308,9 +1330,13 @@ load_plugin_ready (GObject      *source,
 {
   g_autoptr(GTask) task = user_data;
   RbBundle *self = g_task_get_source_object (task);
+  LoadData *data = g_task_get_task_data (task);
   GError *error = NULL;
   RbPlugin *plugin = rb_plugin_new_finish (result, &error);
 
+  /* Mapped (or not loadable): the file goes before the caller hears of
+   * it, as in the synchronous load. */
+  g_clear_pointer (&data->path, extracted_free);
   if (plugin == NULL)
     {
       g_task_return_error (task, error);
@@ -1330,6 +1356,8 @@ load_extracted (GObject      *source,
   GCancellable *cancellable;
   GError *error = NULL;
 
+  /* A cancelled task drops its extracted library (extracted_free())
+   * rather than hand it out. */
   data->path = g_task_propagate_pointer (G_TASK (result), &error);
   if (data->path == NULL)
     {
@@ -1337,7 +1365,8 @@ load_extracted (GObject      *source,
       return;
     }
   /* Created from this (the caller's) context, so the plugin's signals go
-   * there; the library file is removed with the task data. */
+   * there; the library file is removed once it is loaded, or with the
+   * task data. */
   cancellable = g_task_get_cancellable (task);
   rb_plugin_new_async (data->path, data->config, G_PRIORITY_DEFAULT,
                        cancellable, load_plugin_ready, g_steal_pointer (&task));
@@ -1462,7 +1491,8 @@ lookup_schema (RbBundle    *self,
  * @error: return location for a #GError
  *
  * Reads a schema file and checks it against the manifest's checksum
- * (when the manifest gives one).
+ * (when the manifest gives one). An empty file is refused
+ * (%RB_BUNDLE_ERROR_INVALID_ARCHIVE).
  *
  * Returns: (transfer full): the schema's bytes, or %NULL with @error set
  */
@@ -1501,6 +1531,14 @@ rb_bundle_read_schema (RbBundle    *self,
                        shown_path);
           return NULL;
         }
+    }
+  if (g_bytes_get_size (bytes) == 0)
+    {
+      g_autofree char *shown = rb_archive_shown_name (name);
+      g_autofree char *shown_path = rb_archive_shown_name (member_string (schema, "path"));
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s”: schema “%s” (“%s”) is empty", self->path, shown, shown_path);
+      return NULL;
     }
   return g_steal_pointer (&bytes);
 }

@@ -99,6 +99,12 @@ rb_minisign_signature_parse (const guint8         *data,
 
   memset (signature, 0, sizeof *signature);
 
+  /* An empty GBytes may hold a NULL pointer. */
+  if (len == 0)
+    {
+      problem = "the file is empty";
+      goto fail;
+    }
   if (len > 64 * 1024 || memchr (data, '\0', len) != NULL || !g_utf8_validate_len ((const char *) data, len, NULL))
     {
       problem = "not a text file";
@@ -145,6 +151,12 @@ rb_minisign_signature_parse (const guint8         *data,
   if (!decode_base64 (lines[3], strlen (lines[3]), signature->global_signature, 64))
     {
       problem = "the global signature line is not the base64 of 64 bytes";
+      goto fail;
+    }
+  /* Four lines and at most a final line end, as minisign writes them. */
+  if (lines[4] != NULL && (lines[4][0] != '\0' || lines[5] != NULL))
+    {
+      problem = "there is more after the global signature";
       goto fail;
     }
   signature->trusted_comment = g_strdup (lines[2] + strlen ("trusted comment: "));

@@ -35,8 +35,12 @@ gboolean rb_minisign_key_parse         (const char                 *text,
                                         RbMinisignKey              *key,
                                         GError                    **error);
 
-/* @what names the signature file in error messages, as given: escape it
- * (rb_archive_shown_name()) if it comes from a bundle. */
+/* @data: a .minisig as minisign writes it: the untrusted comment, the
+ * signature, the trusted comment and the global signature lines, and at
+ * most a final line end (CR LF too); an empty file or anything after the
+ * fourth line is refused. @what names the signature file in error
+ * messages, as given: escape it (rb_archive_shown_name()) if it comes
+ * from a bundle. */
 gboolean rb_minisign_signature_parse   (const guint8               *data,
                                         gsize                       len,
                                         const char                 *what,

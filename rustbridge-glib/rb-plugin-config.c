@@ -3,6 +3,7 @@
 
 #include "rb-enum-types.h"
 #include "rb-error.h"
+#include "rb-json-private.h"
 #include "rb-plugin-config.h"
 
 /**
@@ -278,8 +279,8 @@ read_uint_member (JsonObject  *object,
  * fields ignored).
  *
  * Returns: (transfer full): a new #RbPluginConfig, or %NULL with @error set
- *   to %RB_PLUGIN_ERROR_CONFIG if @json is not a JSON object or a field
- *   has the wrong type
+ *   to %RB_PLUGIN_ERROR_CONFIG if @json is not a JSON object, is nested
+ *   deeper than 512 levels, or a field has the wrong type
  */
 RbPluginConfig *
 rb_plugin_config_new_from_json (const char  *json,
@@ -295,7 +296,7 @@ rb_plugin_config_new_from_json (const char  *json,
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   parser = json_parser_new_immutable ();
-  if (!json_parser_load_from_data (parser, json, -1, &local_error))
+  if (!rb_json_load_untrusted (parser, json, -1, &local_error))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Invalid plugin configuration: %s", local_error->message);
@@ -586,7 +587,7 @@ object_set_member_json (JsonObject **object,
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
   g_autoptr(GError) local_error = NULL;
 
-  if (!json_parser_load_from_data (parser, json, -1, &local_error))
+  if (!rb_json_load_untrusted (parser, json, -1, &local_error))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Invalid JSON for %s “%s”: %s", what, key, local_error->message);
@@ -635,7 +636,8 @@ rb_plugin_config_set_data (RbPluginConfig *self,
  * JSON text.
  *
  * Returns: %TRUE, or %FALSE with @error set to %RB_PLUGIN_ERROR_CONFIG if
- *   @json is not valid JSON (the configuration is then unchanged)
+ *   @json is not valid JSON or is nested deeper than 512 levels (the
+ *   configuration is then unchanged)
  */
 gboolean
 rb_plugin_config_set_data_json (RbPluginConfig  *self,
@@ -699,7 +701,8 @@ rb_plugin_config_set_init_param (RbPluginConfig *self,
  * given as JSON text.
  *
  * Returns: %TRUE, or %FALSE with @error set to %RB_PLUGIN_ERROR_CONFIG if
- *   @json is not valid JSON (the configuration is then unchanged)
+ *   @json is not valid JSON or is nested deeper than 512 levels (the
+ *   configuration is then unchanged)
  */
 gboolean
 rb_plugin_config_set_init_param_json (RbPluginConfig  *self,

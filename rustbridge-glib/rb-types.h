@@ -55,7 +55,8 @@ typedef enum {
  * RbVerifyMode:
  * @RB_VERIFY_MODE_STRICT: signatures are required and must be valid
  * @RB_VERIFY_MODE_WARN: signatures that exist are checked; a missing
- *   signature or key only logs a warning
+ *   signature or key only logs a message (%G_LOG_LEVEL_MESSAGE, never a
+ *   warning, which would abort a program run with fatal warnings)
  * @RB_VERIFY_MODE_SKIP: signatures are ignored; checksums are still checked
  *
  * How a bundle's minisign signatures are verified.

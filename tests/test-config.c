@@ -167,6 +167,90 @@ test_copy (void)
   g_assert_cmpstr (b, ==, c);
 }
 
+/* @prefix, @depth opening brackets, @depth closing ones, @suffix. */
+static char *
+nested (const char *prefix,
+        guint       depth,
+        const char *suffix)
+{
+  GString *text = g_string_new (prefix);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, suffix);
+  return g_string_free (text, FALSE);
+}
+
+static void
+assert_too_deep (const GError *error)
+{
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG);
+  if (strstr (error->message, "nested deeper than 512 levels") == NULL)
+    g_error ("“%s” does not give the depth", error->message);
+}
+
+/* json-glib recurses once per level without a limit: text nested deeper
+ * than the validator's 512 levels never reaches it (100,000 levels
+ * overflowed the stack), whichever entry point it comes through. */
+static void
+test_deep_json (void)
+{
+  g_autofree char *deepest_ok = nested ("{\"data\":{\"k\":", 510, "}}");    /* 512 levels */
+  g_autofree char *too_deep = nested ("{\"data\":{\"k\":", 511, "}}");      /* 513 */
+  g_autofree char *very_deep = nested ("{\"data\":{\"k\":", 100000, "}}");
+  g_autofree char *value_ok = nested ("", 512, "");
+  g_autofree char *value_too_deep = nested ("", 513, "");
+  g_autofree char *value_very_deep = nested ("", 100000, "");
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  const char * const refused[] = { too_deep, very_deep };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (refused); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json (refused[i], &error);
+
+      g_assert_null (parsed);
+      assert_too_deep (error);
+      parsed = rb_plugin_config_new_from_json (refused[i], NULL);
+      g_assert_null (parsed);
+    }
+  {
+    g_autoptr(GError) error = NULL;
+    g_autoptr(RbPluginConfig) parsed = rb_plugin_config_new_from_json (deepest_ok, &error);
+
+    g_assert_no_error (error);
+    g_assert_nonnull (parsed);
+  }
+
+  before = rb_plugin_config_to_json (config);
+  for (guint i = 0; i < 2; i++)
+    {
+      const char *value = i == 0 ? value_too_deep : value_very_deep;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_false (rb_plugin_config_set_data_json (config, "k", value, &error));
+      assert_too_deep (error);
+      g_clear_error (&error);
+      g_assert_false (rb_plugin_config_set_init_param_json (config, "k", value, &error));
+      assert_too_deep (error);
+      g_assert_false (rb_plugin_config_set_data_json (config, "k", value, NULL));
+      g_assert_false (rb_plugin_config_set_init_param_json (config, "k", value, NULL));
+    }
+  after = rb_plugin_config_to_json (config);
+  g_assert_cmpstr (before, ==, after);
+
+  /* The limit is on the text given: a value may be 512 levels deep. */
+  g_assert_true (rb_plugin_config_set_data_json (config, "k", value_ok, NULL));
+  g_assert_true (rb_plugin_config_set_init_param_json (config, "k", value_ok, NULL));
+  node = rb_plugin_config_get_data (config, "k");
+  g_assert_true (JSON_NODE_HOLDS_ARRAY (node));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -181,6 +265,7 @@ main (int   argc,
   g_test_add_func ("/config/set-data-bad-json", test_set_data_bad_json_keeps_config);
   g_test_add_func ("/config/notify", test_notify_only_on_change);
   g_test_add_func ("/config/copy", test_copy);
+  g_test_add_func ("/config/deep-json", test_deep_json);
 
   return g_test_run ();
 }

@@ -221,7 +221,10 @@ def main():
     p.add_argument('--set', action='append', default=[], metavar='KEY=JSON',
                    help='set a top-level manifest member (JSON value; "null" removes it)')
     p.add_argument('--raw-manifest', metavar='PATH', help='use this file as manifest.json, unchecked')
-    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment', 'trusted-comment-space'])
+    p.add_argument('--tamper', choices=['library', 'manifest', 'trusted-comment', 'trusted-comment-space',
+                                        'signature-trailing-line'])
+    p.add_argument('--empty', action='append', default=[], metavar='NAME',
+                   help='store entry NAME with no bytes (after signing)')
     p.add_argument('--crlf-signatures', action='store_true', help='CRLF line ends in .minisig files')
     p.add_argument('--raw-entry', action='append', default=[], metavar='NAME=PATH',
                    help='an entry with any name (unsafe names for tests)')
@@ -345,15 +348,21 @@ def main():
         elif args.tamper == 'manifest':
             entries = [(n, d.replace(b'A test plugin', b'A evil plugin') if n == 'manifest.json' else d)
                        for n, d in entries]
-        elif args.tamper in ('trusted-comment', 'trusted-comment-space'):
+        elif args.tamper in ('trusted-comment', 'trusted-comment-space', 'signature-trailing-line'):
             def edit(d):
                 lines = d.split(b'\n')
                 if args.tamper == 'trusted-comment':
                     lines[2] = b'trusted comment: edited by someone else'
-                else:
+                elif args.tamper == 'trusted-comment-space':
                     lines[2] += b' '  # white space is signed too
+                else:
+                    lines.insert(4, b'a fifth line')  # after the global signature
                 return b'\n'.join(lines)
             entries = [(n, edit(d) if n.endswith('.minisig') else d) for n, d in entries]
+        missing = set(args.empty) - {n for n, _ in entries}
+        if missing:
+            sys.exit(f'--empty: no entry {", ".join(sorted(missing))}')
+        entries = [(n, b'' if n in args.empty else d) for n, d in entries]
         if args.crlf_signatures:
             entries = [(n, d.replace(b'\n', b'\r\n') if n.endswith('.minisig') else d) for n, d in entries]
 

@@ -373,6 +373,39 @@ test_cross_check (void)
   g_assert_no_error (error);
 }
 
+/* libarchive composes the names of entries flagged UTF-8 into NFC: a
+ * name it gives composed is the checked name when the two are
+ * canonically equivalent; otherwise the message shows the difference,
+ * every character beyond ASCII escaped (both names would look alike). */
+static void
+test_look_alike_names (void)
+{
+  g_autofree char *path = make_non_ascii ();
+  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autoptr(GError) error = NULL;
+  Entry *entry = NULL;
+  char *saved;
+
+  for (guint i = 0; i < archive->by_offset->len; i++)
+    if (g_str_has_prefix (((Entry *) g_ptr_array_index (archive->by_offset, i))->name, "docs/caf"))
+      entry = g_ptr_array_index (archive->by_offset, i);
+  g_assert_nonnull (entry);
+  saved = entry->name;
+
+  /* The same name decomposed: e + COMBINING ACUTE ACCENT. */
+  entry->name = (char *) "docs/cafe\xcc\x81 \xe2\x82\xac.txt";
+  g_assert_true (cross_check (archive, &error));
+  g_assert_no_error (error);
+
+  /* Another name that looks the same: CYRILLIC SMALL LETTER IE + accent. */
+  entry->name = (char *) "docs/caf\xd0\xb5\xcc\x81 \xe2\x82\xac.txt";
+  g_assert_false (cross_check (archive, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+  assert_message (error, "libarchive sees entry “docs/caf\\u00e9 \\u20ac.txt” where the central directory has "
+                         "“docs/caf\\u0435\\u0301 \\u20ac.txt”");
+  entry->name = saved;
+}
+
 /* Writes @from's bytes over @to, in place. */
 static void
 overwrite (const char *to,
@@ -428,6 +461,7 @@ main (int   argc,
   g_test_add_func ("/archive/later-end-signature", test_later_end_signature);
   g_test_add_func ("/archive/names-locale", test_names_locale);
   g_test_add_func ("/archive/cross-check", test_cross_check);
+  g_test_add_func ("/archive/look-alike-names", test_look_alike_names);
   g_test_add_func ("/archive/no-utf8-locale", test_no_utf8_locale);
   g_test_add_func ("/archive/changed-layout-same-times", test_changed_layout_same_times);
 

@@ -4,6 +4,7 @@
  * signed with Debian's minisign tool.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -14,8 +15,13 @@
 static char *workdir;      /* keys and bundles */
 static char *tmpdir;       /* TMPDIR: private extraction dirs land here */
 static char *key, *pub, *key2, *pub2;
-static GPtrArray *warnings;
+static GPtrArray *warnings;   /* what the library reported about bundles */
 
+/* The library reports what a bundle does wrong (a missing signature in
+ * WARN mode, a newer rustbridge) at MESSAGE level: those are collected
+ * here. A WARNING or CRITICAL goes on to GLib's writer, which aborts in a
+ * GTest program, as it would in an application run with
+ * G_DEBUG=fatal-warnings: a bundle must never be able to do that. */
 static GLogWriterOutput
 capture_writer (GLogLevelFlags   log_level,
                 const GLogField *fields,
@@ -31,7 +37,7 @@ capture_writer (GLogLevelFlags   log_level,
       else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
         message = fields[i].value;
     }
-  if (g_strcmp0 (domain, "RustBridge") == 0 && (log_level & G_LOG_LEVEL_WARNING))
+  if (g_strcmp0 (domain, "RustBridge") == 0 && (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)))
     {
       g_ptr_array_add (warnings, g_strdup (message));
       return G_LOG_WRITER_HANDLED;
@@ -1266,6 +1272,8 @@ test_min_version_warning (void)
   g_assert_true (warned_about ("9.9.0"));
 }
 
+static guint entries_at_callback;
+
 static void
 loaded_cb (GObject      *source,
            GAsyncResult *result,
@@ -1274,6 +1282,7 @@ loaded_cb (GObject      *source,
   RbPlugin **out = data;
   g_autoptr(GError) error = NULL;
 
+  entries_at_callback = count_entries (tmpdir);
   *out = rb_bundle_load_plugin_finish (RB_BUNDLE (source), result, &error);
   g_assert_no_error (error);
 }
@@ -1286,14 +1295,355 @@ test_load_async (void)
   RbPlugin *plugin = NULL;
   guint before = count_entries (tmpdir);
 
+  entries_at_callback = G_MAXUINT;
   rb_bundle_load_plugin_async (bundle, NULL, NULL, NULL, loaded_cb, &plugin);
   while (plugin == NULL)
     g_main_context_iteration (NULL, TRUE);
+  /* Removed as soon as the library was mapped, before the caller hears
+   * of it (who may crash then). */
+  g_assert_cmpuint (entries_at_callback, ==, before);
   g_assert_cmpstr (rb_plugin_get_bundle_name (plugin), ==, "test-plugin");
   g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
   rb_test_iterate_for (20);
   g_assert_cmpuint (count_entries (tmpdir), ==, before);
   g_object_unref (plugin);
+}
+
+static void
+load_failed_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  GError **out = data;
+  g_autoptr(RbPlugin) plugin = rb_bundle_load_plugin_finish (RB_BUNDLE (source), result, out);
+
+  g_assert_null (plugin);
+  g_assert_nonnull (*out);
+}
+
+/* Nothing is left on disk when an asynchronous load fails or is
+ * cancelled, at whatever stage: here after the library was extracted and
+ * verified, before the result reached the caller's context. */
+static void
+test_load_async_cancelled (void)
+{
+  g_autofree char *path = make ("async-cancel.rbp", NULL);
+  g_autofree char *tampered = make ("async-tampered.rbp", "--tamper", "library", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbBundle) bad = open_ok (tampered);
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  guint before = count_entries (tmpdir);
+
+  g_main_context_push_thread_default (context);
+  for (guint round = 0; round < 3; round++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GError) error = NULL;
+      gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+      if (round == 0)
+        {
+          /* Extraction done: its result waits in @context. */
+          rb_bundle_load_plugin_async (bundle, NULL, NULL, cancellable, load_failed_cb, &error);
+          while (!g_main_context_pending (context))
+            {
+              g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+              g_usleep (1000);
+            }
+          g_assert_cmpuint (count_entries (tmpdir), ==, before + 1);
+          g_cancellable_cancel (cancellable);
+        }
+      else if (round == 1)
+        {
+          /* Cancelled before it started. */
+          g_cancellable_cancel (cancellable);
+          rb_bundle_load_plugin_async (bundle, NULL, NULL, cancellable, load_failed_cb, &error);
+        }
+      else
+        rb_bundle_load_plugin_async (bad, NULL, NULL, NULL, load_failed_cb, &error);
+
+      while (error == NULL)
+        g_main_context_iteration (context, TRUE);
+      if (round < 2)
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      else
+        g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH);
+      while (g_main_context_iteration (context, FALSE))
+        ;
+      g_assert_cmpuint (count_entries (tmpdir), ==, before);
+    }
+  g_main_context_pop_thread_default (context);
+}
+
+/* Writes @depth opening brackets, then as many closing ones, between
+ * @prefix and @suffix into @dir/@name. */
+static char *
+write_nested (const char *name,
+              const char *prefix,
+              guint       depth,
+              const char *suffix)
+{
+  GString *text = g_string_new (prefix);
+  char *path = g_build_filename (workdir, name, NULL);
+
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, '[');
+  for (guint i = 0; i < depth; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, suffix);
+  g_assert_true (g_file_set_contents (path, text->str, (gssize) text->len, NULL));
+  g_string_free (text, TRUE);
+  return path;
+}
+
+/* json-glib recurses once per level without a limit: a manifest nested
+ * 100,000 deep (a 14 KB bundle) overflowed the stack. Nothing deeper than
+ * the validator's 512 levels reaches it. */
+static void
+test_deep_manifest (void)
+{
+  g_autofree char *arrays = write_nested ("deep-arrays.json", "", 100000, "");
+  g_autofree char *member = write_nested ("deep-member.json", "{\"bundle_version\":\"1.0\",\"x\":", 100000, "}");
+  g_autofree char *just_over = write_nested ("deep-513.json", "{\"bundle_version\":\"1.0\",\"x\":", 512, "}");
+  g_autofree char *p1 = make ("m-deep-arrays.rbp", "--raw-manifest", arrays, NULL);
+  g_autofree char *p2 = make ("m-deep-member.rbp", "--raw-manifest", member, NULL);
+  g_autofree char *p3 = make ("m-deep-513.rbp", "--raw-manifest", just_over, NULL);
+  g_autofree char *deep_ok = NULL;
+  GString *value = g_string_new ("x=");
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(JsonNode) build = NULL;
+  struct stat st;
+
+  g_assert_cmpint (g_stat (p1, &st), ==, 0);
+  g_assert_cmpint (st.st_size, <, 64 * 1024);
+  open_fails (p1, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
+  open_fails (p2, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
+  open_fails (p3, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
+  g_assert_null (rb_bundle_new_for_path (p1, NULL));
+
+  /* 512 levels in all are fine (the object itself is one). */
+  for (guint i = 0; i < 511; i++)
+    g_string_append_c (value, '[');
+  for (guint i = 0; i < 511; i++)
+    g_string_append_c (value, ']');
+  deep_ok = make ("m-deep-512.rbp", "--set", value->str, NULL);
+  g_string_free (value, TRUE);
+  bundle = open_ok (deep_ok);
+  g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "test-plugin");
+}
+
+/* A zero-length entry, wherever it is, gives an error and leaves nothing
+ * on disk; an empty .minisig crashed every verifying call. */
+static void
+test_empty_entries (void)
+{
+  g_autofree char *lib = g_strdup_printf ("lib/%s/release/librbfixture.so", rb_bundle_get_current_platform ());
+  g_autofree char *lib_sig = g_strconcat (lib, ".minisig", NULL);
+  g_autofree char *empty_file = g_build_filename (workdir, "empty.so", NULL);
+  g_autofree char *empty_schema = g_build_filename (workdir, "empty-schema.json", NULL);
+  g_autofree char *empty_variant = NULL;
+  g_autofree char *empty_schema_arg = NULL;
+  g_autofree char *m = make ("e-manifest.rbp", "--empty", "manifest.json", NULL);
+  g_autofree char *dir = g_dir_make_tmp ("dest-XXXXXX", NULL);
+  g_autoptr(GFile) dest = g_file_new_for_path (dir);
+  const struct {
+    const char *entry;
+    int         code;
+    const char *needle;
+  } cases[] = {
+    { "manifest.json.minisig", RB_BUNDLE_ERROR_SIGNATURE_INVALID, "“manifest.json.minisig”: the file is empty" },
+    { lib_sig, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "librbfixture.so.minisig”: the file is empty" },
+    { lib, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH, "librbfixture.so" },
+  };
+
+  open_fails (m, RB_BUNDLE_ERROR_INVALID_MANIFEST, "manifest.json");
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("e-%" G_GSIZE_FORMAT ".rbp", i);
+      g_autofree char *path = make (name, "--empty", cases[i].entry, NULL);
+      g_autoptr(RbBundle) bundle = open_ok (path);
+
+      for (guint mode = 0; mode < 2; mode++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GFile) out = NULL;
+
+          /* A signature that is there but broken fails in WARN mode too. */
+          rb_bundle_set_verify_mode (bundle, mode == 0 ? RB_VERIFY_MODE_STRICT : RB_VERIFY_MODE_WARN);
+          load_fails (bundle, NULL, cases[i].code, cases[i].needle);
+          g_assert_false (rb_bundle_verify (bundle, NULL, NULL, &error));
+          g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
+          g_clear_error (&error);
+          g_assert_false (rb_bundle_verify (bundle, NULL, NULL, NULL));
+          out = rb_bundle_extract_library (bundle, NULL, dest, NULL, &error);
+          g_assert_null (out);
+          g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
+          g_assert_null (rb_bundle_extract_library (bundle, NULL, dest, NULL, NULL));
+          g_assert_null (rb_bundle_load_plugin (bundle, NULL, NULL, NULL, NULL));
+          g_assert_cmpuint (count_entries (dir), ==, 0);
+        }
+    }
+
+  /* Empty files the manifest vouches for (checksums and signatures of no
+   * bytes) are still no library and no schema. */
+  g_assert_true (g_file_set_contents (empty_file, "", 0, NULL));
+  g_assert_true (g_file_set_contents (empty_schema, "", 0, NULL));
+  empty_variant = g_strdup_printf ("empty=%s", empty_file);
+  empty_schema_arg = g_strdup_printf ("nothing=%s", empty_schema);
+  {
+    g_autofree char *path = make ("e-vouched.rbp", "--variant", empty_variant, "--schema", empty_schema_arg, NULL);
+    g_autoptr(RbBundle) bundle = open_ok (path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GFile) out = NULL;
+    g_autoptr(GBytes) schema = NULL;
+
+    load_fails (bundle, "empty", RB_BUNDLE_ERROR_INVALID_ARCHIVE, "empty.so” is empty");
+    g_assert_false (rb_bundle_verify (bundle, "empty", NULL, &error));
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+    g_clear_error (&error);
+    out = rb_bundle_extract_library (bundle, "empty", dest, NULL, &error);
+    g_assert_null (out);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+    g_clear_error (&error);
+    schema = rb_bundle_read_schema (bundle, "nothing", &error);
+    g_assert_null (schema);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+    g_assert_nonnull (strstr (error->message, "(“schema/empty-schema.json”) is empty"));
+    g_clear_error (&error);
+    out = rb_bundle_extract_schema (bundle, "nothing", dest, &error);
+    g_assert_null (out);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
+    g_assert_null (rb_bundle_extract_schema (bundle, "nothing", dest, NULL));
+    g_assert_cmpuint (count_entries (dir), ==, 0);
+  }
+  /* A schema emptied after signing fails its checksum. */
+  {
+    g_autofree char *path = make ("e-schema.rbp", "--schema", "echo=fixture-raw.h", "--empty", "schema/fixture-raw.h",
+                                  NULL);
+    g_autoptr(RbBundle) bundle = open_ok (path);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GFile) out = rb_bundle_extract_schema (bundle, "echo", dest, &error);
+
+    g_assert_null (out);
+    g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH);
+    g_assert_cmpuint (count_entries (dir), ==, 0);
+  }
+  g_rmdir (dir);
+}
+
+/* A .minisig is four lines and an optional final newline, as minisign
+ * writes it: anything after the global signature is refused. */
+static void
+test_signature_trailing_line (void)
+{
+  g_autofree char *path = make ("sig-trailing.rbp", "--tamper", "signature-trailing-line", NULL);
+  g_autofree char *crlf = make ("sig-trailing-crlf.rbp", "--tamper", "signature-trailing-line",
+                                "--crlf-signatures", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autoptr(RbBundle) bundle_crlf = open_ok (crlf);
+  g_autoptr(GError) error = NULL;
+
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "after the global signature");
+  load_fails (bundle_crlf, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "after the global signature");
+  g_assert_false (rb_bundle_verify (bundle, NULL, NULL, &error));
+  g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_INVALID);
+  g_assert_nonnull (strstr (error->message, "manifest.json.minisig"));
+}
+
+/* Entry names in NFD, as macOS writes them, are the same bytes in the
+ * central directory and the local header; libarchive composes the names
+ * of entries flagged UTF-8 into NFC, which is no reason to refuse. */
+static void
+test_decomposed_names (void)
+{
+  const char *nfd = "docs/e\xcc\x81.txt";          /* e + COMBINING ACUTE ACCENT */
+  const char *nfc = "docs/\xc3\xa9.txt";           /* é */
+  g_autofree char *doc = g_build_filename (workdir, "doc.txt", NULL);
+  g_autofree char *nfd_arg = NULL, *nfc_arg = NULL, *flags_arg = NULL;
+  g_autofree char *flagged = NULL, *unflagged = NULL, *both = NULL;
+
+  g_assert_true (g_file_set_contents (doc, "hello", -1, NULL));
+  nfd_arg = g_strdup_printf ("%s=%s", nfd, doc);
+  nfc_arg = g_strdup_printf ("%s=%s", nfc, doc);
+  flags_arg = g_strdup_printf ("%s:flags=0", nfd);
+  flagged = make ("nfd.rbp", "--file", nfd_arg, NULL);
+  unflagged = make ("nfd-no-utf8-flag.rbp", "--file", nfd_arg, "--zip-edit", flags_arg, NULL);
+  both = make ("nfd-and-nfc.rbp", "--file", nfd_arg, "--file", nfc_arg, NULL);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      const char *path = i == 0 ? flagged : i == 1 ? unflagged : both;
+      g_autoptr(RbBundle) bundle = open_ok (path);
+      g_autoptr(RbPlugin) plugin = load_ok (bundle, NULL);
+      g_auto(GStrv) files = rb_bundle_list_files (bundle);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) bytes = rb_bundle_read_file (bundle, nfd, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "hello", 5);
+      g_assert_true (g_strv_contains ((const char * const *) files, nfd));
+      /* The name is the bytes as stored: no other form finds it. */
+      if (i < 2)
+        {
+          g_autoptr(GBytes) other = rb_bundle_read_file (bundle, nfc, &error);
+          g_assert_null (other);
+          g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND);
+        }
+      else
+        {
+          /* Two names that look alike are two entries, each read as itself. */
+          g_autoptr(GBytes) other = rb_bundle_read_file (bundle, nfc, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (other);
+          g_assert_true (g_strv_contains ((const char * const *) files, nfc));
+        }
+    }
+}
+
+/* Nothing a bundle holds makes the library log a WARNING or CRITICAL (an
+ * abort in a GTest program or with G_DEBUG=fatal-warnings): WARN mode
+ * reports unsigned content, and a newer rustbridge is reported, as
+ * messages. Run in a subprocess so that an abort is a failed test. */
+static void
+test_hostile_never_warns (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autofree char *unsigned_path = make_unsigned ("hw-unsigned.rbp", NULL);
+      g_autofree char *unsigned_lib = make ("hw-unsigned-lib.rbp", "--unsigned-library", NULL);
+      g_autofree char *no_key = make ("hw-no-key.rbp", "--set", "public_key=null", NULL);
+      g_autofree char *future = make_unsigned ("hw-future.rbp", "--set", "api={\"min_rustbridge_version\":\"9.9.0\"}",
+                                               NULL);
+      const char * const paths[] = { unsigned_path, unsigned_lib, future };
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL);
+      for (gsize i = 0; i < G_N_ELEMENTS (paths); i++)
+        {
+          g_autoptr(RbBundle) bundle = open_ok (paths[i]);
+          g_autoptr(RbPlugin) plugin = NULL;
+          g_autoptr(GError) error = NULL;
+
+          rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_WARN);
+          g_assert_true (rb_bundle_verify (bundle, NULL, NULL, &error));
+          g_assert_no_error (error);
+          plugin = load_ok (bundle, NULL);
+        }
+      {
+        /* Signed, but no key to check it with. */
+        g_autoptr(RbBundle) bundle = open_ok (no_key);
+        g_autoptr(RbPlugin) plugin = NULL;
+
+        rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_WARN);
+        plugin = load_ok (bundle, NULL);
+      }
+      g_assert_true (warned_about ("manifest.json is not verified"));
+      g_assert_true (warned_about ("librbfixture.so is not verified"));
+      g_assert_true (warned_about ("9.9.0"));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
 }
 
 /* Runs @call expecting the critical of a method on a bundle that is not
@@ -1511,6 +1861,12 @@ main (int   argc,
   g_test_add_func ("/bundle/bad-manifests", test_bad_manifests);
   g_test_add_func ("/bundle/min-version-warning", test_min_version_warning);
   g_test_add_func ("/bundle/load-async", test_load_async);
+  g_test_add_func ("/bundle/load-async-cancelled", test_load_async_cancelled);
+  g_test_add_func ("/bundle/deep-manifest", test_deep_manifest);
+  g_test_add_func ("/bundle/empty-entries", test_empty_entries);
+  g_test_add_func ("/bundle/signature-trailing-line", test_signature_trailing_line);
+  g_test_add_func ("/bundle/decomposed-names", test_decomposed_names);
+  g_test_add_func ("/bundle/hostile-never-warns", test_hostile_never_warns);
   g_test_add_func ("/bundle/unopened", test_unopened);
   g_test_add_func ("/bundle/failed-open", test_failed_open);
 
