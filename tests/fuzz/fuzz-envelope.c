@@ -8,7 +8,7 @@
  * plugin) is tried too. The plugin allocates exactly @capacity bytes:
  * ASan reports any read past them.
  *
- * Input: flags (1 byte), error code (4 bytes, little-endian), then if
+ * Input: flags (1 byte: see the enum below), error code (4 bytes, little-endian), then if
  * flags & EXPLICIT_SIZES, len and capacity (2 bytes each), then the bytes.
  *
  * Checks: no crash, leak or WARNING/CRITICAL; a failure sets an
@@ -31,6 +31,7 @@ enum {
   FLAG_EXPLICIT_SIZES = 1 << 1,   /* len and capacity from the input */
   FLAG_NULL_DATA      = 1 << 2,   /* data == NULL whatever len says */
   FLAG_JSON_NODE      = 1 << 3,   /* rb_plugin_call_json rather than rb_plugin_call */
+  FLAG_NULL_ERROR     = 1 << 4,   /* GError ** is NULL (the caller ignores errors) */
 };
 
 typedef void (*SetResponseFunc) (uint32_t code, const uint8_t *bytes, size_t size,
@@ -74,22 +75,24 @@ read_le (const uint8_t *p,
 }
 
 static void
-call_json (gboolean json_node)
+call_json (gboolean json_node,
+           gboolean null_error)
 {
   g_autoptr(GError) error = NULL;
+  GError **error_p = null_error ? NULL : &error;
 
   if (json_node)
     {
-      g_autoptr(JsonNode) node = rb_plugin_call_json (plugin, "fuzz", NULL, NULL, &error);
+      g_autoptr(JsonNode) node = rb_plugin_call_json (plugin, "fuzz", NULL, NULL, error_p);
 
-      if (node == NULL)
+      if (node == NULL && !null_error)
         fuzz_check_error (error, RB_PLUGIN_ERROR, "rb_plugin_call_json");
     }
   else
     {
-      g_autofree char *payload = rb_plugin_call (plugin, "fuzz", "{}", NULL, &error);
+      g_autofree char *payload = rb_plugin_call (plugin, "fuzz", "{}", NULL, error_p);
 
-      if (payload == NULL)
+      if (payload == NULL && !null_error)
         fuzz_check_error (error, RB_PLUGIN_ERROR, "rb_plugin_call");
       else if (!rb_json_value_is_valid (payload, strlen (payload)))
         {
@@ -100,12 +103,14 @@ call_json (gboolean json_node)
 }
 
 static void
-call_raw (void)
+call_raw (gboolean null_error)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) request = g_bytes_new_static ("\0\0\0\0", 4);
-  g_autoptr(GBytes) reply = rb_plugin_call_raw (plugin, 1, request, NULL, &error);
+  g_autoptr(GBytes) reply = rb_plugin_call_raw (plugin, 1, request, NULL, null_error ? NULL : &error);
 
+  if (reply == NULL && null_error)
+    return;
   if (reply == NULL)
     fuzz_check_error (error, RB_PLUGIN_ERROR, "rb_plugin_call_raw");
   else
@@ -151,9 +156,9 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
 
   set_response (code, data, size, len, capacity, (flags & FLAG_NULL_DATA) != 0);
   if (flags & FLAG_RAW)
-    call_raw ();
+    call_raw ((flags & FLAG_NULL_ERROR) != 0);
   else
-    call_json ((flags & FLAG_JSON_NODE) != 0);
+    call_json ((flags & FLAG_JSON_NODE) != 0, (flags & FLAG_NULL_ERROR) != 0);
 
   /* The reader alone, on an exactly-sized copy of the bytes. */
   {

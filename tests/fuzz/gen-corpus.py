@@ -109,7 +109,7 @@ def json_seeds():
 
 # ---- envelope -------------------------------------------------------------
 
-RAW, EXPLICIT, NULL_DATA, JSON_NODE = 1, 2, 4, 8
+RAW, EXPLICIT, NULL_DATA, JSON_NODE, NULL_ERROR = 1, 2, 4, 8, 16
 
 
 def envelope(flags, code, data, len_cap=None):
@@ -148,6 +148,8 @@ def envelope_seeds():
         'raw-error-text': envelope(RAW, 6, b'raw handler failed\0'),
         'raw-error-envelope': envelope(RAW, 7, err + b'\0'),
         'raw-explicit': envelope(RAW | EXPLICIT, 0, bytes(24), (24, 32)),
+        'null-gerror': envelope(NULL_ERROR, 7, err),
+        'null-gerror-raw': envelope(NULL_ERROR | RAW, 6, b'failed\0'),
     }
     for name, data in seeds.items():
         write('envelope', name, data)
