@@ -92,8 +92,11 @@ call_json (gboolean json_node,
     {
       g_autofree char *payload = rb_plugin_call (plugin, "fuzz", "{}", NULL, error_p);
 
-      if (payload == NULL && !null_error)
-        fuzz_check_error (error, RB_PLUGIN_ERROR, "rb_plugin_call");
+      if (payload == NULL)
+        {
+          if (!null_error)
+            fuzz_check_error (error, RB_PLUGIN_ERROR, "rb_plugin_call");
+        }
       else if (!rb_json_value_is_valid (payload, strlen (payload)))
         {
           fprintf (stderr, "rb_plugin_call returned a payload that is not strict JSON: %s\n", payload);
