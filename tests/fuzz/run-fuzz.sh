@@ -105,8 +105,9 @@ summary () {
   crashes=$(find "$build/fuzz-artifacts/$t" -type f -newer "$log.start" 2>/dev/null | wc -l)
   cov=$(echo "$last" | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
   ft=$(echo "$last" | sed -n 's/.*ft: \([0-9]*\).*/\1/p')
-  corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\/[0-9a-zA-Z]*\).*/\1/p')
-  execs_s=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' || true)
+  corp=$(echo "$last" | sed -n 's/.*corp: \([0-9]*\(\/[0-9a-zA-Z]*\)\{0,1\}\).*/\1/p')
+  # "exec/s: N" in a plain run, "exec/s N" in fork mode.
+  execs_s=$(echo "$last" | sed -n 's/.*exec\/s:\{0,1\} \([0-9]*\).*/\1/p')
   if [ "$status" = 0 ] && [ "$crashes" = 0 ]; then
     result=ok
   else
