@@ -62,6 +62,8 @@ fuzz_check_error (const GError *error,
                g_quark_to_string (error->domain), g_quark_to_string (domain), error->message);
       abort ();
     }
+  if (g_getenv ("RB_FUZZ_VERBOSE") != NULL)
+    fprintf (stderr, "%s: %s\n", what, error->message);
   if (error->message == NULL || error->message[0] == '\0' ||
       !g_utf8_validate (error->message, -1, NULL))
     {
@@ -80,7 +82,10 @@ fuzz_write_file (const char    *name,
   fuzz_setup ();
   g_free (fuzz_path);
   fuzz_path = g_build_filename (fuzz_dir, name, NULL);
-  /* No fsync(): the file lives for one input. */
+  /* A new file each time: GLib writes in place without
+   * G_FILE_SET_CONTENTS_CONSISTENT, and a shorter input must not keep the
+   * tail of the one before. No fsync(): the file lives for one input. */
+  g_unlink (fuzz_path);
   if (!g_file_set_contents_full (fuzz_path, (const char *) data, (gssize) size,
                                  G_FILE_SET_CONTENTS_NONE, 0600, &error))
     {

@@ -17,7 +17,8 @@ int   LLVMFuzzerTestOneInput  (const uint8_t  *data,
 void  fuzz_setup              (void);
 
 /* Aborts unless @error is set, in @domain, with a non-empty UTF-8
- * message; @what names the call in the report. */
+ * message; @what names the call in the report. RB_FUZZ_VERBOSE=1 in the
+ * environment prints every error checked. */
 void  fuzz_check_error        (const GError   *error,
                                GQuark          domain,
                                const char     *what);
