@@ -1,6 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs the Debian 12 packages needed to build and test rustbridge-glib.
+# clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
+# the fuzz targets that the 'fuzz' suite runs (tests/fuzz/README.md).
 # As root: runs `apt-get update` once and installs what is missing.
 # Otherwise: prints the apt command to run and fails.
 set -eu
@@ -10,6 +12,7 @@ libglib2.0-dev libjson-glib-dev libffi-dev libarchive-dev libsodium-dev
 gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0 gir1.2-json-1.0
 valac gjs python3 python3-gi python3-pytest
 minisign unzip valgrind gi-docgen
+clang libclang-rt-14-dev
 librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-once-cell-dev"
 
 # The Rust test plugin needs cargo; Debian's works when none is installed.
