@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rb-envelope-private.h"
+#include "rb-json-private.h"
 #include "rb-error.h"
 
 /* The string loop: SSE2, else 8 bytes at a time (little-endian), else a
@@ -189,6 +190,38 @@ is_hex4 (const guchar *p)
          g_ascii_isxdigit (p[2]) && g_ascii_isxdigit (p[3]);
 }
 
+static guint
+hex4_value (const guchar *p)
+{
+  guint v = 0;
+
+  for (int i = 0; i < 4; i++)
+    v = (v << 4) | (guint) g_ascii_xdigit_value (p[i]);
+  return v;
+}
+
+/* @p points at the 'u' of a \u escape whose four hex digits were checked.
+ * A surrogate must come as a high-low pair (two escapes): json-glib turns a
+ * lone one into bytes that are not UTF-8 (ED A0 80), which would then reach
+ * callers as strings. Returns the byte after the escape(s), or NULL. */
+static G_GNUC_NO_INLINE const guchar *
+scan_unicode_escape (const guchar *p)
+{
+  guint v = hex4_value (p + 1);
+
+  if (v < 0xD800 || v > 0xDFFF)
+    return p + 5;
+  if (v >= 0xDC00)
+    return NULL;  /* a low surrogate first */
+  /* p[5] is inside the text or the terminator: the checks stop there. */
+  if (p[5] != '\\' || p[6] != 'u' || !is_hex4 (p + 7))
+    return NULL;
+  v = hex4_value (p + 7);
+  if (v < 0xDC00 || v > 0xDFFF)
+    return NULL;
+  return p + 11;
+}
+
 /* @p points at the opening quote; returns the byte after the closing one. */
 static inline G_ALWAYS_INLINE const guchar *
 scan_string (const guchar *p,
@@ -208,8 +241,10 @@ scan_string (const guchar *p,
       if (json_escape[*p])
         p++;
       else if (*p == 'u' && is_hex4 (p + 1))
-        p += 5;
+        p = scan_unicode_escape (p);
       else
+        return NULL;
+      if (p == NULL)
         return NULL;
     }
 }
@@ -572,7 +607,7 @@ read_success_slow (const guint8  *data,
                            "Plugin returned a malformed response: the payload is missing");
       return NULL;
     }
-  return json_to_string (payload, FALSE);
+  return rb_json_to_string (payload);
 }
 
 char *

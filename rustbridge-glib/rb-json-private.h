@@ -38,4 +38,9 @@ JsonNode *rb_json_node_deep_copy  (JsonNode    *node) G_GNUC_WARN_UNUSED_RESULT;
  * or NaN: json-glib reads 1e400 as infinity and writes "inf.0"). */
 gboolean  rb_json_node_is_finite  (JsonNode    *node);
 
+/* @node as compact JSON text. Unlike json_to_string() (json-glib 1.6
+ * writes 1e-08 as "1e-08.0", which is not JSON), always valid JSON; a
+ * non-finite double is written as null. Recurses once per level. */
+char     *rb_json_to_string       (JsonNode    *node) G_GNUC_WARN_UNUSED_RESULT;
+
 G_END_DECLS

@@ -412,7 +412,7 @@ rb_plugin_config_to_json (RbPluginConfig *self)
   json_builder_end_object (builder);
 
   root = json_builder_get_root (builder);
-  return json_to_string (root, FALSE);
+  return rb_json_to_string (root);
 }
 
 /**

@@ -12,7 +12,8 @@
  *    holds no NUL byte;
  *  - at most RB_JSON_REFERENCE_MAX_DEPTH nested arrays/objects;
  *  - strict numbers, literals, escapes; raw U+0000..U+001F invalid in
- *    strings; \uXXXX escapes are not checked for surrogate pairing.
+ *    strings; a \uXXXX escape of a surrogate only as a high-low pair of
+ *    escapes (a lone one would decode to bytes that are not UTF-8).
  */
 #include <string.h>
 
@@ -51,6 +52,24 @@ static gboolean
 is_hex_digit (int c)
 {
   return is_digit (c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* Four hex digits into *@unit. */
+static gboolean
+read_hex4 (Reader *r,
+           guint  *unit)
+{
+  *unit = 0;
+  for (int i = 0; i < 4; i++)
+    {
+      int c = peek (r);
+
+      if (!is_hex_digit (c))
+        return FALSE;
+      *unit = (*unit << 4) | (guint) g_ascii_xdigit_value ((char) c);
+      r->pos++;
+    }
+  return TRUE;
 }
 
 /* ws = *( %x20 / %x09 / %x0A / %x0D ) */
@@ -142,12 +161,25 @@ read_string (Reader *r)
         case '"': case '\\': case '/': case 'b': case 'f': case 'n': case 'r': case 't':
           break;
         case 'u':
-          for (int i = 0; i < 4; i++)
-            {
-              if (!is_hex_digit (peek (r)))
-                return FALSE;
-              r->pos++;
-            }
+          {
+            guint unit;
+
+            if (!read_hex4 (r, &unit))
+              return FALSE;
+            if (unit >= 0xDC00 && unit <= 0xDFFF)
+              return FALSE;  /* a low surrogate without a high one */
+            if (unit >= 0xD800 && unit <= 0xDBFF)
+              {
+                if (peek (r) != '\\')
+                  return FALSE;
+                r->pos++;
+                if (peek (r) != 'u')
+                  return FALSE;
+                r->pos++;
+                if (!read_hex4 (r, &unit) || unit < 0xDC00 || unit > 0xDFFF)
+                  return FALSE;
+              }
+          }
           break;
         default:
           return FALSE;  /* also the end of the input (-1) */

@@ -301,6 +301,34 @@ test_non_finite_numbers (void)
   g_assert_true (isinf (json_node_get_double (got)));
 }
 
+/* json-glib 1.6 writes 1e-08 as "1e-08.0" (no JSON): the config text
+ * given to the plugin must load back with every number it holds
+ * (found by fuzz-config). */
+static void
+test_doubles_to_json (void)
+{
+  static const char * const numbers[] = { "1e-8", "2.5", "7", "-0.0", "1E300", "123456789.125", "5e-324" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    {
+      g_autofree char *data = g_strdup_printf ("{\"data\":{\"k\":%s}}", numbers[i]);
+      g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json (data, NULL);
+      g_autoptr(RbPluginConfig) again = NULL;
+      g_autoptr(JsonNode) before = NULL;
+      g_autoptr(JsonNode) after = NULL;
+      g_autofree char *text = NULL;
+      g_autoptr(GError) error = NULL;
+
+      g_assert_nonnull (config);
+      text = rb_plugin_config_to_json (config);
+      again = rb_plugin_config_new_from_json (text, &error);
+      g_assert_no_error (error);
+      before = rb_plugin_config_get_data (config, "k");
+      after = rb_plugin_config_get_data (again, "k");
+      g_assert_true (json_node_equal (before, after));
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -317,6 +345,7 @@ main (int   argc,
   g_test_add_func ("/config/copy", test_copy);
   g_test_add_func ("/config/deep-json", test_deep_json);
   g_test_add_func ("/config/non-finite-numbers", test_non_finite_numbers);
+  g_test_add_func ("/config/doubles-to-json", test_doubles_to_json);
 
   return g_test_run ();
 }

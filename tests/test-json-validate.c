@@ -262,8 +262,12 @@ static const Case table[] = {
   V ("\"\\n\""), V ("\"\\r\""), V ("\"\\t\""), V ("\"\\u0000\""), V ("\"\\u001f\""),
   V ("\"\\u0041\""), V ("\"\\u00e9\""), V ("\"\\u00E9\""), V ("\"\\uABCD\""), V ("\"\\uabcd\""),
   V ("\"\\uAbCd\""), V ("\"\\uFFFF\""), V ("\"\\u0022\""), V ("\"\\u005C\""),
-  V ("\"\\ud800\""), V ("\"\\uDBFF\""), V ("\"\\udc00\""), V ("\"\\uDFFF\""),
-  V ("\"\\ud800\\udc00\""), V ("\"\\udc00\\ud800\""), V ("\"\\ud800x\""), V ("\"\\ud800\\n\""),
+  /* surrogates only as a high-low pair of escapes */
+  X ("\"\\ud800\""), X ("\"\\uDBFF\""), X ("\"\\udc00\""), X ("\"\\uDFFF\""),
+  V ("\"\\ud800\\udc00\""), V ("\"\\uDBFF\\uDFFF\""), V ("\"\\ud83d\\ude00x\""),
+  X ("\"\\udc00\\ud800\""), X ("\"\\ud800x\""), X ("\"\\ud800\\n\""),
+  X ("\"\\ud800\\ud800\""), X ("\"\\ud800\\u0041\""), X ("\"\\ud800\\uE000\""),
+  X ("\"\\ud800\\udc0\""),
   V ("\"\\\\\\\\\""), V ("\"/\""), V ("\"'\""), V ("\"a'b\""), V ("\" \""), V ("\"\x7f\""),
   V ("\"\\\\n\""), V ("\"\\\"\\\"\""), V ("\"\\\\\\\"\""), V ("\"\\b\\f\\n\\r\\t\\/\\\\\\\"\""),
   V ("\"#$%&()*+,-.:;<=>?@[]^_`{|}~\""), V ("[\"]\"]"), V ("{\"}\":\"{\"}"), V ("[\",\"]"),
@@ -362,7 +366,7 @@ test_string_blocks (void)
   static const Case specials[] = {
     X ("\""), X ("\\"), X ("\\x"), X ("\\u"), X ("\\u12"), X ("\\u12G4"),
     V ("\\\\"), V ("\\\""), V ("\\/"), V ("\\b"), V ("\\f"), V ("\\n"), V ("\\r"), V ("\\t"),
-    V ("\\u00e9"), V ("\\uD800"), V ("\\uFFFF"), V ("\\u0000"),
+    V ("\\u00e9"), X ("\\uD800"), V ("\\uD800\\uDC00"), V ("\\uFFFF"), V ("\\u0000"),
     X ("\0"), X ("\x01"), X ("\t"), X ("\n"), X ("\r"), X ("\x1f"), X ("\x02"), X ("\x1c"),
     V (" "), V ("!"), V ("#"), V ("\x7f"), V ("]"), V ("["), V ("'"), V ("/"),
     X ("\x80"), X ("\xa2"), X ("\xdc"), X ("\xff"), X ("\xc3"), X ("\xc0\x80"), X ("\xed\xa0\x80"),
@@ -704,7 +708,7 @@ gen_string (GRand   *rand,
 {
   static const char * const escapes[] = { "\\\"", "\\\\", "\\/", "\\b", "\\f", "\\n", "\\r", "\\t" };
   static const char * const surrogates[] = {
-    "\\ud800", "\\uDBFF", "\\udc00", "\\uDFFF", "\\ud83d\\ude00", "\\u0000", "\\u001F", "\\u0022", "\\u005c",
+    "\\ud800\\udc00", "\\uDBFF\\uDFFF", "\\ud83d\\ude00", "\\u0000", "\\u001F", "\\u0022", "\\u005c",
   };
   static const char hex[] = "0123456789abcdefABCDEF";
   int n = chance (rand, 4) ? g_rand_int_range (rand, 0, 72) : g_rand_int_range (rand, 0, 10);
@@ -722,9 +726,15 @@ gen_string (GRand   *rand,
             g_string_append (out, surrogates[pick (rand, G_N_ELEMENTS (surrogates))]);
           else
             {
+              char digits[5] = { 0 };
+
+              /* Any code unit but a surrogate (those come in pairs above). */
+              do
+                for (int h = 0; h < 4; h++)
+                  digits[h] = hex[pick (rand, sizeof hex - 1)];
+              while (g_ascii_tolower (digits[0]) == 'd' && g_ascii_xdigit_value (digits[1]) >= 8);
               g_string_append (out, "\\u");
-              for (int h = 0; h < 4; h++)
-                g_string_append_c (out, hex[pick (rand, sizeof hex - 1)]);
+              g_string_append (out, digits);
             }
           break;
         case 2: case 3:
