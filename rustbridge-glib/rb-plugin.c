@@ -12,6 +12,8 @@
 #include "rb-library-private.h"
 #include "rb-plugin-private.h"
 #include "rb-plugin.h"
+#include "rb-relay-private.h"
+#include "rb-thread-private.h"
 
 /**
  * RbPlugin:
@@ -53,17 +55,6 @@
  * on the other instances fail with %RB_PLUGIN_ERROR_UNKNOWN_MESSAGE).
  * `RbPlugin` reports these as the plugin does and does not hide them.
  */
-
-/* Undelivered log messages a plugin may have queued for its owner
- * context, by count and by bytes; more are dropped and counted. */
-#define MAX_PENDING_LOG_MESSAGES 4096
-#define MAX_PENDING_LOG_BYTES    (8 * 1024 * 1024)
-/* A longer message is cut there, with a marker saying how long it was. */
-#define MAX_LOG_MESSAGE_BYTES    (64 * 1024)
-/* A longer target (a module path) is cut, without a marker. */
-#define MAX_LOG_TARGET_BYTES     1024
-
-typedef struct _RbRelay RbRelay;
 
 struct _RbPlugin {
   GObject           parent_instance;
@@ -113,19 +104,6 @@ struct _RbPlugin {
   RbLogSink         sink;
 };
 
-/* Carries log messages and state changes from any thread to the owner
- * context without keeping the plugin alive. */
-struct _RbRelay {
-  gatomicrefcount ref;
-  GWeakRef        plugin;
-  gint            pending_logs;   /* atomic */
-  gsize           pending_bytes;  /* atomic */
-  gint            pending_states; /* atomic */
-  gint            drop_notify_queued; /* atomic */
-  gint            drop_reported;  /* owner context only */
-  guint64         dropped;        /* atomic */
-};
-
 static void rb_plugin_initable_iface_init       (GInitableIface      *iface);
 static void rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface);
 
@@ -157,42 +135,7 @@ static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
 /* ------------------------------------------------------------------ */
-/* Relay                                                               */
-
-static RbRelay *
-rb_relay_new (RbPlugin *plugin)
-{
-  RbRelay *relay = g_new0 (RbRelay, 1);
-
-  g_atomic_ref_count_init (&relay->ref);
-  g_weak_ref_init (&relay->plugin, plugin);
-  return relay;
-}
-
-static RbRelay *
-rb_relay_ref (RbRelay *relay)
-{
-  g_atomic_ref_count_inc (&relay->ref);
-  return relay;
-}
-
-static void
-rb_relay_unref (RbRelay *relay)
-{
-  if (g_atomic_ref_count_dec (&relay->ref))
-    {
-      g_weak_ref_clear (&relay->plugin);
-      g_free (relay);
-    }
-}
-
-typedef struct {
-  RbRelay *relay;
-  gsize    size;    /* counted in relay->pending_bytes */
-  guint8   level;
-  char    *target;  /* points into message's allocation */
-  char     message[];
-} RbLogItem;
+/* Log messages, state changes, notifications (rb-relay-private.h)     */
 
 static GLogLevelFlags
 glib_level_for (RbLogLevel level)
@@ -236,133 +179,6 @@ syslog_priority_for (RbLogLevel level)
 }
 
 static void
-rb_log_item_free (gpointer data)
-{
-  RbLogItem *item = data;
-
-  g_atomic_int_add (&item->relay->pending_logs, -1);
-  g_atomic_pointer_add (&item->relay->pending_bytes, -(gssize) item->size);
-  rb_relay_unref (item->relay);
-  g_free (item);
-}
-
-static void
-rb_relay_deliver_log (gpointer data)
-{
-  RbLogItem *item = data;
-  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&item->relay->plugin);
-
-  if (plugin != NULL)
-    g_signal_emit (plugin, signals[SIGNAL_LOG], 0,
-                   (RbLogLevel) item->level, item->target, item->message);
-  rb_log_item_free (item);
-}
-
-static void rb_plugin_log_dropped (RbPlugin *self);
-
-/* A message and its target, cut to their caps, as valid UTF-8 without
- * NUL bytes (a signal argument must be), with a marker if cut. */
-static RbLogItem *
-rb_log_item_new (RbRelay    *relay,
-                 guint8      level,
-                 const char *target,
-                 gsize       target_len,
-                 const char *message,
-                 gsize       message_len,
-                 gsize       keep)
-{
-  g_autofree char *fixed_msg = NULL, *fixed_target = NULL;
-  char marker[80];
-  gsize marker_len = 0;
-  RbLogItem *item;
-
-  if (keep < message_len)
-    marker_len = (gsize) g_snprintf (marker, sizeof marker,
-                                     " [truncated: %" G_GSIZE_FORMAT " bytes in all]",
-                                     message_len);
-
-  /* The plugin promises UTF-8; trust it no more than the rest. */
-  if (!g_utf8_validate_len (message, keep, NULL) || memchr (message, '\0', keep) != NULL)
-    {
-      fixed_msg = g_utf8_make_valid (message, (gssize) keep);
-      message = fixed_msg;
-      keep = strlen (fixed_msg);
-    }
-  if (!g_utf8_validate_len (target, target_len, NULL))
-    {
-      fixed_target = g_utf8_make_valid (target, (gssize) target_len);
-      target = fixed_target;
-      target_len = strlen (fixed_target);
-    }
-
-  item = g_malloc (sizeof (RbLogItem) + keep + marker_len + 1 + target_len + 1);
-  item->relay = relay;
-  item->level = level;
-  item->size = sizeof (RbLogItem) + keep + marker_len + 1 + target_len + 1;
-  if (keep > 0)
-    memcpy (item->message, message, keep);
-  memcpy (item->message + keep, marker, marker_len);
-  item->message[keep + marker_len] = '\0';
-  item->target = item->message + keep + marker_len + 1;
-  if (target_len > 0)
-    memcpy (item->target, target, target_len);
-  item->target[target_len] = '\0';
-  return item;
-}
-
-/* Runs on any thread, under the library's sink lock. Whatever the plugin
- * passes, nothing here logs through GLib (a plugin must not be able to
- * make its host's log fatal): drops are counted, and reported on the
- * owner context. */
-static void
-rb_plugin_sink_func (gpointer     user_data,
-                     guint8       level,
-                     const char  *target,
-                     const char  *message,
-                     gsize        message_len)
-{
-  RbPlugin *self = user_data;
-  RbRelay *relay = self->relay;
-  RbLogItem *item;
-  gsize keep, target_len, bytes_pending;
-  gint n_pending;
-
-  if (message == NULL)
-    message_len = 0;
-  if (target == NULL)
-    target = "";
-  keep = MIN (message_len, MAX_LOG_MESSAGE_BYTES);
-  target_len = strnlen (target, MAX_LOG_TARGET_BYTES);
-
-  /* A cheap look first: a storm against a full queue costs no copy. */
-  if (g_atomic_int_get (&relay->pending_logs) >= MAX_PENDING_LOG_MESSAGES ||
-      (gsize) g_atomic_pointer_get (&relay->pending_bytes) + keep > MAX_PENDING_LOG_BYTES)
-    {
-      rb_plugin_log_dropped (self);
-      return;
-    }
-
-  if (level > RB_LOG_LEVEL_OFF)
-    level = RB_LOG_LEVEL_ERROR;
-  item = rb_log_item_new (relay, level, target, target_len, message, message_len, keep);
-
-  /* Reserve for real (other threads log too). */
-  n_pending = g_atomic_int_add (&relay->pending_logs, 1);
-  bytes_pending = (gsize) g_atomic_pointer_add (&relay->pending_bytes, (gssize) item->size);
-  if (n_pending >= MAX_PENDING_LOG_MESSAGES || bytes_pending + item->size > MAX_PENDING_LOG_BYTES)
-    {
-      g_atomic_int_add (&relay->pending_logs, -1);
-      g_atomic_pointer_add (&relay->pending_bytes, -(gssize) item->size);
-      g_free (item);
-      rb_plugin_log_dropped (self);
-      return;
-    }
-
-  rb_relay_ref (relay);
-  rb_dispatcher_push (self->owner, rb_relay_deliver_log, rb_log_item_free, item);
-}
-
-static void
 rb_plugin_real_log (RbPlugin   *self,
                     RbLogLevel  level,
                     const char *target,
@@ -379,167 +195,51 @@ rb_plugin_real_log (RbPlugin   *self,
   g_log_structured_array (glib_level_for (level), fields, G_N_ELEMENTS (fields));
 }
 
+static void
+rb_plugin_relay_log (GObject    *object,
+                     guint8      level,
+                     const char *target,
+                     const char *message)
+{
+  if (level > RB_LOG_LEVEL_OFF)
+    level = RB_LOG_LEVEL_ERROR;
+  g_signal_emit (object, signals[SIGNAL_LOG], 0, (RbLogLevel) level, target, message);
+}
+
+static void
+rb_plugin_relay_state_changed (GObject *object,
+                               gint     old_state,
+                               gint     new_state)
+{
+  g_object_notify_by_pspec (object, properties[PROP_STATE]);
+  g_signal_emit (object, signals[SIGNAL_STATE_CHANGED], 0,
+                 (RbLifecycleState) old_state, (RbLifecycleState) new_state);
+}
+
+static void
+rb_plugin_relay_logs_dropped (GObject  *object,
+                              gboolean  first)
+{
+  /* Once per plugin, on the owner context, at a level no GLib setting
+   * makes fatal (the count is the property). */
+  if (first)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                      "MESSAGE", "Plugin “%s” logs faster than its main context delivers "
+                      "(more than %d messages or %d bytes waiting): dropping log messages "
+                      "(see RbPlugin:dropped-log-count)",
+                      RB_PLUGIN (object)->path, RB_RELAY_MAX_PENDING_LOGS,
+                      RB_RELAY_MAX_PENDING_BYTES);
+  g_object_notify_by_pspec (object, properties[PROP_DROPPED_LOG_COUNT]);
+}
+
+static const RbRelayFuncs rb_plugin_relay_funcs = {
+  .log = rb_plugin_relay_log,
+  .state_changed = rb_plugin_relay_state_changed,
+  .logs_dropped = rb_plugin_relay_logs_dropped,
+};
+
 /* ------------------------------------------------------------------ */
 /* State                                                               */
-
-typedef struct {
-  RbRelay          *relay;
-  RbLifecycleState  old_state;
-  RbLifecycleState  new_state;
-} RbStateItem;
-
-static void
-rb_plugin_emit_state (RbPlugin         *self,
-                      RbLifecycleState  old_state,
-                      RbLifecycleState  new_state)
-{
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
-  g_signal_emit (self, signals[SIGNAL_STATE_CHANGED], 0, old_state, new_state);
-}
-
-static void
-rb_state_item_free (gpointer data)
-{
-  RbStateItem *item = data;
-
-  g_atomic_int_dec_and_test (&item->relay->pending_states);
-  rb_relay_unref (item->relay);
-  g_free (item);
-}
-
-static void
-rb_relay_deliver_state (gpointer data)
-{
-  RbStateItem *item = data;
-  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&item->relay->plugin);
-
-  g_atomic_int_dec_and_test (&item->relay->pending_states);
-  if (plugin != NULL)
-    rb_plugin_emit_state (plugin, item->old_state, item->new_state);
-
-  rb_relay_unref (item->relay);
-  g_free (item);
-}
-
-static gboolean
-rb_plugin_on_owner_context (RbPlugin *self)
-{
-  return rb_dispatcher_in_context (self->owner, self->owner_thread);
-}
-
-static void
-rb_plugin_state_changed (RbPlugin         *self,
-                         RbLifecycleState  old_state,
-                         RbLifecycleState  new_state)
-{
-  RbStateItem *item;
-
-  /* Emit at once when we are on the owner context and nothing older is
-   * still queued (which keeps notifications in order); else queue. */
-  if (g_atomic_int_get (&self->relay->pending_states) == 0 &&
-      rb_plugin_on_owner_context (self))
-    {
-      rb_plugin_emit_state (self, old_state, new_state);
-      return;
-    }
-
-  item = g_new (RbStateItem, 1);
-  item->relay = rb_relay_ref (self->relay);
-  item->old_state = old_state;
-  item->new_state = new_state;
-  g_atomic_int_inc (&self->relay->pending_states);
-  rb_dispatcher_push (self->owner, rb_relay_deliver_state, rb_state_item_free, item);
-}
-
-typedef struct {
-  RbRelay    *relay;
-  GParamSpec *pspec;
-} RbNotifyItem;
-
-static void
-rb_notify_item_free (gpointer data)
-{
-  RbNotifyItem *item = data;
-
-  rb_relay_unref (item->relay);
-  g_free (item);
-}
-
-static void
-rb_relay_deliver_notify (gpointer data)
-{
-  RbNotifyItem *item = data;
-  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&item->relay->plugin);
-
-  if (plugin != NULL)
-    g_object_notify_by_pspec (G_OBJECT (plugin), item->pspec);
-  rb_notify_item_free (item);
-}
-
-/* Property notifications belong to the owner context too. */
-static void
-rb_plugin_notify (RbPlugin   *self,
-                  GParamSpec *pspec)
-{
-  RbNotifyItem *item;
-
-  if (rb_plugin_on_owner_context (self))
-    {
-      g_object_notify_by_pspec (G_OBJECT (self), pspec);
-      return;
-    }
-  item = g_new (RbNotifyItem, 1);
-  item->relay = rb_relay_ref (self->relay);
-  item->pspec = pspec;
-  rb_dispatcher_push (self->owner, rb_relay_deliver_notify, rb_notify_item_free, item);
-}
-
-/* Drop reports: at most one queued at a time, whatever the storm. */
-static void
-rb_drop_item_free (gpointer data)
-{
-  RbRelay *relay = data;
-
-  g_atomic_int_set (&relay->drop_notify_queued, FALSE);
-  rb_relay_unref (relay);
-}
-
-static void
-rb_relay_deliver_drop (gpointer data)
-{
-  RbRelay *relay = data;
-  g_autoptr(RbPlugin) plugin = g_weak_ref_get (&relay->plugin);
-
-  /* Re-armed before the notification: a drop from now on queues another. */
-  g_atomic_int_set (&relay->drop_notify_queued, FALSE);
-  if (plugin != NULL)
-    {
-      /* Once per plugin, on the owner context, at a level no GLib setting
-       * makes fatal (the count is the property). */
-      if (!relay->drop_reported)
-        {
-          relay->drop_reported = TRUE;
-          g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                            "MESSAGE", "Plugin “%s” logs faster than its main context delivers "
-                            "(more than %d messages or %d bytes waiting): dropping log messages "
-                            "(see RbPlugin:dropped-log-count)",
-                            plugin->path, MAX_PENDING_LOG_MESSAGES, MAX_PENDING_LOG_BYTES);
-        }
-      g_object_notify_by_pspec (G_OBJECT (plugin), properties[PROP_DROPPED_LOG_COUNT]);
-    }
-  rb_relay_unref (relay);
-}
-
-/* Any thread (a log sink): counts a dropped message. */
-static void
-rb_plugin_log_dropped (RbPlugin *self)
-{
-  RbRelay *relay = self->relay;
-
-  g_atomic_pointer_add (&relay->dropped, 1);
-  if (g_atomic_int_compare_and_exchange (&relay->drop_notify_queued, FALSE, TRUE))
-    rb_dispatcher_push (self->owner, rb_relay_deliver_drop, rb_drop_item_free, rb_relay_ref (relay));
-}
 
 static void
 rb_plugin_set_state (RbPlugin         *self,
@@ -548,7 +248,7 @@ rb_plugin_set_state (RbPlugin         *self,
   RbLifecycleState old_state = g_atomic_int_exchange (&self->state, new_state);
 
   if (old_state != new_state)
-    rb_plugin_state_changed (self, old_state, new_state);
+    rb_relay_state_changed (self->relay, old_state, new_state);
 }
 
 /* Moves from @from to @to only if the state is still @from. */
@@ -559,7 +259,7 @@ rb_plugin_transition (RbPlugin         *self,
 {
   if (!g_atomic_int_compare_and_exchange (&self->state, from, to))
     return FALSE;
-  rb_plugin_state_changed (self, from, to);
+  rb_relay_state_changed (self->relay, from, to);
   return TRUE;
 }
 
@@ -674,28 +374,15 @@ typedef struct {
   RbResponse   response;
 } RbRawHolder;
 
-/* One spare holder per thread: a raw call and the release of its reply
- * mostly happen on the same thread, which saves an allocation per call.
- * The spare lives in initial-exec TLS (no lookup cost); a GPrivate
- * registered once per thread frees it when the thread exits. */
-static _Thread_local RbRawHolder *spare_raw_holder __attribute__ ((tls_model ("initial-exec")));
-static _Thread_local gboolean spare_raw_holder_registered __attribute__ ((tls_model ("initial-exec")));
-
-static void
-free_spare_raw_holder (gpointer data)
-{
-  g_clear_pointer (&spare_raw_holder, g_free);
-}
-
-static GPrivate spare_raw_holder_cleanup = G_PRIVATE_INIT (free_spare_raw_holder);
-
+/* One spare holder per thread (rb-thread-private.h): a raw call and the
+ * release of its reply mostly happen on the same thread. */
 static inline RbRawHolder *
 rb_raw_holder_new (const RbAbi *abi)
 {
-  RbRawHolder *holder = spare_raw_holder;
+  RbRawHolder *holder = rb_thread.spare_raw_holder;
 
   if (holder != NULL)
-    spare_raw_holder = NULL;
+    rb_thread.spare_raw_holder = NULL;
   else
     holder = g_new (RbRawHolder, 1);
   holder->response_free = abi->rb_response_free;
@@ -709,14 +396,10 @@ rb_raw_holder_free (gpointer data)
 
   /* The library is never unmapped, so the function outlives the plugin. */
   holder->response_free (&holder->response);
-  if (spare_raw_holder == NULL)
+  if (rb_thread.spare_raw_holder == NULL)
     {
-      spare_raw_holder = holder;
-      if (G_UNLIKELY (!spare_raw_holder_registered))
-        {
-          spare_raw_holder_registered = TRUE;
-          g_private_set (&spare_raw_holder_cleanup, GINT_TO_POINTER (1));
-        }
+      rb_thread.spare_raw_holder = holder;
+      rb_thread_arm_exit_hook ();
     }
   else
     g_free (holder);
@@ -1518,8 +1201,8 @@ rb_plugin_initable_init (GInitable     *initable,
   if (self->pool == NULL)
     goto fail;
 
-  self->sink.func = rb_plugin_sink_func;
-  self->sink.user_data = self;
+  self->sink.func = rb_relay_log;
+  self->sink.user_data = self->relay;
   rb_library_add_sink (self->library, &self->sink);
 
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
@@ -1908,7 +1591,7 @@ rb_plugin_set_log_level (RbPlugin   *self,
   rb_plugin_release (self, ticket);
 
   if (g_atomic_int_exchange (&self->log_level, log_level) != (gint) log_level)
-    rb_plugin_notify (self, properties[PROP_LOG_LEVEL]);
+    rb_relay_notify (self->relay, properties[PROP_LOG_LEVEL]);
 }
 
 /**
@@ -1966,7 +1649,7 @@ guint64
 rb_plugin_get_dropped_log_count (RbPlugin *self)
 {
   g_return_val_if_fail (RB_IS_PLUGIN (self), 0);
-  return (guint64) g_atomic_pointer_get (&self->relay->dropped);
+  return rb_relay_get_dropped (self->relay);
 }
 
 /**
@@ -2020,9 +1703,9 @@ rb_plugin_set_bundle_info (RbPlugin   *self,
   g_return_if_fail (RB_IS_PLUGIN (self));
 
   if (replace_str (&self->bundle_name, bundle_name))
-    rb_plugin_notify (self, properties[PROP_BUNDLE_NAME]);
+    rb_relay_notify (self->relay, properties[PROP_BUNDLE_NAME]);
   if (replace_str (&self->bundle_version, bundle_version))
-    rb_plugin_notify (self, properties[PROP_BUNDLE_VERSION]);
+    rb_relay_notify (self->relay, properties[PROP_BUNDLE_VERSION]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -2322,5 +2005,6 @@ rb_plugin_init (RbPlugin *self)
   g_queue_init (&self->submitted);
   self->owner_thread = g_thread_self ();
   self->owner = rb_dispatcher_get_thread_default ();
-  self->relay = rb_relay_new (self);
+  self->relay = rb_relay_new (G_OBJECT (self), self->owner, self->owner_thread,
+                              &rb_plugin_relay_funcs);
 }
