@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "rb-abi-private.h"
+#include "rb-call-queue-private.h"
 #include "rb-dispatch-private.h"
 #include "rb-enum-types.h"
 #include "rb-envelope-private.h"
@@ -83,19 +84,9 @@ struct _RbPlugin {
   RbInflight        inflight;
   GMutex            shutdown_lock;/* serialises shutdowns */
 
-  /* Async calls: submitted calls wait in `submitted`; the pool runs
-   * "drainers" that take calls until the queue stays empty. */
-  GThreadPool      *pool;
-  GMutex            submit_lock;
-  GCond             submit_cond;
-  GQueue            submitted;    /* RbCall *, guarded by submit_lock */
-  gint              n_submitted;  /* atomic mirror of submitted.length */
-  guint             drainers;     /* guarded by submit_lock */
-  guint             max_drainers;
-  gboolean          closing;      /* guarded by submit_lock */
-  gint              queued;       /* atomic: admitted to the pool, not finished */
-  guint             max_queued;
-  guint64           host_rejected;/* atomic */
+  /* Async calls wait in the call queue for its pool. */
+  RbCallQueue      *calls;
+  guint64           host_rejected;/* 64-bit atomic */
 
   /* Signals and notifications go to the owner context. */
   GThread          *owner_thread;
@@ -790,11 +781,13 @@ rb_call_cancelled_cb (GCancellable *cancellable,
   rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_unref, rb_call_ref (call));
 }
 
-/* Runs one async call on a pool thread. */
+/* Runs one async call on a pool thread (the call queue's run). */
 static void
-rb_plugin_run_call (RbPlugin *self,
-                    RbCall   *call)
+rb_call_run (gpointer data)
 {
+  RbCall *call = data;
+  RbPlugin *self = call->plugin;
+
   if (call->cancellable != NULL &&
       g_cancellable_set_error_if_cancelled (call->cancellable, &call->error))
     ;  /* cancelled before it started: the plugin never sees it */
@@ -804,94 +797,16 @@ rb_plugin_run_call (RbPlugin *self,
     call->payload = rb_plugin_invoke (self, call->type_tag, call->request,
                                       call->request != NULL ? strlen (call->request) : 0,
                                       &call->error);
+}
 
-  g_atomic_int_add (&self->queued, -1);
+/* The call left the queue's bound: hand it to its context. */
+static void
+rb_call_complete (gpointer data)
+{
+  RbCall *call = data;
+
   /* Hands our reference to the dispatcher: nothing below this line. */
   rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, rb_call_drop, call);
-}
-
-/* How long an idle drainer lingers for the next call before it gives its
- * pool thread back. A burst of calls from a main loop arrives a few
- * microseconds apart: lingering saves a futex wake per call. */
-#define DRAINER_LINGER_US 20
-
-static RbCall *
-rb_plugin_next_call (RbPlugin *self)
-{
-  gint64 deadline = 0;
-
-  for (;;)
-    {
-      RbCall *call;
-
-      g_mutex_lock (&self->submit_lock);
-      call = g_queue_pop_head (&self->submitted);
-      if (call != NULL)
-        {
-          g_atomic_int_add (&self->n_submitted, -1);
-          g_mutex_unlock (&self->submit_lock);
-          return call;
-        }
-      if (self->closing || (deadline != 0 && g_get_monotonic_time () >= deadline))
-        {
-          /* Retire; a later submit sees the count drop and starts one. */
-          self->drainers--;
-          g_cond_broadcast (&self->submit_cond);
-          g_mutex_unlock (&self->submit_lock);
-          return NULL;
-        }
-      g_mutex_unlock (&self->submit_lock);
-
-      if (deadline == 0)
-        deadline = g_get_monotonic_time () + DRAINER_LINGER_US;
-      while (g_atomic_int_get (&self->n_submitted) == 0 &&
-             g_get_monotonic_time () < deadline)
-        g_thread_yield ();
-    }
-}
-
-/* A task of the plugin's pool: takes calls until none comes for a while. */
-static void
-rb_plugin_drainer (gpointer data,
-                   gpointer user_data)
-{
-  RbPlugin *self = data;
-  RbCall *call;
-
-  while ((call = rb_plugin_next_call (self)) != NULL)
-    rb_plugin_run_call (self, call);
-}
-
-static void
-rb_plugin_submit (RbPlugin *self,
-                  RbCall   *call)
-{
-  gboolean start_drainer = FALSE;
-
-  g_mutex_lock (&self->submit_lock);
-  g_queue_push_tail (&self->submitted, call);
-  g_atomic_int_inc (&self->n_submitted);
-  /* One more drainer only while there is more queued than running. */
-  if (self->drainers < self->max_drainers && self->drainers < self->submitted.length)
-    {
-      self->drainers++;
-      start_drainer = TRUE;
-    }
-  g_mutex_unlock (&self->submit_lock);
-
-  if (start_drainer)
-    g_thread_pool_push (self->pool, self, NULL);
-}
-
-static guint
-rb_plugin_pool_size (RbPlugin *self)
-{
-  guint threads = rb_plugin_config_get_worker_threads (self->config);
-  guint max_ops = rb_plugin_config_get_max_concurrent_ops (self->config);
-
-  if (threads == 0)
-    threads = g_get_num_processors ();
-  return CLAMP (threads, 1, MAX (max_ops, 1));
 }
 
 static void
@@ -937,22 +852,23 @@ rb_plugin_start_call (RbPlugin            *self,
       }
   }
 
-  /* Backpressure: bounded queue, rejected at once when full. */
-  if ((guint) g_atomic_int_add (&self->queued, 1) >= self->max_queued)
-    {
-      g_atomic_int_add (&self->queued, -1);
-      g_atomic_pointer_add (&self->host_rejected, 1);
-      g_set_error (&error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_TOO_MANY_REQUESTS,
-                   "Too many queued calls for plugin “%s” (limit %u)", self->path, self->max_queued);
-      goto fail;
-    }
-
   if (cancellable != NULL)
     call->cancelled_id = g_cancellable_connect (cancellable, G_CALLBACK (rb_call_cancelled_cb),
                                                 rb_call_ref (call), rb_call_unref);
 
-  rb_plugin_submit (self, call);
-  return;
+  /* Backpressure: bounded queue, rejected at once when full. */
+  if (G_LIKELY (rb_call_queue_try_push (self->calls, call)))
+    return;
+
+  __atomic_fetch_add (&self->host_rejected, 1, __ATOMIC_RELAXED);
+  g_set_error (&error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_TOO_MANY_REQUESTS,
+               "Too many queued calls for plugin “%s” (limit %u)", self->path,
+               rb_call_queue_get_max_queued (self->calls));
+  if (call->cancelled_id != 0)
+    {
+      g_cancellable_disconnect (cancellable, call->cancelled_id);
+      call->cancelled_id = 0;
+    }
 
 fail:
   call->returned = TRUE;
@@ -1185,7 +1101,8 @@ rb_plugin_initable_init (GInitable     *initable,
 
   max_ops = rb_plugin_config_get_max_concurrent_ops (self->config);
   max_queued = rb_plugin_config_get_max_queued_calls (self->config);
-  self->max_queued = max_queued != 0 ? max_queued : (guint) MIN ((guint64) max_ops * 64, G_MAXINT32);
+  if (max_queued == 0)
+    max_queued = (guint) MIN ((guint64) max_ops * 64, G_MAXINT32);
 
   /* A pool of our own rather than GLib's shared GTask pool: plugin calls
    * block for as long as their handlers run, and must neither starve nor
@@ -1195,10 +1112,10 @@ rb_plugin_initable_init (GInitable     *initable,
    * that finds every thread asleep costs the main loop a futex wake, so
    * the pool runs "drainers" that take calls from our queue while it has
    * any, and only as many as the backlog needs. */
-  self->max_drainers = rb_plugin_pool_size (self);
-  self->pool = g_thread_pool_new (rb_plugin_drainer, NULL, (int) self->max_drainers,
-                                  FALSE, &self->init_error);
-  if (self->pool == NULL)
+  self->calls = rb_call_queue_new (rb_call_queue_pool_size (rb_plugin_config_get_worker_threads (self->config),
+                                                           max_ops),
+                                   max_queued, rb_call_run, rb_call_complete, &self->init_error);
+  if (self->calls == NULL)
     goto fail;
 
   self->sink.func = rb_relay_log;
@@ -1611,7 +1528,7 @@ rb_plugin_get_rejected_request_count (RbPlugin *self)
 
   g_return_val_if_fail (RB_IS_PLUGIN (self), 0);
 
-  count = (guint64) g_atomic_pointer_get (&self->host_rejected);
+  count = __atomic_load_n (&self->host_rejected, __ATOMIC_RELAXED);
   if (rb_plugin_admit (self, &ticket, NULL))
     {
       count += self->abi->plugin_get_rejected_count (self->handle);
@@ -1738,17 +1655,8 @@ rb_plugin_finalize (GObject *object)
 {
   RbPlugin *self = RB_PLUGIN (object);
 
-  /* Drainers hold no reference (calls do): make the idle ones retire
-   * before the plugin goes away. */
-  g_mutex_lock (&self->submit_lock);
-  self->closing = TRUE;
-  while (self->drainers > 0)
-    g_cond_wait (&self->submit_cond, &self->submit_lock);
-  g_mutex_unlock (&self->submit_lock);
-  if (self->pool != NULL)
-    g_thread_pool_free (self->pool, TRUE, FALSE);
-  g_mutex_clear (&self->submit_lock);
-  g_cond_clear (&self->submit_cond);
+  /* Queued calls hold references: none is left here. */
+  g_clear_pointer (&self->calls, rb_call_queue_free);
   g_clear_pointer (&self->owner, rb_dispatcher_unref);
   g_clear_pointer (&self->relay, rb_relay_unref);
   g_clear_error (&self->init_error);
@@ -2000,9 +1908,6 @@ rb_plugin_init (RbPlugin *self)
   rb_inflight_init (&self->inflight);
   g_mutex_init (&self->shutdown_lock);
   g_mutex_init (&self->handle_lock);
-  g_mutex_init (&self->submit_lock);
-  g_cond_init (&self->submit_cond);
-  g_queue_init (&self->submitted);
   self->owner_thread = g_thread_self ();
   self->owner = rb_dispatcher_get_thread_default ();
   self->relay = rb_relay_new (G_OBJECT (self), self->owner, self->owner_thread,
