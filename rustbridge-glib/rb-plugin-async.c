@@ -45,6 +45,7 @@ typedef struct {
 
   /* Result, written by the worker before it pushes the completion. */
   char            *payload;
+  JsonNode        *node;        /* RB_CALL_JSON_NODE: parsed by the worker */
   GBytes          *raw_response;
   GError          *error;
 } RbCall;
@@ -72,6 +73,7 @@ rb_call_unref (gpointer data)
   g_free (call->request);
   g_clear_pointer (&call->raw_request, g_bytes_unref);
   g_free (call->payload);
+  g_clear_pointer (&call->node, json_node_unref);
   g_clear_pointer (&call->raw_response, g_bytes_unref);
   g_clear_error (&call->error);
   g_free (call);
@@ -104,6 +106,8 @@ rb_call_return (RbCall *call,
   else if (call->kind == RB_CALL_RAW)
     g_task_return_pointer (task, g_steal_pointer (&call->raw_response),
                            (GDestroyNotify) g_bytes_unref);
+  else if (call->kind == RB_CALL_JSON_NODE)
+    g_task_return_pointer (task, g_steal_pointer (&call->node), (GDestroyNotify) json_node_unref);
   else
     g_task_return_pointer (task, g_steal_pointer (&call->payload), g_free);
 
@@ -172,6 +176,10 @@ rb_call_run (gpointer data)
     call->payload = rb_plugin_invoke_json_text (self, call->type_tag, call->request,
                                                 call->request != NULL ? strlen (call->request) : 0,
                                                 &call->error);
+
+  /* A large reply must not be parsed on the caller's main loop. */
+  if (call->kind == RB_CALL_JSON_NODE && call->payload != NULL)
+    call->node = rb_plugin_payload_to_node (self, g_steal_pointer (&call->payload), &call->error);
 }
 
 /* The call left the queue's bound: hand it to its context. */
@@ -352,7 +360,8 @@ rb_plugin_call_finish (RbPlugin      *self,
  * @user_data: data for @callback
  *
  * Starts [method@RustBridge.Plugin.call_json] on the plugin's worker pool;
- * see [method@RustBridge.Plugin.call_async].
+ * see [method@RustBridge.Plugin.call_async]. The reply is parsed on the
+ * worker too: a large one does not hold up the caller's main loop.
  */
 void
 rb_plugin_call_json_async (RbPlugin            *self,
@@ -393,7 +402,8 @@ rb_plugin_call_json_finish (RbPlugin      *self,
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_plugin_call_json_async, NULL);
 
-  return rb_plugin_payload_to_node (self, g_task_propagate_pointer (G_TASK (result), error), error);
+  /* Parsed by the worker (rb_call_run()). */
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /**

@@ -205,11 +205,17 @@ rb_plugin_check_type_tag_slow (RbPlugin    *self,
                                const char  *type_tag,
                                GError     **error)
 {
-  if (*type_tag != '\0' && g_utf8_validate (type_tag, -1, NULL))
+  /* As upstream's FFI answers: an empty tag names no handler (6); a
+   * tag that is not UTF-8 is refused with 4. */
+  if (*type_tag == '\0')
+    g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_UNKNOWN_MESSAGE,
+                 "Plugin “%s” has no handler for an empty type tag (unknown message type)",
+                 self->path);
+  else if (!g_utf8_validate (type_tag, -1, NULL))
+    g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                 "Invalid type tag for plugin “%s”: it is not valid UTF-8", self->path);
+  else
     return TRUE;
-  g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
-               "Invalid type tag for plugin “%s”: %s", self->path,
-               *type_tag == '\0' ? "it is empty" : "it is not valid UTF-8");
   return FALSE;
 }
 
@@ -273,7 +279,8 @@ rb_plugin_invoke_raw_bytes (RbPlugin  *self,
  * Errors are in the %RB_PLUGIN_ERROR domain: the plugin's error code and
  * its `error_message` when the handler failed, %RB_PLUGIN_ERROR_INVALID_STATE
  * when the plugin is not active, %RB_PLUGIN_ERROR_PROTOCOL when the
- * response is malformed; %G_IO_ERROR_CANCELLED if @cancellable was
+ * response is malformed, %RB_PLUGIN_ERROR_UNKNOWN_MESSAGE for an empty
+ * @type_tag and %RB_PLUGIN_ERROR_CONFIG for one that is not UTF-8; %G_IO_ERROR_CANCELLED if @cancellable was
  * cancelled before the call.
  *
  * Returns: (transfer full): the response payload as JSON text (the

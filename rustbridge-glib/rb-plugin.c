@@ -487,6 +487,8 @@ rb_plugin_shutdown_finish (RbPlugin      *self,
 {
   g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_plugin_shutdown_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return g_task_propagate_boolean (G_TASK (result), error);
 }
