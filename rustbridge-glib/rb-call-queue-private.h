@@ -12,11 +12,11 @@ G_BEGIN_DECLS
  * What: items are opaque pointers. rb_call_queue_try_push() admits an
  * item unless @max_queued items are already waiting or running
  * (backpressure: it then returns FALSE and the caller keeps the item).
- * The pool does not get one task per item: a push that finds every pool
- * thread asleep costs the pusher a futex wake, so the pool runs
- * "drainers" that take items while any are queued, linger a little for
- * the next one, and retire; a push starts one more drainer only while
- * more items wait than drainers run, up to @max_threads.
+ * The pool does not get one task per item (doc/performance.md, "Async
+ * calls"): it runs "drainers" that take items while any are queued,
+ * linger a little for the next one, and retire; a push starts one more
+ * drainer only while more items wait than drainers run, up to
+ * @max_threads.
  *
  * For each item a drainer calls @run (the work), then frees the item's
  * place in the bound, then calls @complete (which must hand the item on:

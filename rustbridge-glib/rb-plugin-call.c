@@ -50,7 +50,6 @@ rb_plugin_check_failed (RbPlugin     *self,
 /* ------------------------------------------------------------------ */
 /* Calls (the same code runs for sync calls and on pool workers)       */
 
-/* Inlined into each caller: a sync call costs one function call less. */
 static inline G_ALWAYS_INLINE char *
 rb_plugin_invoke (RbPlugin      *self,
                   const char    *type_tag,
@@ -93,8 +92,7 @@ typedef struct {
   RbResponse   response;
 } RbRawHolder;
 
-/* One spare holder per thread (rb-thread-private.h): a raw call and the
- * release of its reply mostly happen on the same thread. */
+/* One spare holder per thread (rb-thread-private.h). */
 static inline RbRawHolder *
 rb_raw_holder_new (const RbAbi *abi)
 {
@@ -227,8 +225,7 @@ rb_plugin_check_type_tag (RbPlugin    *self,
   const guchar *p = (const guchar *) type_tag;
   guchar seen = 0;
 
-  /* Tags are short and nearly always ASCII: validate UTF-8 only when a
-   * high byte shows up. */
+  /* Full UTF-8 validation only when a high byte shows up. */
   for (; *p != '\0'; p++)
     seen |= *p;
   if (G_LIKELY (p != (const guchar *) type_tag && !(seen & 0x80)))
@@ -236,8 +233,7 @@ rb_plugin_check_type_tag (RbPlugin    *self,
   return rb_plugin_check_type_tag_slow (self, type_tag, error);
 }
 
-/* Out-of-line copies for the async path (rb-plugin-async.c): a pool
- * worker pays one call more, the sync entry points nothing. */
+/* Out-of-line copies for the async path (rb-plugin-async.c). */
 gboolean
 rb_plugin_check_type_tag_ext (RbPlugin    *self,
                               const char  *type_tag,

@@ -16,10 +16,8 @@ G_BEGIN_DECLS
  *
  * Threads: the record is the calling thread's own; no other thread ever
  * touches it (the in-flight registry holds the slot's address, not the
- * record's). It lives in initial-exec TLS: reading a member is one
- * %fs-relative load, with no __tls_get_addr() (glibc reserves room for a
- * little static TLS even in libraries loaded with dlopen(), as GI bindings
- * load us).
+ * record's). It lives in initial-exec TLS, read on every call
+ * (doc/performance.md, "The hot path").
  *
  * Ownership: the members that hold memory (the slot, the spare holder) are
  * released by one exit hook, armed once per thread with
