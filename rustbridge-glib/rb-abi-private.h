@@ -58,9 +58,6 @@ typedef RbResponse  (*RbPluginCallRawFunc)      (void          *handle,
                                                  size_t         request_size);
 typedef void        (*RbResponseFreeFunc)       (RbResponse    *resp);
 
-/* plugin_get_state() for a handle the plugin does not know. */
-#define RB_ABI_STATE_UNKNOWN_HANDLE 255
-
 typedef struct {
   RbPluginCreateFunc       plugin_create;
   RbPluginInitFunc         plugin_init;

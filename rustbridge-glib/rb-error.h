@@ -24,9 +24,9 @@ G_BEGIN_DECLS
  * @RB_PLUGIN_ERROR_INVALID_STATE: the plugin is not active (not started, stopping or stopped)
  * @RB_PLUGIN_ERROR_INIT_FAILED: the plugin's initialisation failed
  * @RB_PLUGIN_ERROR_SHUTDOWN_FAILED: the plugin's shutdown failed
- * @RB_PLUGIN_ERROR_CONFIG: configuration error, or a bad type tag
+ * @RB_PLUGIN_ERROR_CONFIG: configuration error, or a type tag that is not valid UTF-8
  * @RB_PLUGIN_ERROR_SERIALIZATION: the request or the response was not valid for the handler
- * @RB_PLUGIN_ERROR_UNKNOWN_MESSAGE: the plugin has no handler for the type tag or message id
+ * @RB_PLUGIN_ERROR_UNKNOWN_MESSAGE: the plugin has no handler for the type tag (an empty one included) or message id
  * @RB_PLUGIN_ERROR_HANDLER: the handler failed
  * @RB_PLUGIN_ERROR_RUNTIME: the plugin's runtime failed
  * @RB_PLUGIN_ERROR_CANCELLED: the plugin cancelled the call

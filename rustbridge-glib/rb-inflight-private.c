@@ -15,15 +15,13 @@
  * every leave that can matter to a waiter wakes it. */
 #define RB_INFLIGHT_POLL_US (10 * G_TIME_SPAN_MILLISECOND)
 
-_Thread_local RbInflightSlot *rb_inflight_thread_slot __attribute__ ((tls_model ("initial-exec")));
-
 static GMutex registry_lock;
 static RbInflightSlot *registry;   /* every live thread's slot */
 
+/* Runs when a thread with a slot exits (rb-thread-private.h). */
 static void
-slot_free (gpointer data)
+slot_free (RbInflightSlot *slot)
 {
-  RbInflightSlot *slot = data;
   RbInflightSlot **link;
 
   g_mutex_lock (&registry_lock);
@@ -35,13 +33,8 @@ slot_free (gpointer data)
       }
   g_mutex_unlock (&registry_lock);
 
-  if (rb_inflight_thread_slot == slot)
-    rb_inflight_thread_slot = NULL;
   g_free (slot);
 }
-
-/* Frees the thread's slot when the thread exits. */
-static GPrivate slot_key = G_PRIVATE_INIT (slot_free);
 
 #if defined(__linux__) && defined(__NR_membarrier)
 static long
@@ -109,8 +102,10 @@ register_thread_slot (void)
   registry = slot;
   g_mutex_unlock (&registry_lock);
 
-  g_private_set (&slot_key, slot);
-  rb_inflight_thread_slot = slot;
+  /* Freed (and taken out of the registry) when the thread exits. */
+  rb_thread_set_slot_exit_func (slot_free);
+  rb_thread.inflight_slot = slot;
+  rb_thread_arm_exit_hook ();
   return slot;
 }
 
@@ -133,7 +128,7 @@ rb_inflight_clear (RbInflight *self)
 RbInflightSlot *
 rb_inflight_enter_slow (RbInflight *self)
 {
-  RbInflightSlot *slot = rb_inflight_thread_slot;
+  RbInflightSlot *slot = rb_thread.inflight_slot;
 
   if (slot == NULL && slots_available ())
     slot = register_thread_slot ();

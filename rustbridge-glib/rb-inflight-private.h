@@ -3,6 +3,8 @@
 
 #include <glib.h>
 
+#include "rb-thread-private.h"
+
 G_BEGIN_DECLS
 
 /*
@@ -41,10 +43,6 @@ typedef struct {
   GCond   cond;
 } RbInflight;
 
-/* The current thread's slot, NULL until its first call (or for ever where
- * asymmetric fences are not available). Initial-exec: no __tls_get_addr(). */
-extern _Thread_local RbInflightSlot *rb_inflight_thread_slot __attribute__ ((tls_model ("initial-exec")));
-
 void             rb_inflight_init        (RbInflight *self);
 void             rb_inflight_clear       (RbInflight *self);
 RbInflightSlot  *rb_inflight_enter_slow  (RbInflight *self);
@@ -69,7 +67,9 @@ gboolean         rb_inflight_uses_slots  (void);
 static inline RbInflightSlot *
 rb_inflight_enter (RbInflight *self)
 {
-  RbInflightSlot *slot = rb_inflight_thread_slot;
+  /* The current thread's slot (rb-thread-private.h), NULL until its first
+   * call (or for ever where asymmetric fences are not available). */
+  RbInflightSlot *slot = rb_thread.inflight_slot;
 
   if (G_LIKELY (slot != NULL && slot->current == NULL))
     {

@@ -34,8 +34,6 @@ struct _RbLibrary {
 static GMutex libraries_lock;
 static GHashTable *libraries; /* canonical path -> RbLibrary*, never freed */
 
-_Thread_local RbLogSink *rb_library_current_sink __attribute__ ((tls_model ("initial-exec")));
-
 static void
 rb_library_log_trampoline (ffi_cif *cif,
                            void    *ret,
@@ -47,7 +45,7 @@ rb_library_log_trampoline (ffi_cif *cif,
   const char *target = *(const char **) args[1];
   const char *message = *(const char **) args[2];
   gsize message_len = *(size_t *) args[3];
-  RbLogSink *sink = rb_library_current_sink;
+  RbLogSink *sink = rb_thread.current_sink;
 
   if (message == NULL)
     message_len = 0;
@@ -252,12 +250,6 @@ const RbAbi *
 rb_library_get_abi (RbLibrary *self)
 {
   return &self->abi;
-}
-
-const char *
-rb_library_get_path (RbLibrary *self)
-{
-  return self->path;
 }
 
 RbLogCallback

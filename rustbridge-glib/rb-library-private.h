@@ -4,6 +4,7 @@
 #include <glib.h>
 
 #include "rb-abi-private.h"
+#include "rb-thread-private.h"
 
 G_BEGIN_DECLS
 
@@ -27,7 +28,7 @@ typedef void (*RbLogSinkFunc) (gpointer       user_data,
                                const char    *message,
                                gsize          message_len);
 
-typedef struct {
+typedef struct _RbLogSink {
   RbLibrary     *library;
   RbLogSinkFunc  func;
   gpointer       user_data;
@@ -36,7 +37,6 @@ typedef struct {
 RbLibrary     *rb_library_open          (const char  *path,
                                          GError     **error);
 const RbAbi   *rb_library_get_abi       (RbLibrary   *self);
-const char    *rb_library_get_path      (RbLibrary   *self);
 RbLogCallback  rb_library_get_log_callback (RbLibrary *self);
 gboolean       rb_library_has_raw       (RbLibrary   *self);
 
@@ -53,27 +53,23 @@ void           rb_library_add_sink      (RbLibrary   *self,
 void           rb_library_remove_sink   (RbLibrary   *self,
                                          RbLogSink   *sink);
 
-/* The sink of the plugin that the current thread is calling into. It is
- * read and written twice per call: initial-exec avoids __tls_get_addr()
- * (one pointer of static TLS, which glibc reserves room for even in
- * libraries loaded with dlopen(), as GI bindings do). */
-extern _Thread_local RbLogSink *rb_library_current_sink __attribute__ ((tls_model ("initial-exec")));
-
 /* Attribute log messages that arrive on the current thread to @sink while
  * it calls into the plugin (returns the previous value, to restore). */
 static inline RbLogSink *
 rb_library_enter_call (RbLogSink *sink)
 {
-  RbLogSink *previous = rb_library_current_sink;
+  /* The sink of the plugin the current thread is calling into lives in
+   * the thread's record (rb-thread-private.h). */
+  RbLogSink *previous = rb_thread.current_sink;
 
-  rb_library_current_sink = sink;
+  rb_thread.current_sink = sink;
   return previous;
 }
 
 static inline void
 rb_library_leave_call (RbLogSink *previous)
 {
-  rb_library_current_sink = previous;
+  rb_thread.current_sink = previous;
 }
 
 G_END_DECLS

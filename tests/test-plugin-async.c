@@ -629,6 +629,102 @@ test_json_and_raw_async (gconstpointer data)
   g_bytes_unref (raw);
 }
 
+/* ---- call_json_async parses on the worker ---- */
+
+static void
+keep_result_cb (GObject      *source,
+                GAsyncResult *res,
+                gpointer      data)
+{
+  GAsyncResult **out = data;
+
+  *out = g_object_ref (res);
+}
+
+static GAsyncResult *
+wait_for_result (GAsyncResult **slot)
+{
+  while (*slot == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return *slot;
+}
+
+static void
+test_json_parsed_on_worker (gconstpointer data)
+{
+  RbTestPluginKind kind = RB_TEST_KIND (data);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(JsonNode) request = NULL;
+  g_autoptr(JsonNode) node = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *message = g_strnfill (4096, 'x');
+  g_autofree char *text = g_strdup_printf ("{\"message\":\"%s\"}", message);
+
+  if (rb_test_skip_if_missing (kind))
+    return;
+  plugin = rb_test_load (kind, NULL);
+  request = json_from_string (text, NULL);
+
+  /* What the task carries to the finish is the parsed tree, so the finish
+   * (on the caller's main loop) parses nothing. Read straight from the
+   * task: a reply still in text form (4 KiB, larger than a JsonNode) is not
+   * a valid node, which json_node_get_node_type() refuses. */
+  rb_plugin_call_json_async (plugin, "echo", request, NULL, keep_result_cb, &result);
+  node = g_task_propagate_pointer (G_TASK (wait_for_result (&result)), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (node);
+  g_assert_cmpint (json_node_get_node_type (node), ==, JSON_NODE_OBJECT);
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (node), "message"), ==, message);
+}
+
+/* ---- every _finish checks its source tag ---- */
+
+static void
+test_finish_checks_source_tag (void)
+{
+  g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  g_autoptr(GAsyncResult) call_result = NULL;
+  g_autoptr(GAsyncResult) shutdown_result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+
+  rb_plugin_call_async (plugin, "echo", "{\"message\":\"x\"}", NULL, keep_result_cb, &call_result);
+  wait_for_result (&call_result);
+
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*rb_plugin_shutdown_finish*source_tag*");
+  g_assert_false (rb_plugin_shutdown_finish (plugin, call_result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+
+  rb_plugin_shutdown_async (plugin, NULL, keep_result_cb, &shutdown_result);
+  wait_for_result (&shutdown_result);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*rb_plugin_call_json_finish*source_tag*");
+  g_assert_null (rb_plugin_call_json_finish (plugin, shutdown_result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (rb_plugin_shutdown_finish (plugin, shutdown_result, &error));
+  g_assert_no_error (error);
+  /* The refused finishes left the results alone. */
+  reply = rb_plugin_call_finish (plugin, call_result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (reply, ==, "{\"message\":\"x\",\"length\":1}");
+}
+
+/* ---- an empty type tag, async ---- */
+
+static void
+test_empty_type_tag_async (void)
+{
+  g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  rb_plugin_call_async (plugin, "", NULL, NULL, keep_result_cb, &result);
+  g_assert_null (rb_plugin_call_finish (plugin, wait_for_result (&result), &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_UNKNOWN_MESSAGE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -642,6 +738,9 @@ main (int   argc,
   rb_test_add_both ("/async/load-slow-startup", test_async_load_slow_startup);
   rb_test_add_both ("/async/signals-on-owner-context", test_signals_on_owner_context);
   rb_test_add_both ("/async/json-and-raw", test_json_and_raw_async);
+  rb_test_add_both ("/async/json-parsed-on-worker", test_json_parsed_on_worker);
+  g_test_add_func ("/async/finish-checks-source-tag", test_finish_checks_source_tag);
+  g_test_add_func ("/async/empty-type-tag", test_empty_type_tag_async);
   g_test_add_func ("/async/cancel-before-start", test_cancel_before_start);
   g_test_add_func ("/async/cancel-while-running", test_cancel_while_running);
   g_test_add_func ("/async/unref-with-calls-in-flight", test_unref_with_calls_in_flight);
