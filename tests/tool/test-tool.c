@@ -890,6 +890,73 @@ test_sign (Fixture       *f,
   }
 }
 
+/* A library beyond the 16 MiB rb_bundle_read_file() reads: the tool never
+ * reads libraries through it, so every command handles it (up to the
+ * 1 GiB library limit). The fixture plugin with 16 MiB of zeros after it
+ * still loads. */
+#define PADDING (16 * 1024 * 1024)
+
+static void
+test_large_library (Fixture       *f,
+                    gconstpointer  data)
+{
+  g_autoptr(GBytes) plugin = read_bytes (fixture_plugin ());
+  g_autoptr(GByteArray) padded = g_byte_array_new ();
+  g_autofree char *big = path_in (f, "libbig.so");
+  g_autofree char *lib = g_strdup_printf ("%s=libbig.so", platform ());
+  g_autofree char *extracted = g_strdup_printf ("%s/out/lib/%s/release/libbig.so", f->dir, platform ());
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(GBytes) copy = NULL;
+  g_autoptr(GBytes) original = NULL;
+  gsize plugin_len;
+  const guint8 *plugin_data = g_bytes_get_data (plugin, &plugin_len);
+
+  g_byte_array_append (padded, plugin_data, (guint) plugin_len);
+  g_byte_array_set_size (padded, (guint) plugin_len + PADDING);
+  memset (padded->data + plugin_len, 0, PADDING);
+  g_assert_true (g_file_set_contents (big, (const char *) padded->data, padded->len, NULL));
+  keygen_plain (f);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "create", "-o", "big.rbp", "--name", "big", "--version",
+                             "1.0.0", "--lib", lib, "--sign", "k.key", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "big.rbp", "--key", "k.pub", NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "sign", "big.rbp", "--key", "k.key", NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "extract", "big.rbp", "--to", "out", "--key", "k.pub", NULL),
+                   ==, 0);
+  original = read_bytes (big);
+  copy = read_bytes (extracted);
+  g_assert_true (g_bytes_equal (original, copy));
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "call", "big.rbp", "math.add", "{\"a\":40,\"b\":2}",
+                             "--key", "k.pub", "--log-level", "off", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "{\"result\":42}\n");
+}
+
+/* verify checks every platform's library itself: rb_bundle_verify() only
+ * checks the one this machine would load. */
+static void
+test_verify_other_platform (Fixture       *f,
+                            gconstpointer  data)
+{
+  const char *other = g_str_equal (platform (), "linux-aarch64") ? "linux-x86_64" : "linux-aarch64";
+  g_autofree char *lib = g_strdup_printf ("%s=%s", other, fixture_plugin ());
+  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", other, g_path_get_basename (fixture_plugin ()));
+  g_autofree char *lib_sig = g_strconcat (lib_entry, ".minisig", NULL);
+  g_autofree char *bundle_path = path_in (f, "o.rbp");
+  g_autofree char *out = NULL;
+  g_autoptr(GPtrArray) entries = NULL;
+
+  keygen_plain (f);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "create", "-o", "o.rbp", "--name", "other", "--version",
+                             "1.0.0", "--lib", lib, "--sign", "k.key", NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "verify", "o.rbp", "--key", "k.pub", NULL), ==, 0);
+  g_assert_nonnull (strstr (out, lib_entry));
+  g_assert_nonnull (strstr (out, "checksum and signature OK"));
+  entries = read_zip (bundle_path);
+  assert_tamper_refused (f, entries, lib_entry, g_bytes_get_size (find_entry (entries, lib_entry)->data) / 2);
+  assert_tamper_refused (f, entries, lib_sig, 100);
+}
+
 static void
 test_errors (Fixture       *f,
              gconstpointer  data)
@@ -970,6 +1037,9 @@ main (int   argc,
               fixture_teardown);
   g_test_add ("/tool/create/reproducible", Fixture, NULL, fixture_setup, test_reproducible, fixture_teardown);
   g_test_add ("/tool/verify/tamper", Fixture, NULL, fixture_setup, test_tamper, fixture_teardown);
+  g_test_add ("/tool/verify/other-platform", Fixture, NULL, fixture_setup, test_verify_other_platform,
+              fixture_teardown);
+  g_test_add ("/tool/large-library", Fixture, NULL, fixture_setup, test_large_library, fixture_teardown);
   g_test_add ("/tool/sign", Fixture, NULL, fixture_setup, test_sign, fixture_teardown);
   g_test_add ("/tool/errors", Fixture, NULL, fixture_setup, test_errors, fixture_teardown);
   /* Last (GTest runs a suite's own cases, then its sub-suites in the order
