@@ -430,17 +430,27 @@ test_keygen_without_password (Fixture       *f,
   g_assert_false (g_file_test (g_build_filename (f->dir, "new.pub", NULL), G_FILE_TEST_EXISTS));
 }
 
+/* @path is a minisign secret key encrypted with scrypt, the limits
+ * @opslimit and @memlimit stored in it. */
 static void
-read_kdf_limits (const guint8 *sk,
-                 guint64      *ops,
-                 guint64      *mem)
+assert_password_key (const char *path,
+                     guint64     opslimit,
+                     guint64     memlimit)
 {
-  *ops = *mem = 0;
+  g_autofree guint8 *sk = NULL;
+  guint64 ops = 0, mem = 0;
+  gsize len;
+
+  sk = decode_key_line (path, &len);
+  g_assert_cmpuint (len, ==, 158);
+  g_assert_cmpmem (sk, 6, "EdScB2", 6);
   for (guint i = 8; i-- > 0;)
     {
-      *ops = *ops << 8 | sk[38 + i];
-      *mem = *mem << 8 | sk[46 + i];
+      ops = ops << 8 | sk[38 + i];
+      mem = mem << 8 | sk[46 + i];
     }
+  g_assert_cmpuint (ops, ==, opslimit);
+  g_assert_cmpuint (mem, ==, memlimit);
 }
 
 /* A password-protected key with libsodium's lowest scrypt limits (through
@@ -460,13 +470,10 @@ test_keygen_password (Fixture       *f,
   g_autofree char *pub = path_in (f, "p.pub");
   g_autofree char *msg = path_in (f, "m.txt");
   g_autofree char *out_path = path_in (f, "p.rbp");
-  g_autofree guint8 *sk = NULL;
   g_autofree char *err = NULL;
   g_autoptr(RbBundle) bundle = NULL;
   g_autoptr(GError) error = NULL;
   g_autofree char *pub_text = NULL;
-  guint64 ops = 0, mem = 0;
-  gsize len;
 
   /* Limits out of range: refused before anything is written. */
   g_assert_cmpint (run_tool (f->dir, bad_limits, NULL, &err, "keygen", "-p", "p.pub", "-s", "p.key", NULL), ==, 2);
@@ -480,12 +487,7 @@ test_keygen_password (Fixture       *f,
   g_assert_cmpint (run_tool (f->dir, env, NULL, &err, "keygen", "-p", "p.pub", "-s", "p.key", NULL), ==, 0);
   g_assert_true (g_str_has_prefix (err, "rustbridge-tool keygen: warning: RUSTBRIDGE_TOOL_TEST_KDF_LIMITS"));
   g_assert_true (strchr (err, '\n') == err + strlen (err) - 1);
-  sk = decode_key_line (key, &len);
-  g_assert_cmpuint (len, ==, 158);
-  g_assert_cmpmem (sk, 6, "EdScB2", 6);
-  read_kdf_limits (sk, &ops, &mem);
-  g_assert_cmpuint (ops, ==, 32768);
-  g_assert_cmpuint (mem, ==, 16777216);
+  assert_password_key (key, 32768, 16777216);
 
   /* Debian's minisign decrypts it (the password on its standard input). */
   g_file_set_contents (msg, "hello", -1, NULL);
@@ -555,24 +557,17 @@ test_keygen_full_strength (void)
 {
   g_autofree char *key = g_build_filename (full_strength.dir, "f.key", NULL);
   g_autofree char *pub = g_build_filename (full_strength.dir, "f.pub", NULL);
-  g_autofree guint8 *sk = NULL;
   g_autofree guint8 *pk = NULL;
   g_autofree char *err = NULL;
   g_autoptr(GError) error = NULL;
-  guint64 ops = 0, mem = 0;
   gsize len;
 
   g_subprocess_communicate_utf8 (full_strength.process, NULL, NULL, NULL, &err, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (err, ==, "");
   g_assert_true (g_subprocess_get_successful (full_strength.process));
-  sk = decode_key_line (key, &len);
-  g_assert_cmpuint (len, ==, 158);
-  g_assert_cmpmem (sk, 6, "EdScB2", 6);
   /* minisign's scrypt limits (libsodium's "sensitive" ones). */
-  read_kdf_limits (sk, &ops, &mem);
-  g_assert_cmpuint (ops, ==, 33554432);
-  g_assert_cmpuint (mem, ==, 1073741824);
+  assert_password_key (key, 33554432, 1073741824);
   pk = decode_key_line (pub, &len);
   g_assert_cmpuint (len, ==, 42);
   g_assert_cmpmem (pk, 2, "Ed", 2);
