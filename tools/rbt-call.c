@@ -203,28 +203,21 @@ rbt_call_main (int    argc,
 
   if (is_zip (target))
     {
-      g_autoptr(RbBundle) bundle = NULL;
+      g_auto(RbtBundle) b = RBT_BUNDLE_INIT;
+      g_autofree char *key_text = NULL;
+      g_autofree char *source = NULL;
+      RbMinisignKey key;
 
-      bundle = rb_bundle_new_for_path (target, &error);
-      if (bundle == NULL)
+      if (!rbt_bundle_open (&b, target, &error))
         return rbt_report_error ("call", error);
       if (key_path != NULL || keys_dir != NULL)
         {
-          g_autoptr(RbArchive) archive = NULL;
-          g_autoptr(JsonParser) parser = NULL;
-          g_autoptr(RbBundle) unused = NULL;
-          g_autofree char *key_text = NULL;
-          g_autofree char *source = NULL;
-          JsonObject *manifest = NULL;
-          RbMinisignKey key;
-
-          if (!rbt_open_bundle (target, &unused, &archive, &manifest, &parser, &error) ||
-              !rbt_resolve_key (archive, manifest, key_path, keys_dir, &key, &key_text, &source, &error))
+          if (!rbt_resolve_key (&b, key_path, keys_dir, &key, &key_text, &source, &error))
             return rbt_report_error ("call", error);
-          rb_bundle_set_public_key (bundle, key_text);
+          rb_bundle_set_public_key (b.bundle, key_text);
         }
-      rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_STRICT);
-      plugin = rb_bundle_load_plugin (bundle, variant, config, NULL, &error);
+      rb_bundle_set_verify_mode (b.bundle, RB_VERIFY_MODE_STRICT);
+      plugin = rb_bundle_load_plugin (b.bundle, variant, config, NULL, &error);
     }
   else
     {

@@ -151,18 +151,26 @@ int          rbt_sign_main           (int            argc,
                                       char         **argv);
 
 /* Inspection (rbt-inspect.c) */
-/* Opens @path with RbBundle (archive and manifest checks) and as a
+/* A bundle opened with RbBundle (archive and manifest checks) and as a
  * checked archive; @manifest belongs to @parser. */
-gboolean     rbt_open_bundle         (const char    *path,
-                                      RbBundle     **bundle,
-                                      RbArchive    **archive,
-                                      JsonObject   **manifest,
-                                      JsonParser   **parser,
+typedef struct {
+  RbBundle   *bundle;
+  RbArchive  *archive;
+  JsonParser *parser;
+  JsonObject *manifest;
+} RbtBundle;
+
+#define RBT_BUNDLE_INIT { NULL, NULL, NULL, NULL }
+
+gboolean     rbt_bundle_open         (RbtBundle     *b,
+                                      const char    *path,
                                       GError       **error);
+void         rbt_bundle_clear        (RbtBundle     *b);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (RbtBundle, rbt_bundle_clear)
+
 /* The key to trust: --key FILE, the key of --trusted-keys-dir whose id
  * signed the manifest, or the manifest's own; @source says which. */
-gboolean     rbt_resolve_key         (RbArchive     *archive,
-                                      JsonObject    *manifest,
+gboolean     rbt_resolve_key         (const RbtBundle *b,
                                       const char    *key_path,
                                       const char    *keys_dir,
                                       RbMinisignKey *key,

@@ -236,6 +236,18 @@ iso8601 (gint64 timestamp)
   return time != NULL ? g_date_time_format (time, "%Y-%m-%dT%H:%M:%SZ") : NULL;
 }
 
+/* Adds the member @name = @value, unless @value is %NULL. */
+static void
+add_string_member (JsonBuilder *builder,
+                   const char  *name,
+                   const char  *value)
+{
+  if (value == NULL)
+    return;
+  json_builder_set_member_name (builder, name);
+  json_builder_add_string_value (builder, value);
+}
+
 /* Runs git in the current directory; NULL when it fails. */
 static char *
 git (const char *const *args)
@@ -279,18 +291,11 @@ git_info (GError **error)
   tag = git (tag_args);
   status = git (status_args);
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "commit");
-  json_builder_add_string_value (builder, commit);
+  add_string_member (builder, "commit", commit);
   if (branch != NULL && *branch != '\0' && strcmp (branch, "HEAD") != 0)
-    {
-      json_builder_set_member_name (builder, "branch");
-      json_builder_add_string_value (builder, branch);
-    }
+    add_string_member (builder, "branch", branch);
   if (tag != NULL && *tag != '\0')
-    {
-      json_builder_set_member_name (builder, "tag");
-      json_builder_add_string_value (builder, tag);
-    }
+    add_string_member (builder, "tag", tag);
   if (status != NULL)
     {
       json_builder_set_member_name (builder, "dirty");
@@ -429,6 +434,27 @@ sbom_kind (const char  *path,
                  "give it as cyclonedx=FILE or spdx=FILE", shown);
   }
   return FALSE;
+}
+
+/* Adds NAME.minisig: @key's signature of @data (entry NAME), with
+ * @trusted_comment or the default one. */
+static void
+add_signature (GPtrArray          *files,
+               const RbtSecretKey *key,
+               const char         *name,
+               GBytes             *data,
+               const char         *trusted_comment,
+               gint64              timestamp)
+{
+  g_autofree char *comment = trusted_comment != NULL ? g_strdup (trusted_comment)
+                                                     : rbt_default_trusted_comment (timestamp, name);
+  g_autofree char *sig_name = g_strconcat (name, ".minisig", NULL);
+  gsize size;
+  const guint8 *bytes = g_bytes_get_data (data, &size);
+  char *sig = rbt_sign (key, bytes, size, comment);
+  g_autoptr(GBytes) sig_bytes = g_bytes_new_take (sig, strlen (sig));
+
+  g_ptr_array_add (files, rbt_entry_new (sig_name, sig_bytes));
 }
 
 int
@@ -691,19 +717,12 @@ rbt_create_main (int    argc,
 
   /* The manifest, in the order the format's documentation lists it. */
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "bundle_version");
-  json_builder_add_string_value (builder, variant_metadata ? "1.1" : "1.0");
+  add_string_member (builder, "bundle_version", variant_metadata ? "1.1" : "1.0");
   json_builder_set_member_name (builder, "plugin");
   json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, name);
-  json_builder_set_member_name (builder, "version");
-  json_builder_add_string_value (builder, version);
-  if (description != NULL)
-    {
-      json_builder_set_member_name (builder, "description");
-      json_builder_add_string_value (builder, description);
-    }
+  add_string_member (builder, "name", name);
+  add_string_member (builder, "version", version);
+  add_string_member (builder, "description", description);
   if (authors->len > 0)
     {
       json_builder_set_member_name (builder, "authors");
@@ -712,16 +731,8 @@ rbt_create_main (int    argc,
         json_builder_add_string_value (builder, authors->pdata[i]);
       json_builder_end_array (builder);
     }
-  if (license != NULL)
-    {
-      json_builder_set_member_name (builder, "license");
-      json_builder_add_string_value (builder, license);
-    }
-  if (repository != NULL)
-    {
-      json_builder_set_member_name (builder, "repository");
-      json_builder_add_string_value (builder, repository);
-    }
+  add_string_member (builder, "license", license);
+  add_string_member (builder, "repository", repository);
   json_builder_end_object (builder);
 
   json_builder_set_member_name (builder, "platforms");
@@ -740,10 +751,8 @@ rbt_create_main (int    argc,
         }
       json_builder_set_member_name (builder, lib->variant);
       json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "library");
-      json_builder_add_string_value (builder, lib->entry);
-      json_builder_set_member_name (builder, "checksum");
-      json_builder_add_string_value (builder, checksum);
+      add_string_member (builder, "library", lib->entry);
+      add_string_member (builder, "checksum", checksum);
       if (lib->build != NULL)
         {
           g_autoptr(JsonNode) build = json_node_init_object (json_node_alloc (), lib->build);
@@ -765,26 +774,10 @@ rbt_create_main (int    argc,
 
       json_builder_set_member_name (builder, "build_info");
       json_builder_begin_object (builder);
-      if (built_by != NULL)
-        {
-          json_builder_set_member_name (builder, "built_by");
-          json_builder_add_string_value (builder, built_by);
-        }
-      if (built_at != NULL)
-        {
-          json_builder_set_member_name (builder, "built_at");
-          json_builder_add_string_value (builder, built_at);
-        }
-      if (build_host != NULL)
-        {
-          json_builder_set_member_name (builder, "host");
-          json_builder_add_string_value (builder, build_host);
-        }
-      if (compiler != NULL)
-        {
-          json_builder_set_member_name (builder, "compiler");
-          json_builder_add_string_value (builder, compiler);
-        }
+      add_string_member (builder, "built_by", built_by);
+      add_string_member (builder, "built_at", built_at);
+      add_string_member (builder, "host", build_host);
+      add_string_member (builder, "compiler", compiler);
       if (from_git)
         {
           JsonNode *git_node = git_info (&error);
@@ -806,8 +799,7 @@ rbt_create_main (int    argc,
                   status = rbt_usage_error ("create", "--build-info “%s” is not KEY=VALUE", build_info_args[i]);
                   goto out;
                 }
-              json_builder_set_member_name (builder, k);
-              json_builder_add_string_value (builder, v);
+              add_string_member (builder, k, v);
             }
           json_builder_end_object (builder);
         }
@@ -819,27 +811,12 @@ rbt_create_main (int    argc,
       json_builder_begin_object (builder);
       for (const char *const *k = (const char *const[]) { "cyclonedx", "spdx", NULL }; *k; k++)
         if (json_object_has_member (sboms, *k))
-          {
-            json_builder_set_member_name (builder, *k);
-            json_builder_add_string_value (builder, json_object_get_string_member (sboms, *k));
-          }
+          add_string_member (builder, *k, json_object_get_string_member (sboms, *k));
       json_builder_end_object (builder);
     }
-  if (notices != NULL)
-    {
-      json_builder_set_member_name (builder, "notices");
-      json_builder_add_string_value (builder, "docs/NOTICES.txt");
-    }
-  if (license_file != NULL)
-    {
-      json_builder_set_member_name (builder, "license_file");
-      json_builder_add_string_value (builder, "legal/LICENSE");
-    }
-  if (public_line != NULL)
-    {
-      json_builder_set_member_name (builder, "public_key");
-      json_builder_add_string_value (builder, public_line);
-    }
+  add_string_member (builder, "notices", notices != NULL ? "docs/NOTICES.txt" : NULL);
+  add_string_member (builder, "license_file", license_file != NULL ? "legal/LICENSE" : NULL);
+  add_string_member (builder, "public_key", public_line);
   if (json_object_get_size (schemas) > 0)
     {
       g_autoptr(GList) names = g_list_sort (json_object_get_members (schemas), (GCompareFunc) strcmp);
@@ -860,29 +837,14 @@ rbt_create_main (int    argc,
   manifest_bytes = g_bytes_new (manifest_text, strlen (manifest_text));
   g_ptr_array_add (files, rbt_entry_new ("manifest.json", manifest_bytes));
   if (have_key)
-    {
-      g_autofree char *comment = trusted_comment != NULL ? g_strdup (trusted_comment)
-                                                         : rbt_default_trusted_comment (timestamp, "manifest.json");
-      char *sig = rbt_sign (&key, (const guint8 *) manifest_text, strlen (manifest_text), comment);
-      g_autoptr(GBytes) sig_bytes = g_bytes_new_take (sig, strlen (sig));
-      g_ptr_array_add (files, rbt_entry_new ("manifest.json.minisig", sig_bytes));
-    }
+    add_signature (files, &key, "manifest.json", manifest_bytes, trusted_comment, timestamp);
   for (guint i = 0; i < libs->len; i++)
     {
       Library *lib = libs->pdata[i];
 
       g_ptr_array_add (files, rbt_entry_new (lib->entry, lib->data));
       if (have_key)
-        {
-          gsize size;
-          const guint8 *data = g_bytes_get_data (lib->data, &size);
-          g_autofree char *comment = trusted_comment != NULL ? g_strdup (trusted_comment)
-                                                             : rbt_default_trusted_comment (timestamp, lib->entry);
-          char *sig = rbt_sign (&key, data, size, comment);
-          g_autoptr(GBytes) sig_bytes = g_bytes_new_take (sig, strlen (sig));
-          g_autofree char *sig_name = g_strconcat (lib->entry, ".minisig", NULL);
-          g_ptr_array_add (files, rbt_entry_new (sig_name, sig_bytes));
-        }
+        add_signature (files, &key, lib->entry, lib->data, trusted_comment, timestamp);
     }
 
   if (!rbt_write_bundle (output, files, timestamp, -1, TRUE, &error))
@@ -1090,13 +1052,7 @@ rbt_sign_main (int    argc,
     }
 
   g_ptr_array_add (files, rbt_entry_new ("manifest.json", manifest_bytes));
-  {
-    g_autofree char *comment = trusted_comment != NULL ? g_strdup (trusted_comment)
-                                                       : rbt_default_trusted_comment (timestamp, "manifest.json");
-    char *sig = rbt_sign (&key, (const guint8 *) manifest_text, strlen (manifest_text), comment);
-    g_autoptr(GBytes) sig_bytes = g_bytes_new_take (sig, strlen (sig));
-    g_ptr_array_add (files, rbt_entry_new ("manifest.json.minisig", sig_bytes));
-  }
+  add_signature (files, &key, "manifest.json", manifest_bytes, trusted_comment, timestamp);
   for (guint j = 0; j < libraries->len; j++)
     {
       RbtLibraryRef *ref = libraries->pdata[j];
@@ -1119,16 +1075,7 @@ rbt_sign_main (int    argc,
                        "“%s” does not match its checksum in the manifest; not signing it", shown);
           goto fail;
         }
-      {
-        gsize size;
-        const guint8 *data = g_bytes_get_data (entry->data, &size);
-        g_autofree char *comment = trusted_comment != NULL ? g_strdup (trusted_comment)
-                                                           : rbt_default_trusted_comment (timestamp, ref->library);
-        char *sig = rbt_sign (&key, data, size, comment);
-        g_autoptr(GBytes) sig_bytes = g_bytes_new_take (sig, strlen (sig));
-        g_autofree char *sig_name = g_strconcat (ref->library, ".minisig", NULL);
-        g_ptr_array_add (files, rbt_entry_new (sig_name, sig_bytes));
-      }
+      add_signature (files, &key, ref->library, entry->data, trusted_comment, timestamp);
     }
 
   if (!rbt_write_bundle (argv[1], files, timestamp, st.st_mode & 07777, TRUE, &error))

@@ -21,27 +21,33 @@
 #define MAX_SIGNATURE    (64 * 1024)
 
 gboolean
-rbt_open_bundle (const char  *path,
-                 RbBundle   **bundle,
-                 RbArchive  **archive,
-                 JsonObject **manifest,
-                 JsonParser **parser,
+rbt_bundle_open (RbtBundle   *b,
+                 const char  *path,
                  GError     **error)
 {
   g_autofree char *text = NULL;
 
-  *bundle = rb_bundle_new_for_path (path, error);
-  if (*bundle == NULL)
+  b->bundle = rb_bundle_new_for_path (path, error);
+  if (b->bundle == NULL)
     return FALSE;
-  *archive = rb_archive_open (path, MAX_ENTRIES, MAX_TOTAL_SIZE, error);
-  if (*archive == NULL)
+  b->archive = rb_archive_open (path, MAX_ENTRIES, MAX_TOTAL_SIZE, error);
+  if (b->archive == NULL)
     return FALSE;
-  text = rb_bundle_get_manifest_json (*bundle);
-  *parser = json_parser_new ();
-  if (!json_parser_load_from_data (*parser, text, -1, error))
+  text = rb_bundle_get_manifest_json (b->bundle);
+  b->parser = json_parser_new ();
+  if (!json_parser_load_from_data (b->parser, text, -1, error))
     return FALSE;
-  *manifest = json_node_get_object (json_parser_get_root (*parser));
+  b->manifest = json_node_get_object (json_parser_get_root (b->parser));
   return TRUE;
+}
+
+void
+rbt_bundle_clear (RbtBundle *b)
+{
+  g_clear_object (&b->bundle);
+  g_clear_pointer (&b->archive, rb_archive_free);
+  g_clear_object (&b->parser);
+  b->manifest = NULL;
 }
 
 static int
@@ -51,17 +57,14 @@ compare_names (gconstpointer a,
   return strcmp (*(char **) a, *(char **) b);
 }
 
-/* The key to check @archive with: --key FILE, the key in --trusted-keys-dir
- * whose id signed the manifest, or the manifest's own key. */
 gboolean
-rbt_resolve_key (RbArchive      *archive,
-                 JsonObject     *manifest,
-                 const char     *key_path,
-                 const char     *keys_dir,
-                 RbMinisignKey  *key,
-                 char          **key_text,
-                 char          **source,
-                 GError        **error)
+rbt_resolve_key (const RbtBundle *b,
+                 const char      *key_path,
+                 const char      *keys_dir,
+                 RbMinisignKey   *key,
+                 char           **key_text,
+                 char           **source,
+                 GError         **error)
 {
   if (key_path != NULL && keys_dir != NULL)
     {
@@ -87,13 +90,13 @@ rbt_resolve_key (RbArchive      *archive,
       const guint8 *data;
       gsize size;
 
-      if (!rb_archive_has_file (archive, "manifest.json.minisig"))
+      if (!rb_archive_has_file (b->archive, "manifest.json.minisig"))
         {
           g_set_error_literal (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING,
                                "The bundle is not signed (no “manifest.json.minisig”)");
           return FALSE;
         }
-      sig_bytes = rb_archive_read (archive, "manifest.json.minisig", MAX_SIGNATURE, error);
+      sig_bytes = rb_archive_read (b->archive, "manifest.json.minisig", MAX_SIGNATURE, error);
       if (sig_bytes == NULL)
         return FALSE;
       data = g_bytes_get_data (sig_bytes, &size);
@@ -135,9 +138,9 @@ rbt_resolve_key (RbArchive      *archive,
                    "No trusted key in “%s” has the key id %s that signed the bundle", shown_dir, wanted);
       return FALSE;
     }
-  if (json_object_has_member (manifest, "public_key"))
+  if (json_object_has_member (b->manifest, "public_key"))
     {
-      const char *text = json_object_get_string_member (manifest, "public_key");
+      const char *text = json_object_get_string_member (b->manifest, "public_key");
       if (!rb_minisign_key_parse (text, "manifest public_key", key, error))
         return FALSE;
       *key_text = g_strdup (text);
@@ -216,17 +219,17 @@ check_signature (RbArchive            *archive,
 /* Every check: manifest signature, and each library's checksum and
  * signature (of @variant only, when given), and the schemas' checksums. */
 static gboolean
-verify_all (RbBundle            *bundle,
-            RbArchive           *archive,
-            JsonObject          *manifest,
+verify_all (const RbtBundle     *b,
             const RbMinisignKey *key,
             const char          *key_text,
             const char          *variant,
             gboolean             print,
             GError             **error)
 {
+  RbBundle *bundle = b->bundle;
+  RbArchive *archive = b->archive;
   g_autoptr(GBytes) manifest_bytes = NULL;
-  g_autoptr(GPtrArray) libraries = rbt_manifest_libraries (manifest);
+  g_autoptr(GPtrArray) libraries = rbt_manifest_libraries (b->manifest);
   g_autofree char *comment = NULL;
   g_autofree char *key_id = rb_minisign_key_id_to_string (key->key_id);
   g_auto(GStrv) schemas = rb_bundle_list_schemas (bundle);
@@ -324,6 +327,26 @@ verify_all (RbBundle            *bundle,
   return TRUE;
 }
 
+/* Opens @path into @b and runs every check with the key --key,
+ * --trusted-keys-dir or the manifest gives; @source says which. */
+static gboolean
+open_and_verify (RbtBundle   *b,
+                 const char  *path,
+                 const char  *key_path,
+                 const char  *keys_dir,
+                 const char  *variant,
+                 gboolean     print,
+                 char       **source,
+                 GError     **error)
+{
+  g_autofree char *key_text = NULL;
+  RbMinisignKey key;
+
+  return rbt_bundle_open (b, path, error) &&
+         rbt_resolve_key (b, key_path, keys_dir, &key, &key_text, source, error) &&
+         verify_all (b, &key, key_text, variant, print, error);
+}
+
 int
 rbt_verify_main (int    argc,
                  char **argv)
@@ -341,13 +364,8 @@ rbt_verify_main (int    argc,
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = NULL;
-  g_autoptr(RbArchive) archive = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autofree char *key_text = NULL;
+  g_auto(RbtBundle) b = RBT_BUNDLE_INIT;
   g_autofree char *source = NULL;
-  JsonObject *manifest = NULL;
-  RbMinisignKey key;
   int status;
 
   if (!rbt_parse_options ("verify", "BUNDLE [--key KEY.pub | --trusted-keys-dir DIR]",
@@ -359,13 +377,11 @@ rbt_verify_main (int    argc,
   if (argc != 2)
     return rbt_usage_error ("verify", "expected one BUNDLE");
 
-  if (!rbt_open_bundle (argv[1], &bundle, &archive, &manifest, &parser, &error) ||
-      !rbt_resolve_key (archive, manifest, key_path, keys_dir, &key, &key_text, &source, &error) ||
-      !verify_all (bundle, archive, manifest, &key, key_text, variant, !quiet, &error))
+  if (!open_and_verify (&b, argv[1], key_path, keys_dir, variant, !quiet, &source, &error))
     return rbt_report_error ("verify", error);
   if (!quiet)
-    g_print ("Bundle %s %s verified with the key from %s\n", rb_bundle_get_name (bundle),
-             rb_bundle_get_version (bundle), source);
+    g_print ("Bundle %s %s verified with the key from %s\n", rb_bundle_get_name (b.bundle),
+             rb_bundle_get_version (b.bundle), source);
   return RBT_EXIT_OK;
 }
 
@@ -392,13 +408,10 @@ rbt_info_main (int    argc,
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = NULL;
-  g_autoptr(RbArchive) archive = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_auto(RbtBundle) b = RBT_BUNDLE_INIT;
   g_autoptr(GPtrArray) libraries = NULL;
   g_autofree char *key_id = NULL;
   g_autofree char *comment = NULL;
-  JsonObject *manifest = NULL;
   gboolean signed_manifest;
   int status;
 
@@ -407,13 +420,13 @@ rbt_info_main (int    argc,
     return status;
   if (argc != 2)
     return rbt_usage_error ("info", "expected one BUNDLE");
-  if (!rbt_open_bundle (argv[1], &bundle, &archive, &manifest, &parser, &error))
+  if (!rbt_bundle_open (&b, argv[1], &error))
     return rbt_report_error ("info", error);
 
-  signed_manifest = rb_archive_has_file (archive, "manifest.json.minisig");
+  signed_manifest = rb_archive_has_file (b.archive, "manifest.json.minisig");
   if (signed_manifest)
     {
-      g_autoptr(GBytes) sig = rb_archive_read (archive, "manifest.json.minisig", MAX_SIGNATURE, NULL);
+      g_autoptr(GBytes) sig = rb_archive_read (b.archive, "manifest.json.minisig", MAX_SIGNATURE, NULL);
       RbMinisignSignature signature;
       const guint8 *data;
       gsize size;
@@ -444,7 +457,7 @@ rbt_info_main (int    argc,
           json_builder_add_string_value (builder, comment);
         }
       json_builder_set_member_name (builder, "manifest");
-      json_builder_add_value (builder, json_node_copy (json_parser_get_root (parser)));
+      json_builder_add_value (builder, json_node_copy (json_parser_get_root (b.parser)));
       json_builder_end_object (builder);
       root = json_builder_get_root (builder);
       text = rbt_json_pretty (root);
@@ -452,21 +465,21 @@ rbt_info_main (int    argc,
       return RBT_EXIT_OK;
     }
 
-  print_field ("Name:", rb_bundle_get_name (bundle));
-  print_field ("Version:", rb_bundle_get_version (bundle));
-  print_field ("Bundle format:", rb_bundle_get_bundle_version (bundle));
-  print_field ("Description:", rb_bundle_get_description (bundle));
+  print_field ("Name:", rb_bundle_get_name (b.bundle));
+  print_field ("Version:", rb_bundle_get_version (b.bundle));
+  print_field ("Bundle format:", rb_bundle_get_bundle_version (b.bundle));
+  print_field ("Description:", rb_bundle_get_description (b.bundle));
   {
-    const char *const *authors = rb_bundle_get_authors (bundle);
+    const char *const *authors = rb_bundle_get_authors (b.bundle);
     if (authors != NULL && authors[0] != NULL)
       {
         g_autofree char *joined = g_strjoinv (", ", (GStrv) authors);
         print_field ("Authors:", joined);
       }
   }
-  print_field ("License:", rb_bundle_get_license (bundle));
-  print_field ("Repository:", rb_bundle_get_repository (bundle));
-  libraries = rbt_manifest_libraries (manifest);
+  print_field ("License:", rb_bundle_get_license (b.bundle));
+  print_field ("Repository:", rb_bundle_get_repository (b.bundle));
+  libraries = rbt_manifest_libraries (b.manifest);
   for (guint i = 0; i < libraries->len; i++)
     {
       RbtLibraryRef *ref = libraries->pdata[i];
@@ -482,31 +495,31 @@ rbt_info_main (int    argc,
       print_field ("Signed by key id:", key_id);
       print_field ("Trusted comment:", comment);
     }
-  print_field ("Public key:", rb_bundle_get_manifest_public_key (bundle));
+  print_field ("Public key:", rb_bundle_get_manifest_public_key (b.bundle));
   {
-    g_autoptr(GDateTime) built_at = rb_bundle_get_built_at (bundle);
+    g_autoptr(GDateTime) built_at = rb_bundle_get_built_at (b.bundle);
     g_autofree char *when = built_at != NULL ? g_date_time_format_iso8601 (built_at) : NULL;
     print_field ("Built at:", when);
-    print_field ("Built by:", rb_bundle_get_build_info_string (bundle, "built_by"));
-    print_field ("Build host:", rb_bundle_get_build_info_string (bundle, "host"));
-    print_field ("Compiler:", rb_bundle_get_build_info_string (bundle, "compiler"));
-    print_field ("Git commit:", rb_bundle_get_git_commit (bundle));
-    print_field ("Git branch:", rb_bundle_get_git_branch (bundle));
-    print_field ("Git tag:", rb_bundle_get_git_tag (bundle));
-    if (rb_bundle_get_git_commit (bundle) != NULL)
-      print_field ("Git dirty:", rb_bundle_get_git_dirty (bundle) ? "yes" : "no");
+    print_field ("Built by:", rb_bundle_get_build_info_string (b.bundle, "built_by"));
+    print_field ("Build host:", rb_bundle_get_build_info_string (b.bundle, "host"));
+    print_field ("Compiler:", rb_bundle_get_build_info_string (b.bundle, "compiler"));
+    print_field ("Git commit:", rb_bundle_get_git_commit (b.bundle));
+    print_field ("Git branch:", rb_bundle_get_git_branch (b.bundle));
+    print_field ("Git tag:", rb_bundle_get_git_tag (b.bundle));
+    if (rb_bundle_get_git_commit (b.bundle) != NULL)
+      print_field ("Git dirty:", rb_bundle_get_git_dirty (b.bundle) ? "yes" : "no");
   }
   {
-    g_auto(GStrv) schemas = rb_bundle_list_schemas (bundle);
+    g_auto(GStrv) schemas = rb_bundle_list_schemas (b.bundle);
     for (guint i = 0; schemas[i] != NULL; i++)
       print_field (i == 0 ? "Schemas:" : "", schemas[i]);
   }
-  print_field ("SBOM (CycloneDX):", rb_bundle_get_sbom_path (bundle, "cyclonedx"));
-  print_field ("SBOM (SPDX):", rb_bundle_get_sbom_path (bundle, "spdx"));
-  print_field ("Notices:", rb_bundle_get_notices_path (bundle));
-  print_field ("License file:", rb_bundle_get_license_file_path (bundle));
+  print_field ("SBOM (CycloneDX):", rb_bundle_get_sbom_path (b.bundle, "cyclonedx"));
+  print_field ("SBOM (SPDX):", rb_bundle_get_sbom_path (b.bundle, "spdx"));
+  print_field ("Notices:", rb_bundle_get_notices_path (b.bundle));
+  print_field ("License file:", rb_bundle_get_license_file_path (b.bundle));
   {
-    g_auto(GStrv) tags = rb_bundle_list_api_message_tags (bundle);
+    g_auto(GStrv) tags = rb_bundle_list_api_message_tags (b.bundle);
     for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
       print_field (i == 0 ? "Messages:" : "", tags[i]);
   }
@@ -523,11 +536,8 @@ rbt_list_main (int    argc,
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = NULL;
-  g_autoptr(RbArchive) archive = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_auto(RbtBundle) b = RBT_BUNDLE_INIT;
   g_auto(GStrv) files = NULL;
-  JsonObject *manifest = NULL;
   int status;
 
   if (!rbt_parse_options ("list", "BUNDLE", "Lists the files in a bundle, in archive order.",
@@ -535,14 +545,14 @@ rbt_list_main (int    argc,
     return status;
   if (argc != 2)
     return rbt_usage_error ("list", "expected one BUNDLE");
-  if (!rbt_open_bundle (argv[1], &bundle, &archive, &manifest, &parser, &error))
+  if (!rbt_bundle_open (&b, argv[1], &error))
     return rbt_report_error ("list", error);
-  files = rb_bundle_list_files (bundle);
+  files = rb_bundle_list_files (b.bundle);
   for (guint i = 0; files[i] != NULL; i++)
     {
       g_autofree char *shown = rbt_shown (files[i]);
       if (long_format)
-        g_print ("%12" G_GUINT64_FORMAT "  %s\n", rb_archive_get_size (archive, files[i]), shown);
+        g_print ("%12" G_GUINT64_FORMAT "  %s\n", rb_archive_get_size (b.archive, files[i]), shown);
       else
         g_print ("%s\n", shown);
     }
@@ -616,18 +626,13 @@ rbt_extract_main (int    argc,
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = NULL;
-  g_autoptr(RbArchive) archive = NULL;
-  g_autoptr(JsonParser) parser = NULL;
+  g_auto(RbtBundle) b = RBT_BUNDLE_INIT;
   g_autoptr(GPtrArray) libraries = NULL;
-  g_autofree char *key_text = NULL;
   g_autofree char *source = NULL;
   g_autofree char *staging = NULL;
   g_autofree char *parent = NULL;
   g_autofree char *base = NULL;
   g_auto(GStrv) files = NULL;
-  JsonObject *manifest = NULL;
-  RbMinisignKey key;
   int status;
 
   if (!rbt_parse_options ("extract", "BUNDLE --to DIR",
@@ -641,9 +646,7 @@ rbt_extract_main (int    argc,
   if (to == NULL)
     return rbt_usage_error ("extract", "--to DIR is needed");
 
-  if (!rbt_open_bundle (argv[1], &bundle, &archive, &manifest, &parser, &error) ||
-      !rbt_resolve_key (archive, manifest, key_path, keys_dir, &key, &key_text, &source, &error) ||
-      !verify_all (bundle, archive, manifest, &key, key_text, variant, FALSE, &error))
+  if (!open_and_verify (&b, argv[1], key_path, keys_dir, variant, FALSE, &source, &error))
     return rbt_report_error ("extract", error);
 
   if (g_file_test (to, G_FILE_TEST_EXISTS))
@@ -668,8 +671,8 @@ rbt_extract_main (int    argc,
       return rbt_report_error ("extract", error);
     }
 
-  libraries = rbt_manifest_libraries (manifest);
-  files = rb_archive_list_files (archive);
+  libraries = rbt_manifest_libraries (b.manifest);
+  files = rb_archive_list_files (b.archive);
   for (guint i = 0; files[i] != NULL; i++)
     {
       g_autoptr(GBytes) data = NULL;
@@ -696,7 +699,7 @@ rbt_extract_main (int    argc,
                        g_strerror (saved));
           goto fail;
         }
-      data = rbt_archive_read_all (archive, files[i], &error);
+      data = rbt_archive_read_all (b.archive, files[i], &error);
       if (data == NULL)
         goto fail;
       /* Libraries again: the bytes written are the bytes checked. */

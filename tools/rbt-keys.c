@@ -28,6 +28,9 @@
 #define KEYNUM_SK_LEN    104
 #define PASSWORD_MAX     1024
 #define PASSWORD_ENV     "RUSTBRIDGE_TOOL_PASSWORD"
+/* For tests only: the scrypt limits keygen uses, as "OPSLIMIT:MEMLIMIT".
+ * They are stored in the key file, so such keys still work with minisign. */
+#define KDF_LIMITS_ENV   "RUSTBRIDGE_TOOL_TEST_KDF_LIMITS"
 /* What a key file may make us spend on scrypt (minisign writes 1 GiB). */
 #define MAX_KDF_MEMLIMIT (G_GUINT64_CONSTANT (2) << 30)
 #define MAX_KDF_OPSLIMIT (G_GUINT64_CONSTANT (1) << 32)
@@ -226,6 +229,42 @@ rbt_secret_key_clear (RbtSecretKey *key)
   sodium_memzero (key, sizeof *key);
 }
 
+/* The scrypt limits a new key is encrypted with: minisign's (libsodium's
+ * "sensitive" ones), or those of $RUSTBRIDGE_TOOL_TEST_KDF_LIMITS, which
+ * must lie between libsodium's minimums and what a key file may ask. */
+static gboolean
+keygen_kdf_limits (guint64  *opslimit,
+                   guint64  *memlimit,
+                   GError  **error)
+{
+  const char *env = g_getenv (KDF_LIMITS_ENV);
+  g_auto(GStrv) parts = NULL;
+
+  *opslimit = crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE;
+  *memlimit = crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE;
+  if (env == NULL)
+    return TRUE;
+  parts = g_strsplit (env, ":", 3);
+  if (g_strv_length (parts) != 2 ||
+      !g_ascii_string_to_unsigned (parts[0], 10, crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_MIN,
+                                   MAX_KDF_OPSLIMIT, opslimit, NULL) ||
+      !g_ascii_string_to_unsigned (parts[1], 10, crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_MIN,
+                                   MAX_KDF_MEMLIMIT, memlimit, NULL))
+    {
+      g_autofree char *shown = rbt_shown (env);
+      g_set_error (error, RBT_ERROR, RBT_ERROR_USAGE,
+                   "%s “%s” is not OPSLIMIT:MEMLIMIT (from %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT
+                   " to %" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT ")", KDF_LIMITS_ENV, shown,
+                   (guint64) crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_MIN,
+                   (guint64) crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_MIN, MAX_KDF_OPSLIMIT, MAX_KDF_MEMLIMIT);
+      return FALSE;
+    }
+  g_printerr ("rustbridge-tool keygen: warning: %s is set: the secret key is encrypted with scrypt limits "
+              "%" G_GUINT64_FORMAT ":%" G_GUINT64_FORMAT " instead of minisign's (meant for tests)\n",
+              KDF_LIMITS_ENV, *opslimit, *memlimit);
+  return TRUE;
+}
+
 int
 rbt_keygen_main (int    argc,
                  char **argv)
@@ -251,6 +290,7 @@ rbt_keygen_main (int    argc,
   guint8 secret[SECRET_KEY_LEN];
   guint8 public_key[32];
   guint8 stream[KEYNUM_SK_LEN];
+  guint64 opslimit = 0, memlimit = 0;
   int status;
 
   if (!rbt_parse_options ("keygen", "-p KEY.pub -s KEY.key",
@@ -280,6 +320,8 @@ rbt_keygen_main (int    argc,
 
   if (!no_password)
     {
+      if (!keygen_kdf_limits (&opslimit, &memlimit, &error))
+        return rbt_report_error ("keygen", error);
       password = rbt_get_password ("Password for the new secret key: ", TRUE, &error);
       if (password == NULL)
         return rbt_report_error ("keygen", error);
@@ -302,14 +344,12 @@ rbt_keygen_main (int    argc,
   pub_b64 = public_line (secret + KEYNUM_SK_OFFSET, public_key);
   if (!no_password)
     {
-      /* As minisign: scrypt with its "sensitive" limits. */
+      /* As minisign: scrypt, the limits stored in the key. */
       memcpy (secret + 2, "Sc", 2);
       randombytes_buf (secret + 6, 32);
-      store_le64 (secret + 38, crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE);
-      store_le64 (secret + 46, crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE);
-      if (!scrypt_stream (stream, password, secret + 6,
-                          crypto_pwhash_scryptsalsa208sha256_OPSLIMIT_SENSITIVE,
-                          crypto_pwhash_scryptsalsa208sha256_MEMLIMIT_SENSITIVE, &error))
+      store_le64 (secret + 38, opslimit);
+      store_le64 (secret + 46, memlimit);
+      if (!scrypt_stream (stream, password, secret + 6, opslimit, memlimit, &error))
         {
           sodium_memzero (secret, sizeof secret);
           return rbt_report_error ("keygen", error);

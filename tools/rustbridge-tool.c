@@ -308,6 +308,14 @@ json_string (GString    *out,
 }
 
 static void
+indent (GString *out,
+        guint    depth)
+{
+  for (guint i = 0; i < depth; i++)
+    g_string_append (out, "  ");
+}
+
+static void
 json_node (GString  *out,
            JsonNode *node,
            guint     depth)
@@ -327,8 +335,7 @@ json_node (GString  *out,
         g_string_append (out, "{\n");
         for (GList *l = members; l != NULL; l = l->next)
           {
-            for (guint i = 0; i < depth + 1; i++)
-              g_string_append (out, "  ");
+            indent (out, depth + 1);
             json_string (out, l->data);
             g_string_append (out, ": ");
             json_node (out, json_object_get_member (object, l->data), depth + 1);
@@ -336,8 +343,7 @@ json_node (GString  *out,
               g_string_append_c (out, ',');
             g_string_append_c (out, '\n');
           }
-        for (guint i = 0; i < depth; i++)
-          g_string_append (out, "  ");
+        indent (out, depth);
         g_string_append_c (out, '}');
       }
       break;
@@ -354,15 +360,13 @@ json_node (GString  *out,
         g_string_append (out, "[\n");
         for (guint i = 0; i < n; i++)
           {
-            for (guint j = 0; j < depth + 1; j++)
-              g_string_append (out, "  ");
+            indent (out, depth + 1);
             json_node (out, json_array_get_element (array, i), depth + 1);
             if (i + 1 < n)
               g_string_append_c (out, ',');
             g_string_append_c (out, '\n');
           }
-        for (guint i = 0; i < depth; i++)
-          g_string_append (out, "  ");
+        indent (out, depth);
         g_string_append_c (out, ']');
       }
       break;
