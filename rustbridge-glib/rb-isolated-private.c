@@ -783,6 +783,15 @@ rb_isolated_fill_and_push (RbIsolated  *self,
   atomic_fetch_add (&self->shm->req_seq, 1);
   if (atomic_load (&self->shm->helper_spinners) == 0 && atomic_load (&self->shm->helper_sleepers) != 0)
     rb_futex_wake (&self->shm->req_seq, 1);
+
+  /* The completer watches the deadlines of async calls: tell it about
+   * this one. */
+  if (async && call->deadline_ns > 0)
+    {
+      atomic_fetch_add (&self->shm->done_seq, 1);
+      if (atomic_load (&self->shm->app_sleeping) != 0)
+        rb_futex_wake (&self->shm->done_seq, 1);
+    }
   return TRUE;
 }
 
@@ -1462,8 +1471,9 @@ void
 rb_isolated_set_log_level (RbIsolated *self,
                            guint8      level)
 {
-  if (!g_atomic_int_get (&self->dead))
-    rb_isolated_send (self, RB_WIRE_SET_LOG_LEVEL, 0, level, 0, NULL, 0, -1);
+  /* Answered, so that the calls that follow see the new level (they
+   * travel through the shared region, not the socket). */
+  rb_isolated_control (self, RB_WIRE_SET_LOG_LEVEL, level, NULL, 0, -1, 0, NULL, NULL, NULL, NULL);
 }
 
 guint8

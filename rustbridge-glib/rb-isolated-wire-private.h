@@ -57,7 +57,7 @@ typedef enum {
   /* app -> helper */
   RB_WIRE_INIT = 1,         /* fds: shm; payload: RbWireInit, path, NUL, config */
   RB_WIRE_SHUTDOWN,         /* reply: code = 1 if plugin_shutdown() succeeded */
-  RB_WIRE_SET_LOG_LEVEL,    /* code = level; no reply */
+  RB_WIRE_SET_LOG_LEVEL,    /* code = level; empty reply */
   RB_WIRE_GET_STATE,        /* reply: code = state */
   RB_WIRE_GET_REJECTED,     /* reply: payload = guint64 */
   RB_WIRE_BIG_REQUEST,      /* slot, id; fds: sealed memfd holding the request data */

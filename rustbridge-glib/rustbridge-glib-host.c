@@ -550,6 +550,7 @@ main (int    argc,
 
         case RB_WIRE_SET_LOG_LEVEL:
           abi->plugin_set_log_level (handle, (uint8_t) header.code);
+          send_frame (RB_WIRE_REPLY, 0, 0, header.id, NULL, 0, -1);
           break;
 
         case RB_WIRE_GET_STATE:
