@@ -24,7 +24,6 @@
 #include "rb-isolated-wire-private.h"
 
 #define RB_HOST_NAME "rustbridge-glib-host-1.0"
-#define RB_DEFAULT_SPIN_US 20
 
 typedef struct {
   gboolean            busy;
@@ -1352,7 +1351,7 @@ rb_isolated_new (const char               *plugin_path,
   spin_us = options != NULL ? options->spin_us : -1;
   spin_env = g_getenv ("RB_ISOLATED_SPIN_US");
   if (spin_us < 0)
-    spin_us = spin_env != NULL ? (gint) CLAMP (g_ascii_strtoll (spin_env, NULL, 10), 0, 10000) : RB_DEFAULT_SPIN_US;
+    spin_us = spin_env != NULL ? (gint) CLAMP (g_ascii_strtoll (spin_env, NULL, 10), 0, 10000) : RB_WIRE_DEFAULT_SPIN_US;
   self->spin_ns = (guint32) spin_us * 1000;
 
   /* The shared region: created here, sealed against resizing. */

@@ -52,6 +52,7 @@ G_BEGIN_DECLS
 #define RB_WIRE_FD            3              /* the socket, in the helper */
 #define RB_WIRE_MAX_PAYLOAD   (64 * 1024)    /* bytes after a socket header */
 #define RB_WIRE_MAX_FDS       2
+#define RB_WIRE_DEFAULT_SPIN_US 20          /* $RB_ISOLATED_SPIN_US overrides */
 
 typedef enum {
   /* app -> helper */
