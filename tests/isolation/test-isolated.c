@@ -551,7 +551,9 @@ test_timeout (void)
   g_test_message ("timed out after %" G_GINT64_FORMAT " ms", elapsed);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
   g_assert_cmpint (elapsed, >=, timeout - 1);
-  g_assert_cmpint (elapsed, <=, timeout * 11 / 10 + 50);
+  /* On time (within 10% + 50 ms), except under valgrind's slowness. */
+  if (g_getenv ("RB_TEST_UNDER_VALGRIND") == NULL)
+    g_assert_cmpint (elapsed, <=, timeout * 11 / 10 + 50);
   g_clear_error (&error);
 
   recorder_wait (r, &r->deaths, 1);
@@ -576,7 +578,8 @@ test_timeout_async (void)
   rb_isolated_call_async (iso, "test.sleep", "{\"duration_ms\":10000}", 21, on_done, r);
   recorder_wait (r, &r->done, 1);
   g_assert_error (ERR (r, 0), G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
-  g_assert_cmpint (g_get_monotonic_time () - start_time, <=, (200 * 11 / 10 + 50) * 1000);
+  if (g_getenv ("RB_TEST_UNDER_VALGRIND") == NULL)
+    g_assert_cmpint (g_get_monotonic_time () - start_time, <=, (200 * 11 / 10 + 50) * 1000);
   recorder_wait (r, &r->deaths, 1);
   g_assert_nonnull (strstr (r->death_message, "killed after a timeout"));
   g_assert_null (rb_isolated_call (iso, "echo", "{}", 2, &error));
