@@ -783,6 +783,17 @@ rb_isolated_fill_and_push (RbIsolated  *self,
   if (atomic_load (&self->shm->helper_spinners) == 0 && atomic_load (&self->shm->helper_sleepers) != 0)
     rb_futex_wake (&self->shm->req_seq, 1);
 
+  /* The helper may have died since the slot was taken: the watcher marks
+   * only slots in REQUEST, so mark this one (both sides are seq_cst:
+   * either it saw our REQUEST or we see its "dead"). */
+  if (G_UNLIKELY (g_atomic_int_get (&self->dead)))
+    {
+      guint32 expected = RB_SLOT_REQUEST;
+
+      if (atomic_compare_exchange_strong (&slot->state, &expected, RB_SLOT_DEAD) && async)
+        rb_isolated_wake_completer (self);
+    }
+
   /* The completer watches the deadlines of async calls: tell it about
    * this one. */
   if (async && call->deadline_ns > 0)
