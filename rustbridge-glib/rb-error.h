@@ -37,6 +37,7 @@ G_BEGIN_DECLS
  * @RB_PLUGIN_ERROR_LOAD_FAILED: the file is missing, is not a shared library, or lacks a required symbol
  * @RB_PLUGIN_ERROR_PROTOCOL: the plugin returned a malformed response
  * @RB_PLUGIN_ERROR_NOT_SUPPORTED: the plugin does not support the operation (e.g. no binary transport)
+ * @RB_PLUGIN_ERROR_CRASHED: the helper process of an isolated plugin died (crashed, exited, or was killed after a timeout); the message names the signal or exit status and the plugin file
  *
  * Error codes of the %RB_PLUGIN_ERROR domain. Codes 1 to 13 equal the plugin
  * ABI's wire error codes; codes from 100 are raised by the host.
@@ -58,6 +59,7 @@ typedef enum {
   RB_PLUGIN_ERROR_LOAD_FAILED = 100,
   RB_PLUGIN_ERROR_PROTOCOL = 101,
   RB_PLUGIN_ERROR_NOT_SUPPORTED = 102,
+  RB_PLUGIN_ERROR_CRASHED = 103,
 } RbPluginError;
 
 /**

@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/*
+ * The wire between an app and its isolated-plugin helper
+ * (rustbridge-glib-host-1.0): shared by rb-isolated-private.c (app side)
+ * and rustbridge-glib-host.c (helper side). Not a stable format: both
+ * ends are always built from the same tree (the helper checks
+ * RB_WIRE_VERSION).
+ *
+ * Two channels:
+ *
+ * - A SOCK_SEQPACKET socketpair: control requests (init, shutdown, log
+ *   level, state, rejected count) and their replies, log frames from the
+ *   helper, and payloads too big for a call slot, which travel as sealed
+ *   memfds (SCM_RIGHTS). Every frame is an RbWireHeader followed by at
+ *   most RB_WIRE_MAX_PAYLOAD bytes, in one datagram. Its EOF (and the
+ *   helper's pidfd) tell the app that the helper died.
+ *
+ * - A shared memory region (a memfd that the app creates, seals against
+ *   resizing and passes in the INIT frame): RB_SHM_SLOTS call slots and a
+ *   ring of slot indices. A call owns a slot from submission to
+ *   completion: the app writes the request into the slot and pushes its
+ *   index; a helper worker pops it, calls the plugin with a pointer into
+ *   the slot, writes the reply into the same slot and flips the slot's
+ *   state word. Each side waits with a bounded spin and then a futex
+ *   (rb_wire_wait), and the writer wakes the futex only when the other
+ *   side said it sleeps, so a busy pipeline makes no system call at all.
+ *
+ * Trust: the helper runs plugin code, so the app reads nothing from the
+ * shared region or the socket without checking it (lengths against the
+ * slot capacity, ids against its own table), copies a reply out of the
+ * region before parsing it, and treats any inconsistency as a crash. The
+ * helper trusts the app.
+ */
+
+#define RB_WIRE_VERSION       1
+#define RB_WIRE_FD            3              /* the socket, in the helper */
+#define RB_WIRE_MAX_PAYLOAD   (64 * 1024)    /* bytes after a socket header */
+#define RB_WIRE_MAX_FDS       2
+#define RB_WIRE_DEFAULT_SPIN_US 20          /* $RB_ISOLATED_SPIN_US overrides */
+
+typedef enum {
+  /* app -> helper */
+  RB_WIRE_INIT = 1,         /* fds: shm; payload: RbWireInit, path, NUL, config */
+  RB_WIRE_SHUTDOWN,         /* reply: code = 1 if plugin_shutdown() succeeded */
+  RB_WIRE_SET_LOG_LEVEL,    /* code = level; empty reply */
+  RB_WIRE_GET_STATE,        /* reply: code = state */
+  RB_WIRE_GET_REJECTED,     /* reply: payload = guint64 */
+  RB_WIRE_BIG_REQUEST,      /* slot, id; fds: sealed memfd holding the request data */
+  /* helper -> app */
+  RB_WIRE_REPLY = 64,       /* control reply: id, code, payload */
+  RB_WIRE_LOG,              /* code = level; payload: target, NUL, message */
+  RB_WIRE_BIG_REPLY,        /* slot, id, code = error code; payload: guint64 length; fds: sealed memfd */
+} RbWireKind;
+
+/* reply_code of a call whose plugin broke the ABI (a malformed buffer):
+ * the reply data is the text of an RB_PLUGIN_ERROR_PROTOCOL error. */
+#define RB_WIRE_CODE_PROTOCOL 0xffff0001u
+
+typedef struct {
+  guint32 len;     /* payload bytes after the header */
+  guint16 kind;    /* RbWireKind */
+  guint16 flags;
+  guint32 slot;
+  guint32 code;
+  guint64 id;
+} RbWireHeader;
+
+G_STATIC_ASSERT (sizeof (RbWireHeader) == 24);
+
+typedef struct {
+  guint32 version;     /* RB_WIRE_VERSION */
+  guint32 spin_ns;     /* how long a waiter spins before it sleeps */
+  guint32 path_len;    /* then path_len bytes, a NUL, and the config JSON */
+  guint32 reserved;
+} RbWireInit;
+
+/* ---- the shared region ------------------------------------------------ */
+
+#define RB_SHM_MAGIC       0x52424953u   /* "RBIS" */
+#define RB_SHM_SLOTS       64            /* a power of two */
+#define RB_SHM_SLOT_SIZE   (32 * 1024)   /* header included */
+#define RB_CACHELINE       64
+
+typedef enum {
+  RB_SLOT_FREE = 0,      /* the app's */
+  RB_SLOT_REQUEST,       /* submitted: the helper's until it replies */
+  RB_SLOT_REPLY,         /* the reply is in the slot: the app's again */
+  RB_SLOT_REPLY_BIG,     /* written by the app itself: the reply came as a memfd */
+  RB_SLOT_DEAD,          /* written by the app itself: the helper died */
+} RbSlotState;
+
+typedef enum {
+  RB_SLOT_JSON = 1,      /* request: tag (tag_len bytes, then NUL), then the JSON */
+  RB_SLOT_RAW,           /* request: message id in tag_len, then the struct */
+} RbSlotKind;
+
+#define RB_SLOT_FLAG_ASYNC  (1u << 0)    /* bump done_seq when replied */
+#define RB_SLOT_FLAG_BIG    (1u << 1)    /* the request data came as RB_WIRE_BIG_REQUEST */
+
+typedef struct {
+  _Atomic guint32 state;       /* RbSlotState; the futex the app waits on */
+  _Atomic guint32 waiting;     /* the app sleeps (or is about to) on state */
+  guint32  kind;               /* RbSlotKind */
+  guint32  flags;
+  guint64  id;                 /* the app's call id */
+  guint32  tag_len;            /* JSON: tag length; raw: message id */
+  guint32  req_len;            /* request data length (inline or big) */
+  /* reply, written by the helper */
+  guint64  reply_id;           /* must equal id */
+  guint32  reply_code;         /* plugin error code, 0 = success */
+  guint32  reply_len;          /* bytes in data[] */
+  guint8   pad[16];
+  guint8   data[];
+} RbShmSlot;
+
+G_STATIC_ASSERT (sizeof (RbShmSlot) == 64);
+#define RB_SLOT_CAPACITY   (RB_SHM_SLOT_SIZE - sizeof (RbShmSlot))
+
+typedef struct {
+  guint32  magic;
+  guint32  nslots;
+  guint32  slot_size;
+  guint32  header_size;
+  guint8   pad0[RB_CACHELINE - 16];
+
+  /* request ring: the app produces (under its own lock), helper workers
+   * consume (compare-and-swap on req_tail) */
+  _Atomic guint32 req_head;
+  guint8   pad1[RB_CACHELINE - 4];
+  _Atomic guint32 req_tail;
+  guint8   pad2[RB_CACHELINE - 4];
+  _Atomic guint32 req_seq;           /* futex: bumped by every push */
+  _Atomic guint32 helper_spinners;   /* helper workers spinning on the ring */
+  _Atomic guint32 helper_sleepers;   /* helper workers asleep on req_seq */
+  guint8   pad3[RB_CACHELINE - 12];
+
+  /* completions of async calls */
+  _Atomic guint32 done_seq;          /* futex: bumped by each async reply */
+  _Atomic guint32 app_sleeping;      /* the app's completer sleeps on done_seq */
+  guint8   pad4[RB_CACHELINE - 8];
+
+  guint32  ring[RB_SHM_SLOTS];
+} RbShmHeader;
+
+#define RB_SHM_HEADER_SIZE  (((sizeof (RbShmHeader) + 4095) / 4096) * 4096)
+#define RB_SHM_SIZE         (RB_SHM_HEADER_SIZE + (gsize) RB_SHM_SLOTS * RB_SHM_SLOT_SIZE)
+
+static inline RbShmSlot *
+rb_shm_slot (RbShmHeader *shm,
+             guint32      index)
+{
+  return (RbShmSlot *) ((guint8 *) shm + RB_SHM_HEADER_SIZE + (gsize) index * RB_SHM_SLOT_SIZE);
+}
+
+/* ---- waiting ------------------------------------------------------------ */
+
+static inline int
+rb_futex_wait (_Atomic guint32       *word,
+               guint32                expected,
+               const struct timespec *relative)
+{
+  /* Shared (not FUTEX_PRIVATE): the word lives in a MAP_SHARED region. */
+  return syscall (SYS_futex, word, FUTEX_WAIT, expected, relative, NULL, 0);
+}
+
+static inline void
+rb_futex_wake (_Atomic guint32 *word,
+               int              n)
+{
+  syscall (SYS_futex, word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+static inline void
+rb_cpu_relax (void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause ();
+#elif defined(__aarch64__)
+  __asm__ __volatile__ ("yield");
+#endif
+}
+
+static inline gint64
+rb_wire_now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (gint64) ts.tv_sec * G_GINT64_CONSTANT (1000000000) + ts.tv_nsec;
+}
+
+/*
+ * Waits until *@word differs from @value: spins for up to @spin_ns, then
+ * sleeps on the futex. @sleeping (may be NULL) is raised while asleep so
+ * that the writer knows to wake (the writer stores the new value, then
+ * reads @sleeping; both sequentially consistent). @deadline_ns is
+ * monotonic (rb_wire_now_ns), or 0 for none. Returns the new value, or
+ * @value if the deadline passed.
+ */
+static inline guint32
+rb_wire_wait (_Atomic guint32 *word,
+              guint32          value,
+              _Atomic guint32 *sleeping,
+              guint32          spin_ns,
+              gint64           deadline_ns)
+{
+  guint32 now_value;
+
+  now_value = atomic_load_explicit (word, memory_order_acquire);
+  if (now_value != value)
+    return now_value;
+
+  if (spin_ns > 0)
+    {
+      gint64 spin_end = rb_wire_now_ns () + spin_ns;
+
+      do
+        {
+          for (int i = 0; i < 64; i++)
+            {
+              rb_cpu_relax ();
+              now_value = atomic_load_explicit (word, memory_order_acquire);
+              if (now_value != value)
+                return now_value;
+            }
+        }
+      while (rb_wire_now_ns () < spin_end);
+    }
+
+  for (;;)
+    {
+      struct timespec rel, *relp = NULL;
+
+      if (deadline_ns > 0)
+        {
+          gint64 left = deadline_ns - rb_wire_now_ns ();
+          if (left <= 0)
+            return atomic_load (word);
+          rel.tv_sec = left / 1000000000;
+          rel.tv_nsec = left % 1000000000;
+          relp = &rel;
+        }
+      if (sleeping != NULL)
+        atomic_fetch_add (sleeping, 1);
+      now_value = atomic_load (word);
+      if (now_value == value)
+        rb_futex_wait (word, value, relp);
+      if (sleeping != NULL)
+        atomic_fetch_sub (sleeping, 1);
+      now_value = atomic_load (word);
+      if (now_value != value)
+        return now_value;
+    }
+}
+
+G_END_DECLS
