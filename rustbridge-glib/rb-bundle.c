@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "rb-archive-private.h"
+#include "rb-names-private.h"
 #include "rb-bundle.h"
 #include "rb-bundle-message-private.h"
 #include "rb-enum-types.h"
@@ -119,43 +120,6 @@ root (RbBundle *self)
   return self->manifest != NULL ? json_node_get_object (self->manifest) : NULL;
 }
 
-static JsonObject *
-member_object (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
-  return node != NULL && JSON_NODE_HOLDS_OBJECT (node) ? json_node_get_object (node) : NULL;
-}
-
-static const char *
-member_string (JsonObject *object,
-               const char *name)
-{
-  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
-  return node != NULL && json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : NULL;
-}
-
-static gboolean
-manifest_error (GError     **error,
-                const char  *format,
-                ...) G_GNUC_PRINTF (2, 3);
-
-static gboolean
-manifest_error (GError     **error,
-                const char  *format,
-                ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
-               "Invalid manifest.json: %s", message);
-  return FALSE;
-}
-
 /* Optional member: absent or null is fine, anything else must be @type. */
 static gboolean
 check_optional (JsonObject  *object,
@@ -164,13 +128,13 @@ check_optional (JsonObject  *object,
                 JsonNodeType type,
                 GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node = rb_json_object_get_present (object, name);
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (node == NULL)
     return TRUE;
   if (JSON_NODE_TYPE (node) != type ||
       (type == JSON_NODE_VALUE && json_node_get_value_type (node) != G_TYPE_STRING))
-    return manifest_error (error, "“%s%s” must be %s", where, name,
+    return rb_json_manifest_error (error, "“%s%s” must be %s", where, name,
                            type == JSON_NODE_OBJECT ? "an object" :
                            type == JSON_NODE_ARRAY ? "an array" : "a string");
   return TRUE;
@@ -198,7 +162,7 @@ string_array (JsonObject   *object,
           JsonNode *element = json_array_get_element (array, i);
 
           if (json_node_get_value_type (element) != G_TYPE_STRING)
-            return manifest_error (error, "“%s%s” must hold strings only", where, name);
+            return rb_json_manifest_error (error, "“%s%s” must hold strings only", where, name);
           g_strv_builder_add (builder, json_node_get_string (element));
         }
     }
@@ -270,24 +234,24 @@ validate_variant (JsonObject  *variant,
                   const char  *name,
                   GError     **error)
 {
-  const char *library = member_string (variant, "library");
-  const char *checksum = member_string (variant, "checksum");
+  const char *library = rb_json_object_get_string (variant, "library");
+  const char *checksum = rb_json_object_get_string (variant, "checksum");
   /* Names from the manifest are escaped for messages; @platform already is. */
-  g_autofree char *shown_name = rb_archive_shown_name (name);
+  g_autofree char *shown_name = rb_names_shown (name);
 
   if (!variant_name_is_valid (name))
-    return manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and hyphens",
+    return rb_json_manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and hyphens",
                            shown_name, platform);
   if (library == NULL)
-    return manifest_error (error, "variant “%s” of platform “%s” has no “library” string", shown_name, platform);
+    return rb_json_manifest_error (error, "variant “%s” of platform “%s” has no “library” string", shown_name, platform);
   if (!rb_archive_name_is_safe (library))
     {
-      g_autofree char *shown_library = rb_archive_shown_name (library);
-      return manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
+      g_autofree char *shown_library = rb_names_shown (library);
+      return rb_json_manifest_error (error, "variant “%s” of platform “%s” has an unsafe library path “%s”",
                              shown_name, platform, shown_library);
     }
   if (checksum == NULL || !checksum_is_valid (checksum))
-    return manifest_error (error, "variant “%s” of platform “%s” has no valid “checksum” (sha256:<64 hex>)",
+    return rb_json_manifest_error (error, "variant “%s” of platform “%s” has no valid “checksum” (sha256:<64 hex>)",
                            shown_name, platform);
   return TRUE;
 }
@@ -297,9 +261,9 @@ validate_platform (JsonObject  *platform,
                    const char  *platform_key,
                    GError     **error)
 {
-  JsonObject *variants = member_object (platform, "variants");
-  const char *default_variant = member_string (platform, "default_variant");
-  g_autofree char *key = rb_archive_shown_name (platform_key);
+  JsonObject *variants = rb_json_object_get_object (platform, "variants");
+  const char *default_variant = rb_json_object_get_string (platform, "default_variant");
+  g_autofree char *key = rb_names_shown (platform_key);
   g_autoptr(GList) names = NULL;
 
   if (!check_optional (platform, "platforms.*.", "default_variant", JSON_NODE_VALUE, error))
@@ -309,20 +273,20 @@ validate_platform (JsonObject  *platform,
     {
       /* Legacy single-variant form: library/checksum on the platform. */
       if (json_object_has_member (platform, "variants"))
-        return manifest_error (error, "“platforms.%s.variants” must be an object", key);
-      if (member_string (platform, "library") == NULL)
-        return manifest_error (error, "platform “%s” has neither “variants” nor “library”", key);
+        return rb_json_manifest_error (error, "“platforms.%s.variants” must be an object", key);
+      if (rb_json_object_get_string (platform, "library") == NULL)
+        return rb_json_manifest_error (error, "platform “%s” has neither “variants” nor “library”", key);
       return validate_variant (platform, key, "release", error);
     }
 
   names = json_object_get_members (variants);
   for (GList *l = names; l != NULL; l = l->next)
     {
-      JsonObject *variant = member_object (variants, l->data);
+      JsonObject *variant = rb_json_object_get_object (variants, l->data);
       if (variant == NULL)
         {
-          g_autofree char *shown = rb_archive_shown_name (l->data);
-          return manifest_error (error, "variant “%s” of platform “%s” must be an object", shown, key);
+          g_autofree char *shown = rb_names_shown (l->data);
+          return rb_json_manifest_error (error, "variant “%s” of platform “%s” must be an object", shown, key);
         }
       if (!validate_variant (variant, key, l->data, error))
         return FALSE;
@@ -331,20 +295,20 @@ validate_platform (JsonObject  *platform,
     {
       if (!json_object_has_member (variants, default_variant))
         {
-          g_autofree char *shown = rb_archive_shown_name (default_variant);
-          return manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
+          g_autofree char *shown = rb_names_shown (default_variant);
+          return rb_json_manifest_error (error, "platform “%s” names default variant “%s”, which it does not have",
                                  key, shown);
         }
     }
   else if (!json_object_has_member (variants, "release"))
-    return manifest_error (error, "platform “%s” has no “release” variant", key);
+    return rb_json_manifest_error (error, "platform “%s” has no “release” variant", key);
   return TRUE;
 }
 
 static void
 check_min_rustbridge_version (RbBundle *self)
 {
-  const char *min = member_string (member_object (root (self), "api"), "min_rustbridge_version");
+  const char *min = rb_json_object_get_string (rb_json_object_get_object (root (self), "api"), "min_rustbridge_version");
   guint64 major = 0, minor = 0;
   char *end = NULL;
 
@@ -356,7 +320,7 @@ check_min_rustbridge_version (RbBundle *self)
   if (major > SUPPORTED_RUSTBRIDGE_MAJOR ||
       (major == SUPPORTED_RUSTBRIDGE_MAJOR && minor > SUPPORTED_RUSTBRIDGE_MINOR))
     {
-      g_autofree char *shown = rb_archive_shown_name (min);
+      g_autofree char *shown = rb_names_shown (min);
       /* A MESSAGE, as every report about a bundle's content. */
       g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
                         "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
@@ -374,45 +338,45 @@ validate_manifest (RbBundle  *self,
   g_autoptr(GList) keys = NULL;
 
   if (object == NULL)
-    return manifest_error (error, "not a JSON object");
+    return rb_json_manifest_error (error, "not a JSON object");
 
-  bundle_version = member_string (object, "bundle_version");
+  bundle_version = rb_json_object_get_string (object, "bundle_version");
   if (bundle_version == NULL)
-    return manifest_error (error, "“bundle_version” is missing or not a string");
+    return rb_json_manifest_error (error, "“bundle_version” is missing or not a string");
   if (g_ascii_strtoull (bundle_version, NULL, 10) != 1 || !g_ascii_isdigit (bundle_version[0]))
     {
-      g_autofree char *shown = rb_archive_shown_name (bundle_version);
+      g_autofree char *shown = rb_names_shown (bundle_version);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
                    "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, shown);
       return FALSE;
     }
 
-  plugin = member_object (object, "plugin");
+  plugin = rb_json_object_get_object (object, "plugin");
   if (plugin == NULL)
-    return manifest_error (error, "“plugin” is missing or not an object");
-  if (member_string (plugin, "name") == NULL || *member_string (plugin, "name") == '\0')
-    return manifest_error (error, "“plugin.name” is missing or not a string");
-  if (member_string (plugin, "version") == NULL)
-    return manifest_error (error, "“plugin.version” is missing or not a string");
+    return rb_json_manifest_error (error, "“plugin” is missing or not an object");
+  if (rb_json_object_get_string (plugin, "name") == NULL || *rb_json_object_get_string (plugin, "name") == '\0')
+    return rb_json_manifest_error (error, "“plugin.name” is missing or not a string");
+  if (rb_json_object_get_string (plugin, "version") == NULL)
+    return rb_json_manifest_error (error, "“plugin.version” is missing or not a string");
   if (!check_optional (plugin, "plugin.", "description", JSON_NODE_VALUE, error) ||
       !check_optional (plugin, "plugin.", "license", JSON_NODE_VALUE, error) ||
       !check_optional (plugin, "plugin.", "repository", JSON_NODE_VALUE, error) ||
       !string_array (plugin, "plugin.", "authors", &self->authors, error))
     return FALSE;
 
-  platforms = member_object (object, "platforms");
+  platforms = rb_json_object_get_object (object, "platforms");
   if (platforms == NULL)
-    return manifest_error (error, "“platforms” is missing or not an object");
+    return rb_json_manifest_error (error, "“platforms” is missing or not an object");
   keys = json_object_get_members (platforms);
   if (keys == NULL)
-    return manifest_error (error, "“platforms” is empty");
+    return rb_json_manifest_error (error, "“platforms” is empty");
   for (GList *l = keys; l != NULL; l = l->next)
     {
-      JsonObject *platform = member_object (platforms, l->data);
+      JsonObject *platform = rb_json_object_get_object (platforms, l->data);
       if (platform == NULL)
         {
-          g_autofree char *shown = rb_archive_shown_name (l->data);
-          return manifest_error (error, "“platforms.%s” must be an object", shown);
+          g_autofree char *shown = rb_names_shown (l->data);
+          return rb_json_manifest_error (error, "“platforms.%s” must be an object", shown);
         }
       if (!validate_platform (platform, l->data, error))
         return FALSE;
@@ -425,46 +389,30 @@ validate_manifest (RbBundle  *self,
       !check_optional (object, "", "notices", JSON_NODE_VALUE, error) ||
       !check_optional (object, "", "license_file", JSON_NODE_VALUE, error) ||
       !check_optional (object, "", "api", JSON_NODE_OBJECT, error) ||
-      !validate_api (self, member_object (object, "api"), error))
+      !validate_api (self, rb_json_object_get_object (object, "api"), error))
     return FALSE;
 
   {
-    JsonObject *schemas = member_object (object, "schemas");
+    JsonObject *schemas = rb_json_object_get_object (object, "schemas");
     g_autoptr(GList) names = schemas ? json_object_get_members (schemas) : NULL;
 
     for (GList *l = names; l != NULL; l = l->next)
       {
-        JsonObject *schema = member_object (schemas, l->data);
-        const char *path = member_string (schema, "path");
-        const char *checksum = member_string (schema, "checksum");
+        JsonObject *schema = rb_json_object_get_object (schemas, l->data);
+        const char *path = rb_json_object_get_string (schema, "path");
+        const char *checksum = rb_json_object_get_string (schema, "checksum");
 
-        g_autofree char *shown = rb_archive_shown_name (l->data);
+        g_autofree char *shown = rb_names_shown (l->data);
 
         if (schema == NULL || path == NULL || !rb_archive_name_is_safe (path))
-          return manifest_error (error, "schema “%s” needs a safe “path”", shown);
+          return rb_json_manifest_error (error, "schema “%s” needs a safe “path”", shown);
         if (checksum != NULL && !checksum_is_valid (checksum))
-          return manifest_error (error, "schema “%s” has an invalid checksum", shown);
+          return rb_json_manifest_error (error, "schema “%s” has an invalid checksum", shown);
       }
   }
 
   check_min_rustbridge_version (self);
   return TRUE;
-}
-
-/* The member names of @object, sorted, as a GStrv (empty for NULL). */
-static GStrv
-sorted_members (JsonObject *object)
-{
-  g_autoptr(GList) names = object != NULL ? json_object_get_members (object) : NULL;
-  GStrvBuilder *builder = g_strv_builder_new ();
-  GStrv result;
-
-  names = g_list_sort (names, (GCompareFunc) g_strcmp0);
-  for (GList *l = names; l != NULL; l = l->next)
-    g_strv_builder_add (builder, l->data);
-  result = g_strv_builder_end (builder);
-  g_strv_builder_unref (builder);
-  return result;
 }
 
 /* Creates @target for writing; never replaces an existing file or
@@ -479,7 +427,7 @@ create_exclusive (const char  *target,
   if (fd < 0)
     {
       int saved = errno;
-      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
+      g_autofree char *shown = rb_names_escape (target, -1, G_MAXSIZE);
 
       if (saved == EEXIST)
         g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
@@ -506,7 +454,7 @@ write_all (int            fd,
       if (n <= 0)
         {
           int saved = errno;
-          g_autofree char *shown = rb_archive_escape (what, -1, G_MAXSIZE);
+          g_autofree char *shown = rb_names_escape (what, -1, G_MAXSIZE);
           g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                        "Could not write %s: %s", shown, g_strerror (saved));
           return FALSE;
@@ -551,7 +499,7 @@ rb_bundle_initable_init (GInitable     *initable,
                            "No local bundle file was given");
       goto fail;
     }
-  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
+  self->path = rb_names_escape (path, -1, G_MAXSIZE);
   if (g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
     goto fail;
   if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
@@ -700,18 +648,18 @@ lookup_platform (RbBundle    *self,
                  const char  *platform,
                  GError     **error)
 {
-  JsonObject *platforms = member_object (root (self), "platforms");
+  JsonObject *platforms = rb_json_object_get_object (root (self), "platforms");
   JsonObject *entry;
 
   if (platform == NULL)
     platform = rb_bundle_get_current_platform ();
-  entry = member_object (platforms, platform);
+  entry = rb_json_object_get_object (platforms, platform);
   if (entry == NULL)
     {
       g_auto(GStrv) have = rb_bundle_list_platforms (self);
       g_autofree char *list = g_strjoinv (", ", have);
-      g_autofree char *shown_list = rb_archive_shown_name (list);
-      g_autofree char *shown = rb_archive_shown_name (platform);
+      g_autofree char *shown_list = rb_names_shown (list);
+      g_autofree char *shown = rb_names_shown (platform);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM,
                    "Bundle “%s” has no library for platform “%s” (it has: %s)", self->path, shown, shown_list);
     }
@@ -730,7 +678,7 @@ GStrv
 rb_bundle_list_platforms (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return sorted_members (member_object (root (self), "platforms"));
+  return rb_json_object_list_members (rb_json_object_get_object (root (self), "platforms"));
 }
 
 /**
@@ -756,14 +704,14 @@ rb_bundle_list_variants (RbBundle    *self,
   entry = lookup_platform (self, platform, error);
   if (entry == NULL)
     return NULL;
-  variants = member_object (entry, "variants");
+  variants = rb_json_object_get_object (entry, "variants");
   if (variants == NULL)
     {
       /* The legacy single-variant form. */
       const char *release[] = { "release", NULL };
       return g_strdupv ((char **) release);
     }
-  return sorted_members (variants);
+  return rb_json_object_list_members (variants);
 }
 
 /**
@@ -790,7 +738,7 @@ rb_bundle_get_default_variant (RbBundle    *self,
   entry = lookup_platform (self, platform, error);
   if (entry == NULL)
     return NULL;
-  name = member_string (entry, "default_variant");
+  name = rb_json_object_get_string (entry, "default_variant");
   return g_strdup (name != NULL ? name : "release");
 }
 
@@ -808,12 +756,12 @@ lookup_variant (RbBundle    *self,
     return NULL;
   if (variant == NULL)
     variant = fallback = rb_bundle_get_default_variant (self, NULL, NULL);
-  variants = member_object (entry, "variants");
-  found = variants != NULL ? member_object (variants, variant)
+  variants = rb_json_object_get_object (entry, "variants");
+  found = variants != NULL ? rb_json_object_get_object (variants, variant)
                            : (g_strcmp0 (variant, "release") == 0 ? entry : NULL);
   if (found == NULL)
     {
-      g_autofree char *shown = rb_archive_shown_name (variant);
+      g_autofree char *shown = rb_names_shown (variant);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
                    "Bundle “%s” has no variant “%s” for platform “%s”", self->path, shown,
                    rb_bundle_get_current_platform ());
@@ -841,7 +789,7 @@ rb_bundle_get_library_path (RbBundle    *self,
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
   entry = lookup_variant (self, variant, error);
-  return entry != NULL ? g_strdup (member_string (entry, "library")) : NULL;
+  return entry != NULL ? g_strdup (rb_json_object_get_string (entry, "library")) : NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -871,8 +819,8 @@ prepare_signature (RbBundle             *self,
                    GError              **error)
 {
   g_autofree char *sig_name = g_strconcat (name, ".minisig", NULL);
-  g_autofree char *shown = rb_archive_shown_name (name);
-  g_autofree char *shown_sig = rb_archive_shown_name (sig_name);
+  g_autofree char *shown = rb_names_shown (name);
+  g_autofree char *shown_sig = rb_names_shown (sig_name);
   g_autoptr(GBytes) sig_bytes = NULL;
   const char *key_text;
   gsize size;
@@ -894,7 +842,7 @@ prepare_signature (RbBundle             *self,
       return FALSE;
     }
 
-  key_text = self->public_key != NULL ? self->public_key : member_string (root (self), "public_key");
+  key_text = self->public_key != NULL ? self->public_key : rb_json_object_get_string (root (self), "public_key");
   if (key_text == NULL)
     {
       if (self->verify_mode == RB_VERIFY_MODE_WARN)
@@ -1011,9 +959,9 @@ stream_library (RbBundle      *self,
   entry = lookup_variant (self, variant, error);
   if (entry == NULL)
     return FALSE;
-  library = member_string (entry, "library");
-  checksum = member_string (entry, "checksum");
-  shown = rb_archive_shown_name (library);
+  library = rb_json_object_get_string (entry, "library");
+  checksum = rb_json_object_get_string (entry, "checksum");
+  shown = rb_names_shown (library);
   if (!rb_archive_has_file (self->archive, library))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
@@ -1126,10 +1074,10 @@ library_basename (RbBundle    *self,
   if (entry == NULL)
     return NULL;
   /* Only the last component of the manifest's path names the file. */
-  base = g_path_get_basename (member_string (entry, "library"));
+  base = g_path_get_basename (rb_json_object_get_string (entry, "library"));
   if (!rb_archive_name_is_safe (base) || strchr (base, '/') != NULL)
     {
-      g_autofree char *shown = rb_archive_shown_name (base);
+      g_autofree char *shown = rb_names_shown (base);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
                    "Bundle “%s”: unsafe library file name “%s”", self->path, shown);
       return NULL;
@@ -1162,7 +1110,7 @@ extract_into (RbBundle      *self,
   if (ok && (fchmod (fd, 0700) != 0 || fsync (fd) != 0))
     {
       int saved = errno;
-      g_autofree char *shown = rb_archive_escape (target, -1, G_MAXSIZE);
+      g_autofree char *shown = rb_names_escape (target, -1, G_MAXSIZE);
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                    "Could not finish “%s”: %s", shown, g_strerror (saved));
       ok = FALSE;
@@ -1465,7 +1413,7 @@ GStrv
 rb_bundle_list_schemas (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return sorted_members (member_object (root (self), "schemas"));
+  return rb_json_object_list_members (rb_json_object_get_object (root (self), "schemas"));
 }
 
 static JsonObject *
@@ -1473,11 +1421,11 @@ lookup_schema (RbBundle    *self,
                const char  *name,
                GError     **error)
 {
-  JsonObject *schema = member_object (member_object (root (self), "schemas"), name);
+  JsonObject *schema = rb_json_object_get_object (rb_json_object_get_object (root (self), "schemas"), name);
 
   if (schema == NULL)
     {
-      g_autofree char *shown = rb_archive_shown_name (name);
+      g_autofree char *shown = rb_names_shown (name);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
                    "Bundle “%s” declares no schema “%s”", self->path, shown);
     }
@@ -1514,18 +1462,18 @@ rb_bundle_read_schema (RbBundle    *self,
   schema = lookup_schema (self, name, error);
   if (schema == NULL)
     return NULL;
-  bytes = rb_archive_read (self->archive, member_string (schema, "path"), MAX_FILE_SIZE, error);
+  bytes = rb_archive_read (self->archive, rb_json_object_get_string (schema, "path"), MAX_FILE_SIZE, error);
   if (bytes == NULL)
     return NULL;
-  checksum = member_string (schema, "checksum");
+  checksum = rb_json_object_get_string (schema, "checksum");
   if (checksum != NULL)
     {
       data = g_bytes_get_data (bytes, &size);
       crypto_hash_sha256 (digest, data, size);
       if (!checksum_matches (checksum, digest))
         {
-          g_autofree char *shown = rb_archive_shown_name (name);
-          g_autofree char *shown_path = rb_archive_shown_name (member_string (schema, "path"));
+          g_autofree char *shown = rb_names_shown (name);
+          g_autofree char *shown_path = rb_names_shown (rb_json_object_get_string (schema, "path"));
           g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
                        "Bundle “%s”: schema “%s” (%s) does not match its checksum", self->path, shown,
                        shown_path);
@@ -1534,8 +1482,8 @@ rb_bundle_read_schema (RbBundle    *self,
     }
   if (g_bytes_get_size (bytes) == 0)
     {
-      g_autofree char *shown = rb_archive_shown_name (name);
-      g_autofree char *shown_path = rb_archive_shown_name (member_string (schema, "path"));
+      g_autofree char *shown = rb_names_shown (name);
+      g_autofree char *shown_path = rb_names_shown (rb_json_object_get_string (schema, "path"));
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
                    "Bundle “%s”: schema “%s” (“%s”) is empty", self->path, shown, shown_path);
       return NULL;
@@ -1582,7 +1530,7 @@ rb_bundle_extract_schema (RbBundle    *self,
                            "The destination directory must be a local directory");
       return NULL;
     }
-  base = g_path_get_basename (member_string (lookup_schema (self, name, NULL), "path"));
+  base = g_path_get_basename (rb_json_object_get_string (lookup_schema (self, name, NULL), "path"));
   target = g_build_filename (dir, base, NULL);
   fd = create_exclusive (target, 0644, error);
   if (fd < 0)
@@ -1653,7 +1601,7 @@ static const char *
 plugin_string (RbBundle   *self,
                const char *name)
 {
-  return member_string (member_object (root (self), "plugin"), name);
+  return rb_json_object_get_string (rb_json_object_get_object (root (self), "plugin"), name);
 }
 
 /**
@@ -1758,7 +1706,7 @@ const char *
 rb_bundle_get_bundle_version (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (root (self), "bundle_version");
+  return rb_json_object_get_string (root (self), "bundle_version");
 }
 
 /**
@@ -1775,7 +1723,7 @@ const char *
 rb_bundle_get_manifest_public_key (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (root (self), "public_key");
+  return rb_json_object_get_string (root (self), "public_key");
 }
 
 /**
@@ -1790,16 +1738,16 @@ const char *
 rb_bundle_get_min_rustbridge_version (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (member_object (root (self), "api"), "min_rustbridge_version");
+  return rb_json_object_get_string (rb_json_object_get_object (root (self), "api"), "min_rustbridge_version");
 }
 
 static JsonNode *
 member_copy (JsonObject *object,
              const char *name)
 {
-  JsonNode *node = object != NULL ? json_object_get_member (object, name) : NULL;
+  JsonNode *node = rb_json_object_get_present (object, name);
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (node == NULL)
     return NULL;
   /* Not through text: a number like 1e400 reads as infinity, which json-glib
    * writes as "inf.0", which it then cannot read. */
@@ -1841,10 +1789,10 @@ rb_bundle_get_build_info_string (RbBundle   *self,
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (key != NULL, NULL);
 
-  info = member_object (root (self), "build_info");
+  info = rb_json_object_get_object (root (self), "build_info");
   if (g_str_has_prefix (key, "custom."))
-    return member_string (member_object (info, "custom"), key + strlen ("custom."));
-  return member_string (info, key);
+    return rb_json_object_get_string (rb_json_object_get_object (info, "custom"), key + strlen ("custom."));
+  return rb_json_object_get_string (info, key);
 }
 
 /**
@@ -1859,7 +1807,7 @@ const char *
 rb_bundle_get_git_commit (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (member_object (member_object (root (self), "build_info"), "git"), "commit");
+  return rb_json_object_get_string (rb_json_object_get_object (rb_json_object_get_object (root (self), "build_info"), "git"), "commit");
 }
 
 /**
@@ -1875,7 +1823,7 @@ JsonNode *
 rb_bundle_get_api_messages (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_copy (member_object (root (self), "api"), "messages");
+  return member_copy (rb_json_object_get_object (root (self), "api"), "messages");
 }
 
 /**
@@ -2009,14 +1957,14 @@ rb_bundle_get_sbom_path (RbBundle   *self,
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (format != NULL, NULL);
-  return member_string (member_object (root (self), "sbom"), format);
+  return rb_json_object_get_string (rb_json_object_get_object (root (self), "sbom"), format);
 }
 
 static const char *
 git_string (RbBundle   *self,
             const char *name)
 {
-  return member_string (member_object (member_object (root (self), "build_info"), "git"), name);
+  return rb_json_object_get_string (rb_json_object_get_object (rb_json_object_get_object (root (self), "build_info"), "git"), name);
 }
 
 /**
@@ -2062,13 +2010,11 @@ gboolean
 rb_bundle_get_git_dirty (RbBundle *self)
 {
   JsonObject *git;
-  JsonNode *dirty;
 
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
 
-  git = member_object (member_object (root (self), "build_info"), "git");
-  dirty = git != NULL ? json_object_get_member (git, "dirty") : NULL;
-  return dirty != NULL && json_node_get_value_type (dirty) == G_TYPE_BOOLEAN && json_node_get_boolean (dirty);
+  git = rb_json_object_get_object (rb_json_object_get_object (root (self), "build_info"), "git");
+  return rb_json_object_get_boolean (git, "dirty", FALSE);
 }
 
 /**
@@ -2089,7 +2035,7 @@ rb_bundle_get_built_at (RbBundle *self)
 
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
 
-  text = member_string (member_object (root (self), "build_info"), "built_at");
+  text = rb_json_object_get_string (rb_json_object_get_object (root (self), "build_info"), "built_at");
   if (text == NULL)
     return NULL;
   utc = g_time_zone_new_utc ();
@@ -2109,7 +2055,7 @@ const char *
 rb_bundle_get_notices_path (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (root (self), "notices");
+  return rb_json_object_get_string (root (self), "notices");
 }
 
 /**
@@ -2125,7 +2071,7 @@ const char *
 rb_bundle_get_license_file_path (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return member_string (root (self), "license_file");
+  return rb_json_object_get_string (root (self), "license_file");
 }
 
 /**
@@ -2257,7 +2203,7 @@ rb_bundle_get_property (GObject    *object,
     case PROP_LICENSE: g_value_set_string (value, plugin_string (self, "license")); break;
     case PROP_REPOSITORY: g_value_set_string (value, plugin_string (self, "repository")); break;
     case PROP_AUTHORS: g_value_set_boxed (value, self->opened ? self->authors : NULL); break;
-    case PROP_BUNDLE_VERSION: g_value_set_string (value, member_string (root (self), "bundle_version")); break;
+    case PROP_BUNDLE_VERSION: g_value_set_string (value, rb_json_object_get_string (root (self), "bundle_version")); break;
     case PROP_MAX_MANIFEST_SIZE: g_value_set_uint64 (value, self->max_manifest_size); break;
     case PROP_MAX_LIBRARY_SIZE: g_value_set_uint64 (value, self->max_library_size); break;
     case PROP_MAX_TOTAL_SIZE: g_value_set_uint64 (value, self->max_total_size); break;

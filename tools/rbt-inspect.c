@@ -242,7 +242,7 @@ verify_all (RbBundle            *bundle,
     return FALSE;
   if (print)
     {
-      g_autofree char *shown = rb_archive_escape (comment, -1, 1000);
+      g_autofree char *shown = rb_names_escape (comment, -1, 1000);
       g_print ("manifest.json: signature OK (key id %s)\n  trusted comment: %s\n", key_id, shown);
     }
 
@@ -377,7 +377,7 @@ print_field (const char *label,
 {
   if (value != NULL)
     {
-      g_autofree char *shown = rb_archive_escape (value, -1, 2000);
+      g_autofree char *shown = rb_names_escape (value, -1, 2000);
       g_print ("%-18s %s\n", label, shown);
     }
 }
