@@ -205,7 +205,7 @@ rbt_call_main (int    argc,
     {
       g_autoptr(RbBundle) bundle = NULL;
 
-      bundle = rb_bundle_new_for_path (target, &error);
+      bundle = rb_bundle_new_for_path (target, NULL, &error);
       if (bundle == NULL)
         return rbt_report_error ("call", error);
       if (key_path != NULL || keys_dir != NULL)

@@ -30,13 +30,13 @@ rbt_open_bundle (const char  *path,
 {
   g_autofree char *text = NULL;
 
-  *bundle = rb_bundle_new_for_path (path, error);
+  *bundle = rb_bundle_new_for_path (path, NULL, error);
   if (*bundle == NULL)
     return FALSE;
   *archive = rb_archive_open (path, MAX_ENTRIES, MAX_TOTAL_SIZE, error);
   if (*archive == NULL)
     return FALSE;
-  text = rb_bundle_get_manifest_json (*bundle);
+  text = rb_bundle_dup_manifest_json (*bundle);
   *parser = json_parser_new ();
   if (!json_parser_load_from_data (*parser, text, -1, error))
     return FALSE;
@@ -484,7 +484,7 @@ rbt_info_main (int    argc,
     }
   print_field ("Public key:", rb_bundle_get_manifest_public_key (bundle));
   {
-    g_autoptr(GDateTime) built_at = rb_bundle_get_built_at (bundle);
+    g_autoptr(GDateTime) built_at = rb_bundle_dup_built_at (bundle);
     g_autofree char *when = built_at != NULL ? g_date_time_format_iso8601 (built_at) : NULL;
     print_field ("Built at:", when);
     print_field ("Built by:", rb_bundle_get_build_info_string (bundle, "built_by"));
@@ -506,9 +506,9 @@ rbt_info_main (int    argc,
   print_field ("Notices:", rb_bundle_get_notices_path (bundle));
   print_field ("License file:", rb_bundle_get_license_file_path (bundle));
   {
-    g_auto(GStrv) tags = rb_bundle_list_api_message_tags (bundle);
-    for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
-      print_field (i == 0 ? "Messages:" : "", tags[i]);
+    g_autolist(RbBundleMessage) messages = rb_bundle_list_api_messages (bundle);
+    for (GList *l = messages; l != NULL; l = l->next)
+      print_field (l == messages ? "Messages:" : "", rb_bundle_message_get_type_tag (l->data));
   }
   return RBT_EXIT_OK;
 }
@@ -749,7 +749,7 @@ rbt_schema_main (int    argc,
     return status;
   if (argc != 3)
     return rbt_usage_error ("schema", "expected BUNDLE and a schema NAME");
-  bundle = rb_bundle_new_for_path (argv[1], &error);
+  bundle = rb_bundle_new_for_path (argv[1], NULL, &error);
   if (bundle == NULL || (schema = rb_bundle_read_schema (bundle, argv[2], &error)) == NULL)
     return rbt_report_error ("schema", error);
   data = g_bytes_get_data (schema, &size);
