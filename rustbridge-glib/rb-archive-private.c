@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 
 #include "rb-archive-private.h"
+#include "rb-names-private.h"
 #include "rb-error.h"
 
 /* ZIP record signatures and sizes (APPNOTE.TXT). */
@@ -143,73 +144,6 @@ read_at (RbArchive  *self,
       len -= (gsize) n;
     }
   return TRUE;
-}
-
-/* rb_archive_escape(), and with @ascii every character beyond ASCII as
- * \uNNNN or \UNNNNNNNN too (and "..." as the ellipsis): for names that
- * may differ in characters that look alike. */
-static char *
-escape (const char *text,
-        gssize      len,
-        gsize       max_bytes,
-        gboolean    ascii)
-{
-  GString *out = g_string_new (NULL);
-  const char *p = text;
-  const char *end = text + (len < 0 ? strlen (text) : (gsize) len);
-
-  while (p < end)
-    {
-      gunichar c = g_utf8_get_char_validated (p, end - p);
-      char unit[16];
-      const char *add = unit;
-      gsize n = 1;
-
-      if (c == (gunichar) -1 || c == (gunichar) -2)
-        g_snprintf (unit, sizeof unit, "\\x%02x", (guchar) *p);   /* not UTF-8, or a NUL */
-      else
-        {
-          GUnicodeType type = g_unichar_type (c);
-
-          n = (gsize) (g_utf8_next_char (p) - p);
-          if (c < 0x20 || c == 0x7f)
-            g_snprintf (unit, sizeof unit, "\\x%02x", c);
-          else if ((c >= 0x80 && c <= 0x9f) || type == G_UNICODE_FORMAT ||
-                   type == G_UNICODE_LINE_SEPARATOR || type == G_UNICODE_PARAGRAPH_SEPARATOR)
-            g_snprintf (unit, sizeof unit, "\\u%04x", c);
-          else if (c == '\\')
-            add = "\\\\";
-          else if (ascii && c >= 0x80)
-            g_snprintf (unit, sizeof unit, c > 0xffff ? "\\U%08x" : "\\u%04x", c);
-          else
-            {
-              memcpy (unit, p, n);
-              unit[n] = '\0';
-            }
-        }
-      if (strlen (add) > max_bytes - out->len)
-        {
-          g_string_append (out, ascii ? "..." : "…");
-          break;
-        }
-      g_string_append (out, add);
-      p += n;
-    }
-  return g_string_free (out, FALSE);
-}
-
-char *
-rb_archive_escape (const char *text,
-                   gssize      len,
-                   gsize       max_bytes)
-{
-  return escape (text, len, max_bytes, FALSE);
-}
-
-char *
-rb_archive_shown_name (const char *name)
-{
-  return rb_archive_escape (name, -1, RB_ARCHIVE_SHOWN_MAX);
 }
 
 /* Why @name is not a relative, clean, UTF-8 path, or NULL if it is. */
@@ -430,7 +364,7 @@ apply_zip64_extra (const guint8 *extra,
   return len == 0;
 }
 
-/* @shown: the name as rb_archive_escape() shows it. */
+/* @shown: the name as rb_names_escape() shows it. */
 static gboolean
 unsafe (RbArchive   *self,
         GError     **error,
@@ -488,7 +422,7 @@ read_central_entry (RbArchive  *self,
     return FALSE;
   *pos += CENTRAL_LEN + (guint64) name_len + extra_len + comment_len;
 
-  shown = rb_archive_escape ((const char *) name_extra, name_len, RB_ARCHIVE_SHOWN_MAX);
+  shown = rb_names_escape ((const char *) name_extra, name_len, RB_NAMES_SHOWN_MAX);
   if (memchr (name_extra, '\0', name_len) != NULL)
     return unsafe (self, error, shown, "the name has a NUL byte");
   if (name_len > MAX_NAME_LEN)
@@ -619,8 +553,8 @@ scan_central_directory (RbArchive  *self,
       const Entry *prev = g_ptr_array_index (sorted, i - 1), *next = g_ptr_array_index (sorted, i);
       if (prev->data_end > next->offset)
         {
-          g_autofree char *first_name = rb_archive_shown_name (prev->name);
-          g_autofree char *second_name = rb_archive_shown_name (next->name);
+          g_autofree char *first_name = rb_names_shown (prev->name);
+          g_autofree char *second_name = rb_names_shown (next->name);
           return invalid (self, error, "entries “%s” and “%s” overlap", first_name, second_name);
         }
     }
@@ -799,7 +733,7 @@ at_checked_data (RbArchive       *self,
 
   if (position < 0 || (guint64) position != entry->data_start)
     {
-      g_autofree char *shown = rb_archive_shown_name (entry->name);
+      g_autofree char *shown = rb_names_shown (entry->name);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
                    "Bundle “%s” changed since it was opened (libarchive finds the data of “%s” at offset %"
                    G_GINT64_FORMAT ", not %" G_GUINT64_FORMAT ")",
@@ -818,7 +752,7 @@ libarchive_error (RbArchive       *self,
                   const char      *fallback,
                   GError         **error)
 {
-  g_autofree char *shown = rb_archive_shown_name (archive_error_string (a) ? archive_error_string (a) : fallback);
+  g_autofree char *shown = rb_names_shown (archive_error_string (a) ? archive_error_string (a) : fallback);
 
   if (context != NULL)
     invalid (self, error, "%s: %s", context, shown);
@@ -849,7 +783,7 @@ open_reader (RbArchive  *self,
     return NULL;
   if (!names_locale_new (names_locale) && self->non_ascii != NULL)
     {
-      g_autofree char *shown = rb_archive_shown_name (self->non_ascii->name);
+      g_autofree char *shown = rb_names_shown (self->non_ascii->name);
       invalid (self, error, "the name of entry “%s” is not ASCII, and no UTF-8 locale (%s) is installed to read it",
                shown, default_utf8_locales[0]);
       return NULL;
@@ -909,7 +843,7 @@ names_match (const char *seen,
 static char *
 ascii_shown_name (const char *name)
 {
-  return escape (name, -1, RB_ARCHIVE_SHOWN_MAX, TRUE);
+  return rb_names_escape_ascii (name, -1, RB_NAMES_SHOWN_MAX);
 }
 
 /* libarchive must hand out exactly the entries we checked, in file
@@ -948,7 +882,7 @@ cross_check (RbArchive  *self,
         }
       if (is_link || type != (expected->is_dir ? AE_IFDIR : AE_IFREG))
         {
-          g_autofree char *shown = rb_archive_shown_name (expected->name);
+          g_autofree char *shown = rb_names_shown (expected->name);
           unsafe (self, error, shown, "not a regular file or directory");
           goto out;
         }
@@ -995,7 +929,7 @@ rb_archive_open (const char  *path,
 {
   g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
 
-  self->path = rb_archive_escape (path, -1, G_MAXSIZE);
+  self->path = rb_names_escape (path, -1, G_MAXSIZE);
   self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
@@ -1079,7 +1013,7 @@ rb_archive_stream (RbArchive          *self,
                    GError            **error)
 {
   const Entry *file = lookup_file (self, name);
-  g_autofree char *shown = rb_archive_shown_name (name != NULL ? name : "");
+  g_autofree char *shown = rb_names_shown (name != NULL ? name : "");
   locale_t names_locale;
   struct archive *a;
   struct archive_entry *entry;
@@ -1183,7 +1117,7 @@ rb_archive_read (RbArchive   *self,
 
   if (size > limit)
     {
-      g_autofree char *shown = rb_archive_shown_name (name);
+      g_autofree char *shown = rb_names_shown (name);
       too_large (self, shown, limit, error);
       return NULL;
     }

@@ -65,20 +65,6 @@ gboolean   rb_archive_has_file       (RbArchive           *self,
 guint64    rb_archive_get_size       (RbArchive           *self,
                                       const char          *name);
 
-/* How many bytes of a name a message shows. */
-#define RB_ARCHIVE_SHOWN_MAX 200
-
-/* @text (@len bytes, or up to a NUL if -1) as a message may show it: C0
- * and C1 controls, DEL, Unicode format characters and line separators as
- * \xNN or \uNNNN, bytes that are not UTF-8 as \xNN, backslashes doubled;
- * cut before @max_bytes would be exceeded, with an ellipsis. */
-char      *rb_archive_escape         (const char          *text,
-                                      gssize               len,
-                                      gsize                max_bytes) G_GNUC_WARN_UNUSED_RESULT;
-/* An entry name (or any name from a bundle or a caller) for a message:
- * escaped, and cut at RB_ARCHIVE_SHOWN_MAX bytes. */
-char      *rb_archive_shown_name     (const char          *name) G_GNUC_WARN_UNUSED_RESULT;
-
 /* A relative, clean, UTF-8 path: the rule entry names and the paths a
  * manifest names must follow. A trailing slash (directory) is allowed. */
 gboolean   rb_archive_name_is_safe   (const char          *name);

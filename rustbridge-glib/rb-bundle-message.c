@@ -3,6 +3,7 @@
 
 #include "rb-bundle-message-private.h"
 #include "rb-error.h"
+#include "rb-json-private.h"
 
 /**
  * RbBundleMessage:
@@ -82,9 +83,7 @@ invalid_member (GError     **error,
                 const char  *name,
                 const char  *expected)
 {
-  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
-               "Invalid manifest.json: “%s.%s” must be %s", where, name, expected);
-  return FALSE;
+  return rb_json_manifest_error (error, "“%s.%s” must be %s", where, name, expected);
 }
 
 /* An optional string member: absent or null leaves *out NULL. */
@@ -95,9 +94,9 @@ optional_string (JsonObject  *object,
                  char       **out,
                  GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, name);
+  JsonNode *node = rb_json_object_get_present (object, name);
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (node == NULL)
     return TRUE;
   if (json_node_get_value_type (node) != G_TYPE_STRING)
     return invalid_member (error, where, name, "a string");
@@ -116,8 +115,7 @@ rb_bundle_message_new_from_json (JsonNode    *node,
 
   if (!JSON_NODE_HOLDS_OBJECT (node))
     {
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
-                   "Invalid manifest.json: “%s” must be an object", where);
+      rb_json_manifest_error (error, "“%s” must be an object", where);
       return NULL;
     }
   object = json_node_get_object (node);
@@ -139,8 +137,8 @@ rb_bundle_message_new_from_json (JsonNode    *node,
     }
 
   /* The id of the binary transport: a 32-bit unsigned integer. */
-  id = json_object_get_member (object, "message_id");
-  if (id != NULL && !JSON_NODE_HOLDS_NULL (id))
+  id = rb_json_object_get_present (object, "message_id");
+  if (id != NULL)
     {
       if (json_node_get_value_type (id) != G_TYPE_INT64 ||
           json_node_get_int (id) < 0 || json_node_get_int (id) > G_MAXUINT32)

@@ -6,6 +6,12 @@
 G_BEGIN_DECLS
 
 /*
+ * rb-envelope-private: the response envelope reader. The JSON it checks
+ * goes through the strict scanner of rb-json-private.h first; this file
+ * knows only the envelope (status, payload, error_code, error_message).
+ */
+
+/*
  * Reads a plugin_call() response (doc/plugin-abi.md, "The four response
  * forms"): returns the payload JSON text of a success envelope, or
  * %NULL with @error set from an error envelope, from plain error text, or
@@ -26,27 +32,6 @@ void      rb_envelope_set_error       (guint32        error_code,
 void      rb_envelope_set_wire_error  (GError       **error,
                                        guint32        wire_code,
                                        const char    *message);
-
-/* Containers nested deeper than this are refused, so that no untrusted
- * text reaches json-glib (which has no depth limit of its own and recurses
- * per level) without passing the scanner first. */
-#define RB_JSON_MAX_DEPTH 512
-
-typedef enum {
-  RB_JSON_VALID,
-  RB_JSON_MALFORMED,
-  RB_JSON_TOO_DEEP,   /* well-formed so far, but nested deeper than RB_JSON_MAX_DEPTH */
-} RbJsonCheck;
-
-/* TRUE if [data, data+len) is exactly one JSON value, optionally
- * surrounded by white space, with valid UTF-8 and no NUL bytes, nested at
- * most RB_JSON_MAX_DEPTH deep. */
-gboolean  rb_json_value_is_valid      (const char    *data,
-                                       gsize          len);
-
-/* The same check, saying why the text was refused. */
-RbJsonCheck rb_json_value_check       (const char    *data,
-                                       gsize          len);
 
 /* Checks the buffer a plugin handed out before anything reads it: @len
  * must not exceed @capacity, and @data may be NULL only when @len is 0.

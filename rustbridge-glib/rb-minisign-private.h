@@ -39,7 +39,7 @@ gboolean rb_minisign_key_parse         (const char                 *text,
  * signature, the trusted comment and the global signature lines, and at
  * most a final line end (CR LF too); an empty file or anything after the
  * fourth line is refused. @what names the signature file in error
- * messages, as given: escape it (rb_archive_shown_name()) if it comes
+ * messages, as given: escape it (rb_names_shown()) if it comes
  * from a bundle. */
 gboolean rb_minisign_signature_parse   (const guint8               *data,
                                         gsize                       len,

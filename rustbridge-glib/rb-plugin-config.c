@@ -238,10 +238,10 @@ read_uint_member (JsonObject  *object,
                   guint       *out,
                   GError     **error)
 {
-  JsonNode *node = json_object_get_member (object, member);
+  JsonNode *node = rb_json_object_get_present (object, member);
   gint64 v;
 
-  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+  if (node == NULL)
     return TRUE;
   if (json_node_get_value_type (node) != G_TYPE_INT64)
     {
@@ -312,8 +312,8 @@ rb_plugin_config_new_from_json (const char  *json,
   root = json_node_get_object (node);
   self = rb_plugin_config_new ();
 
-  node = json_object_get_member (root, "log_level");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+  node = rb_json_object_get_present (root, "log_level");
+  if (node != NULL)
     {
       const char *name;
 
@@ -336,8 +336,8 @@ rb_plugin_config_new_from_json (const char  *json,
       !read_uint_member (root, "shutdown_timeout_ms", 0, &self->shutdown_timeout_ms, error))
     return NULL;
 
-  node = json_object_get_member (root, "data");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+  node = rb_json_object_get_present (root, "data");
+  if (node != NULL)
     {
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {
@@ -348,8 +348,8 @@ rb_plugin_config_new_from_json (const char  *json,
       self->data = json_object_ref (json_node_get_object (node));
     }
 
-  node = json_object_get_member (root, "init_params");
-  if (node != NULL && !JSON_NODE_HOLDS_NULL (node))
+  node = rb_json_object_get_present (root, "init_params");
+  if (node != NULL)
     {
       if (!JSON_NODE_HOLDS_OBJECT (node))
         {

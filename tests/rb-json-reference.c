@@ -2,7 +2,7 @@
  *
  * A reference JSON validator for the tests: recursive descent over the
  * RFC 8259 grammar, with a bounds check on every read. Deliberately
- * simple and slow; it shares nothing with rb-envelope-private.c.
+ * simple and slow; it shares nothing with rb-json-private.c.
  *
  * The contract (rb_json_value_is_valid):
  *  - exactly one JSON value, optionally surrounded by white space

@@ -7,6 +7,7 @@
 #include <json-glib/json-glib.h>
 
 #include "rb-envelope-private.h"
+#include "rb-json-private.h"
 #include "rb-test-util.h"
 
 static char *

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * rb_json_value_is_valid() (rb-envelope-private.c) against the reference
+ * rb_json_value_is_valid() (rb-json-private.c) against the reference
  * validator in rb-json-reference.c: hand-written edge cases with their
  * expected results, families of cases around the places fast scanners
  * break (word boundaries inside strings, the depth limit, the end of the
@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "rb-envelope-private.h"
+#include "rb-json-private.h"
 #include "rb-json-reference.h"
 #include "rb-test-util.h"
 

@@ -21,8 +21,8 @@ on_log (RbPlugin   *plugin,
         const char *message,
         gpointer    user_data)
 {
-  g_autofree char *shown_target = rb_archive_escape (target != NULL ? target : "", -1, 200);
-  g_autofree char *shown = rb_archive_escape (message != NULL ? message : "", -1, 4096);
+  g_autofree char *shown_target = rb_names_escape (target != NULL ? target : "", -1, 200);
+  g_autofree char *shown = rb_names_escape (message != NULL ? message : "", -1, 4096);
 
   fprintf (stderr, "[%s %s] %s\n", (guint) level < G_N_ELEMENTS (level_names) ? level_names[level] : "?",
            shown_target, shown);

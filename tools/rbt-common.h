@@ -4,6 +4,7 @@
 #include <rustbridge-glib.h>
 
 #include "rb-archive-private.h"
+#include "rb-names-private.h"
 #include "rb-minisign-private.h"
 
 G_BEGIN_DECLS

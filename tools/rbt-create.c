@@ -1002,7 +1002,7 @@ rbt_sign_main (int    argc,
   if (!rbt_source_date_epoch (&timestamp, &error))
     return rbt_report_error ("sign", error);
 
-  bundle = rb_bundle_new_for_path (argv[1], &error);
+  bundle = rb_bundle_new_for_path (argv[1], NULL, &error);
   if (bundle == NULL || g_stat (argv[1], &st) != 0)
     goto fail;
   archive = rb_archive_open (argv[1], 100000, G_MAXUINT64, &error);
@@ -1014,7 +1014,7 @@ rbt_sign_main (int    argc,
   public_line = rbt_secret_key_public_line (&key);
 
   /* The manifest as RbBundle validated it; rewritten only when its key changes. */
-  manifest_text = rb_bundle_get_manifest_json (bundle);
+  manifest_text = rb_bundle_dup_manifest_json (bundle);
   if (!json_parser_load_from_data (parser, manifest_text, -1, &error))
     goto fail;
   manifest = json_node_get_object (json_parser_get_root (parser));

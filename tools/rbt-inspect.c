@@ -27,13 +27,13 @@ rbt_bundle_open (RbtBundle   *b,
 {
   g_autofree char *text = NULL;
 
-  b->bundle = rb_bundle_new_for_path (path, error);
+  b->bundle = rb_bundle_new_for_path (path, NULL, error);
   if (b->bundle == NULL)
     return FALSE;
   b->archive = rb_archive_open (path, MAX_ENTRIES, MAX_TOTAL_SIZE, error);
   if (b->archive == NULL)
     return FALSE;
-  text = rb_bundle_get_manifest_json (b->bundle);
+  text = rb_bundle_dup_manifest_json (b->bundle);
   b->parser = json_parser_new ();
   if (!json_parser_load_from_data (b->parser, text, -1, error))
     return FALSE;
@@ -245,7 +245,7 @@ verify_all (const RbtBundle     *b,
     return FALSE;
   if (print)
     {
-      g_autofree char *shown = rb_archive_escape (comment, -1, 1000);
+      g_autofree char *shown = rb_names_escape (comment, -1, 1000);
       g_print ("manifest.json: signature OK (key id %s)\n  trusted comment: %s\n", key_id, shown);
     }
 
@@ -393,7 +393,7 @@ print_field (const char *label,
 {
   if (value != NULL)
     {
-      g_autofree char *shown = rb_archive_escape (value, -1, 2000);
+      g_autofree char *shown = rb_names_escape (value, -1, 2000);
       g_print ("%-18s %s\n", label, shown);
     }
 }
@@ -497,7 +497,7 @@ rbt_info_main (int    argc,
     }
   print_field ("Public key:", rb_bundle_get_manifest_public_key (b.bundle));
   {
-    g_autoptr(GDateTime) built_at = rb_bundle_get_built_at (b.bundle);
+    g_autoptr(GDateTime) built_at = rb_bundle_dup_built_at (b.bundle);
     g_autofree char *when = built_at != NULL ? g_date_time_format_iso8601 (built_at) : NULL;
     print_field ("Built at:", when);
     print_field ("Built by:", rb_bundle_get_build_info_string (b.bundle, "built_by"));
@@ -519,9 +519,9 @@ rbt_info_main (int    argc,
   print_field ("Notices:", rb_bundle_get_notices_path (b.bundle));
   print_field ("License file:", rb_bundle_get_license_file_path (b.bundle));
   {
-    g_auto(GStrv) tags = rb_bundle_list_api_message_tags (b.bundle);
-    for (guint i = 0; tags != NULL && tags[i] != NULL; i++)
-      print_field (i == 0 ? "Messages:" : "", tags[i]);
+    g_autolist(RbBundleMessage) messages = rb_bundle_list_api_messages (b.bundle);
+    for (GList *l = messages; l != NULL; l = l->next)
+      print_field (l == messages ? "Messages:" : "", rb_bundle_message_get_type_tag (l->data));
   }
   return RBT_EXIT_OK;
 }
@@ -752,7 +752,7 @@ rbt_schema_main (int    argc,
     return status;
   if (argc != 3)
     return rbt_usage_error ("schema", "expected BUNDLE and a schema NAME");
-  bundle = rb_bundle_new_for_path (argv[1], &error);
+  bundle = rb_bundle_new_for_path (argv[1], NULL, &error);
   if (bundle == NULL || (schema = rb_bundle_read_schema (bundle, argv[2], &error)) == NULL)
     return rbt_report_error ("schema", error);
   data = g_bytes_get_data (schema, &size);

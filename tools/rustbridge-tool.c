@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 
 #include "rb-archive-private.h"
+#include "rb-names-private.h"
 #include "rbt-common.h"
 
 G_DEFINE_QUARK (rustbridge-tool-error-quark, rbt_error)
@@ -131,7 +132,7 @@ rbt_usage_error (const char *command,
 char *
 rbt_shown (const char *name)
 {
-  return rb_archive_shown_name (name);
+  return rb_names_shown (name);
 }
 
 gboolean

@@ -84,7 +84,7 @@ load (const char  *path,
   if (!g_str_has_suffix (path, ".rbp"))
     return rb_plugin_new (path, NULL, NULL, error);
 
-  bundle = rb_bundle_new_for_path (path, error);
+  bundle = rb_bundle_new_for_path (path, NULL, error);
   if (bundle == NULL)
     return NULL;
   if (public_key_file != NULL)

@@ -48,7 +48,7 @@ function nick(enumObject, value) {
 async function load(path, keyFile, config) {
     if (!path.endsWith('.rbp'))
         return RustBridge.Plugin.new_async(path, config, GLib.PRIORITY_DEFAULT, null);
-    const bundle = RustBridge.Bundle.new_for_path(path);
+    const bundle = RustBridge.Bundle.new_for_path(path, null);
     if (keyFile) {
         const [, contents] = GLib.file_get_contents(keyFile);
         bundle.public_key = new TextDecoder().decode(contents).split('\n')

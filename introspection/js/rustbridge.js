@@ -134,7 +134,7 @@ export function loadPlugin(path, {config = null, cancellable = null, ioPriority 
  * @returns {Promise<RustBridge.Plugin>}
  */
 export function loadBundlePlugin(path, {publicKey = null, variant = null, config = null, cancellable = null} = {}) {
-    const bundle = RustBridge.Bundle.new_for_path(path);
+    const bundle = RustBridge.Bundle.new_for_path(path, null);
     if (publicKey !== null)
         bundle.public_key = publicKey;
     return bundle.load_plugin_async(variant, config, cancellable);

@@ -411,15 +411,6 @@ __all__.append('Plugin')
 
 if hasattr(RustBridge, 'Bundle'):
     class Bundle(RustBridge.Bundle):
-        """A ``.rbp`` bundle; ``with`` closes nothing but keeps symmetry
-        with Plugin and releases the object at the end of the block."""
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, exc_type, exc, tb):
-            return False
-
         def load_plugin_future(self, variant=None, config=None, cancellable=None):
             """Verifies, extracts and loads the plugin without blocking;
             returns an ``asyncio.Future`` for the active plugin (see

@@ -40,7 +40,7 @@ time_ours (const char *bundle_path,
   g_file_set_contents ("/proc/self/clear_refs", "5", -1, NULL);
   before = status_kb ("VmRSS:");
   start = g_get_monotonic_time ();
-  bundle = rb_bundle_new_for_path (bundle_path, &error);
+  bundle = rb_bundle_new_for_path (bundle_path, NULL, &error);
   if (bundle == NULL)
     g_error ("%s", error->message);
   rb_bundle_set_public_key (bundle, key);
@@ -104,10 +104,10 @@ main (int argc, char *argv[])
   rounds = CLAMP (rounds, 1, 32);
   if (!g_file_get_contents (argv[2], &key, NULL, &error))
     g_error ("%s", error->message);
-  probe = rb_bundle_new_for_path (argv[1], &error);
+  probe = rb_bundle_new_for_path (argv[1], NULL, &error);
   if (probe == NULL)
     g_error ("%s", error->message);
-  library = rb_bundle_get_library_path (probe, NULL, &error);
+  library = rb_bundle_dup_library_path (probe, NULL, &error);
   g_stat (argv[1], &st);
 
   for (int i = 0; i < rounds; i++)

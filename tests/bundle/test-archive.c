@@ -119,35 +119,35 @@ test_shown_name (void)
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     {
-      g_autofree char *shown = rb_archive_escape (cases[i].name, cases[i].len, RB_ARCHIVE_SHOWN_MAX);
+      g_autofree char *shown = rb_names_escape (cases[i].name, cases[i].len, RB_NAMES_SHOWN_MAX);
       g_assert_cmpstr (shown, ==, cases[i].shown);
       g_assert_true (g_utf8_validate (shown, -1, NULL));
     }
 
-  /* Cut at RB_ARCHIVE_SHOWN_MAX bytes, with an ellipsis... */
-  long_shown = rb_archive_escape (long_name, -1, RB_ARCHIVE_SHOWN_MAX);
-  g_assert_cmpuint (strlen (long_shown), ==, RB_ARCHIVE_SHOWN_MAX + strlen ("…"));
+  /* Cut at RB_NAMES_SHOWN_MAX bytes, with an ellipsis... */
+  long_shown = rb_names_escape (long_name, -1, RB_NAMES_SHOWN_MAX);
+  g_assert_cmpuint (strlen (long_shown), ==, RB_NAMES_SHOWN_MAX + strlen ("…"));
   g_assert_true (g_str_has_suffix (long_shown, "a…"));
   /* ...never in an escape or a character. */
-  g_string_append_len (tail_escape, long_name, RB_ARCHIVE_SHOWN_MAX - 2);
+  g_string_append_len (tail_escape, long_name, RB_NAMES_SHOWN_MAX - 2);
   g_string_append (tail_escape, "\033zz");
-  escape_at_end = rb_archive_escape (tail_escape->str, -1, RB_ARCHIVE_SHOWN_MAX);
-  g_assert_cmpuint (strlen (escape_at_end), ==, RB_ARCHIVE_SHOWN_MAX - 2 + strlen ("…"));
+  escape_at_end = rb_names_escape (tail_escape->str, -1, RB_NAMES_SHOWN_MAX);
+  g_assert_cmpuint (strlen (escape_at_end), ==, RB_NAMES_SHOWN_MAX - 2 + strlen ("…"));
   g_assert_true (g_str_has_suffix (escape_at_end, "aa…"));
-  g_string_append_len (tail_multibyte, long_name, RB_ARCHIVE_SHOWN_MAX - 1);
+  g_string_append_len (tail_multibyte, long_name, RB_NAMES_SHOWN_MAX - 1);
   g_string_append (tail_multibyte, "€");
-  multibyte_at_end = rb_archive_escape (tail_multibyte->str, -1, RB_ARCHIVE_SHOWN_MAX);
+  multibyte_at_end = rb_names_escape (tail_multibyte->str, -1, RB_NAMES_SHOWN_MAX);
   g_assert_true (g_utf8_validate (multibyte_at_end, -1, NULL));
   g_assert_true (g_str_has_suffix (multibyte_at_end, "aa…"));
   /* Exactly the limit: no ellipsis. */
-  long_name[RB_ARCHIVE_SHOWN_MAX] = '\0';
+  long_name[RB_NAMES_SHOWN_MAX] = '\0';
   g_free (long_shown);
-  long_shown = rb_archive_escape (long_name, -1, RB_ARCHIVE_SHOWN_MAX);
+  long_shown = rb_names_escape (long_name, -1, RB_NAMES_SHOWN_MAX);
   g_assert_cmpstr (long_shown, ==, long_name);
 
   /* Paths are escaped, but whole. */
   long_path = g_strdup_printf ("/%s/%s\033.rbp", long_name, long_name);
-  path = rb_archive_escape (long_path, -1, G_MAXSIZE);
+  path = rb_names_escape (long_path, -1, G_MAXSIZE);
   g_assert_true (g_str_has_suffix (path, "\\x1b.rbp"));
   g_assert_cmpuint (strlen (path), ==, strlen (long_path) + 3);
 

@@ -124,7 +124,7 @@ static RbBundle *
 open_ok (const char *path)
 {
   g_autoptr(GError) error = NULL;
-  RbBundle *bundle = rb_bundle_new_for_path (path, &error);
+  RbBundle *bundle = rb_bundle_new_for_path (path, NULL, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (bundle);
@@ -137,7 +137,7 @@ open_fails (const char *path,
             const char *needle)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+  g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
 
   g_assert_null (bundle);
   g_assert_error (error, RB_BUNDLE_ERROR, code);
@@ -192,10 +192,9 @@ test_valid_bundle (void)
   g_auto(GStrv) variants = rb_bundle_list_variants (bundle, NULL, &error);
   g_auto(GStrv) files = rb_bundle_list_files (bundle);
   g_auto(GStrv) schemas = rb_bundle_list_schemas (bundle);
-  g_auto(GStrv) tags = rb_bundle_list_api_message_tags (bundle);
-  g_autofree char *manifest = rb_bundle_get_manifest_json (bundle);
-  g_autoptr(JsonNode) build = rb_bundle_get_build_info (bundle);
-  g_autofree char *def = rb_bundle_get_default_variant (bundle, NULL, &error);
+  g_autolist(RbBundleMessage) messages = rb_bundle_list_api_messages (bundle);
+  g_autofree char *manifest = rb_bundle_dup_manifest_json (bundle);
+  g_autofree char *def = rb_bundle_dup_default_variant (bundle, NULL, &error);
   g_auto(GStrv) authors = NULL;
   g_autofree char *bundle_version = NULL;
 
@@ -212,9 +211,10 @@ test_valid_bundle (void)
   g_assert_cmpstr (def, ==, "release");
   g_assert_true (g_strv_contains ((const char * const *) files, "manifest.json"));
   g_assert_cmpstrv (schemas, ((const char *[]) { "echo", NULL }));
-  g_assert_cmpstrv (tags, ((const char *[]) { "echo", "math.add", NULL }));
+  g_assert_cmpuint (g_list_length (messages), ==, 2);
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (messages->data), ==, "echo");
+  g_assert_cmpstr (rb_bundle_message_get_type_tag (messages->next->data), ==, "math.add");
   g_assert_nonnull (strstr (manifest, "\"bundle_version\""));
-  g_assert_true (JSON_NODE_HOLDS_OBJECT (build));
   g_assert_cmpstr (rb_bundle_get_build_info_string (bundle, "built_by"), ==, "rb-make-bundle");
   g_assert_cmpstr (rb_bundle_get_build_info_string (bundle, "custom.ci_job"), ==, "42");
   g_assert_cmpstr (rb_bundle_get_git_commit (bundle), ==, "abc123");
@@ -257,8 +257,8 @@ test_accessors (void)
   g_autoptr(GBytes) reply = NULL;
   g_autoptr(RbPlugin) plugin = NULL;
   g_autoptr(GError) error = NULL;
-  g_auto(GStrv) transports = NULL;
-  g_auto(GStrv) no_transports = NULL;
+  const char * const *transports = NULL;
+  const char * const *no_transports = NULL;
   guint8 raw[64] = { 1 };
 
   g_assert_true (g_file_set_contents (notices, "Third-party notices", -1, NULL));
@@ -269,7 +269,7 @@ test_accessors (void)
   g_assert_cmpstr (rb_bundle_get_git_branch (bundle), ==, "main");
   g_assert_cmpstr (rb_bundle_get_git_tag (bundle), ==, "v1.0.0");
   g_assert_false (rb_bundle_get_git_dirty (bundle));
-  built_at = rb_bundle_get_built_at (bundle);
+  built_at = rb_bundle_dup_built_at (bundle);
   expected = g_date_time_new_utc (2026, 11, 24, 0, 0, 0);
   g_assert_nonnull (built_at);
   g_assert_true (g_date_time_equal (built_at, expected));
@@ -327,7 +327,7 @@ test_accessors (void)
   g_assert_null (none);
   no_transports = rb_bundle_get_api_transports (b);
   g_assert_cmpstrv (no_transports, ((const char *[]) { NULL }));
-  g_assert_null (rb_bundle_get_built_at (b));
+  g_assert_null (rb_bundle_dup_built_at (b));
   g_assert_null (rb_bundle_get_git_branch (b));
   g_assert_null (rb_bundle_get_git_tag (b));
   g_assert_false (rb_bundle_get_git_dirty (b));
@@ -961,7 +961,7 @@ test_names_in_messages (void)
     {
       g_autofree char *path = make_v (cases[i].name, TRUE, cases[i].args);
       g_autoptr(GError) error = NULL;
-      g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+      g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
 
       g_assert_null (bundle);
       g_assert_error (error, RB_BUNDLE_ERROR, cases[i].code);
@@ -975,7 +975,7 @@ test_names_in_messages (void)
     const char *args[] = { "--zip-edit", long_name, NULL };
     g_autofree char *path = make_v ("n-long.rbp", TRUE, args);
     g_autoptr(GError) error = NULL;
-    g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, &error);
+    g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
 
     g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH);
     g_assert_nonnull (strstr (error->message, "aaa…”: the name has a control character"));
@@ -1007,7 +1007,7 @@ test_names_in_messages (void)
     load_fails (bundle, "\033", RB_BUNDLE_ERROR_VARIANT_NOT_FOUND, "no variant “\\x1b”");
 
     g_assert_true (g_file_set_contents (evil_path, "not a bundle", -1, NULL));
-    none = rb_bundle_new_for_path (evil_path, &error);
+    none = rb_bundle_new_for_path (evil_path, NULL, &error);
     g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
     g_assert_nonnull (strstr (error->message, "evil\\x1b[2J.rbp”"));
     assert_printable (error->message);
@@ -1420,7 +1420,7 @@ test_deep_manifest (void)
   open_fails (p1, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
   open_fails (p2, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
   open_fails (p3, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
-  g_assert_null (rb_bundle_new_for_path (p1, NULL));
+  g_assert_null (rb_bundle_new_for_path (p1, NULL, NULL));
 
   /* 512 levels in all are fine (the object itself is one). */
   for (guint i = 0; i < 511; i++)
@@ -1441,28 +1441,23 @@ test_manifest_huge_numbers (void)
 {
   g_autofree char *plain = make ("huge-numbers-source.rbp", NULL);
   g_autoptr(RbBundle) source = open_ok (plain);
-  g_autofree char *manifest = rb_bundle_get_manifest_json (source);
+  g_autofree char *manifest = rb_bundle_dup_manifest_json (source);
   g_autofree char *edited_path = g_build_filename (workdir, "huge-numbers.json", NULL);
   g_autofree char *path = NULL;
   g_autoptr(GString) edited = g_string_new (manifest);
   g_autoptr(RbBundle) bundle = NULL;
-  g_autoptr(JsonNode) build = NULL;
-  g_autoptr(JsonNode) messages = NULL;
-  JsonObject *custom;
+  g_autolist(RbBundleMessage) messages = NULL;
 
   g_assert_cmpuint (g_string_replace (edited, "\"ci_job\": \"42\"", "\"ci_job\": \"42\", \"n\": 1e400", 1), ==, 1);
   g_assert_cmpuint (g_string_replace (edited, "\"description\": \"Add\"", "\"description\": \"Add\", \"n\": -1e400", 1), ==, 1);
   g_assert_true (g_file_set_contents (edited_path, edited->str, (gssize) edited->len, NULL));
   path = make ("huge-numbers.rbp", "--raw-manifest", edited_path, NULL);
   bundle = open_ok (path);
-  build = rb_bundle_get_build_info (bundle);
-  g_assert_nonnull (build);
-  custom = json_object_get_object_member (json_node_get_object (build), "custom");
-  g_assert_cmpstr (json_object_get_string_member (custom, "ci_job"), ==, "42");
-  g_assert_true (isinf (json_object_get_double_member (custom, "n")));
-  messages = rb_bundle_get_api_messages (bundle);
-  g_assert_nonnull (messages);
-  g_assert_cmpuint (json_array_get_length (json_node_get_array (messages)), ==, 2);
+  g_assert_cmpstr (rb_bundle_get_build_info_string (bundle, "custom.ci_job"), ==, "42");
+  g_assert_null (rb_bundle_get_build_info_string (bundle, "custom.n"));
+  messages = rb_bundle_list_api_messages (bundle);
+  g_assert_cmpuint (g_list_length (messages), ==, 2);
+  g_assert_cmpstr (rb_bundle_message_get_description (messages->next->data), ==, "Add");
 }
 
 /* A zero-length entry, wherever it is, gives an error and leaves nothing
@@ -1717,8 +1712,8 @@ check_refuses_everything (RbBundle *bundle)
   REFUSED_NULL (rb_bundle_list_files (bundle));
   REFUSED_NULL (rb_bundle_list_platforms (bundle));
   REFUSED_NULL (rb_bundle_list_variants (bundle, NULL, &error));
-  REFUSED_NULL (rb_bundle_get_default_variant (bundle, NULL, &error));
-  REFUSED_NULL (rb_bundle_get_library_path (bundle, NULL, &error));
+  REFUSED_NULL (rb_bundle_dup_default_variant (bundle, NULL, &error));
+  REFUSED_NULL (rb_bundle_dup_library_path (bundle, NULL, &error));
   REFUSED (b = rb_bundle_verify (bundle, NULL, NULL, &error));
   g_assert_false (b);
   REFUSED_NULL (rb_bundle_extract_library (bundle, NULL, dest, NULL, &error));
@@ -1728,7 +1723,7 @@ check_refuses_everything (RbBundle *bundle)
   REFUSED_NULL (rb_bundle_read_schema (bundle, "echo", &error));
   REFUSED_NULL (rb_bundle_extract_schema (bundle, "echo", dest, &error));
   REFUSED_NULL (rb_bundle_read_file (bundle, "manifest.json", &error));
-  REFUSED_NULL (rb_bundle_get_manifest_json (bundle));
+  REFUSED_NULL (rb_bundle_dup_manifest_json (bundle));
   REFUSED_NULL (rb_bundle_get_name (bundle));
   REFUSED_NULL (rb_bundle_get_version (bundle));
   REFUSED_NULL (rb_bundle_get_description (bundle));
@@ -1738,19 +1733,16 @@ check_refuses_everything (RbBundle *bundle)
   REFUSED_NULL (rb_bundle_get_bundle_version (bundle));
   REFUSED_NULL (rb_bundle_get_manifest_public_key (bundle));
   REFUSED_NULL (rb_bundle_get_min_rustbridge_version (bundle));
-  REFUSED_NULL (rb_bundle_get_build_info (bundle));
   REFUSED_NULL (rb_bundle_get_build_info_string (bundle, "built_by"));
   REFUSED_NULL (rb_bundle_get_git_commit (bundle));
   REFUSED_NULL (rb_bundle_get_git_branch (bundle));
   REFUSED_NULL (rb_bundle_get_git_tag (bundle));
   REFUSED (b = rb_bundle_get_git_dirty (bundle));
   g_assert_false (b);
-  REFUSED_NULL (rb_bundle_get_built_at (bundle));
+  REFUSED_NULL (rb_bundle_dup_built_at (bundle));
   REFUSED_NULL (rb_bundle_get_sbom_path (bundle, "cyclonedx"));
   REFUSED_NULL (rb_bundle_get_notices_path (bundle));
   REFUSED_NULL (rb_bundle_get_license_file_path (bundle));
-  REFUSED_NULL (rb_bundle_get_api_messages (bundle));
-  REFUSED_NULL (rb_bundle_list_api_message_tags (bundle));
   REFUSED_NULL (rb_bundle_list_api_messages (bundle));
   REFUSED_NULL (rb_bundle_lookup_api_message (bundle, "echo"));
   REFUSED_NULL (rb_bundle_lookup_api_message_by_id (bundle, 1));

@@ -16,6 +16,7 @@
 #include <rustbridge-glib.h>
 
 #include "rb-archive-private.h"
+#include "rb-names-private.h"
 #include "fuzz-util.h"
 
 /* As RbBundle's defaults; entries are read up to 16 MiB (a schema's
@@ -48,12 +49,12 @@ check_shown (const char *text,
              gssize      len,
              gsize       max_bytes)
 {
-  g_autofree char *shown = rb_archive_escape (text, len, max_bytes);
+  g_autofree char *shown = rb_names_escape (text, len, max_bytes);
 
   /* At most @max_bytes, then an ellipsis. */
   if (!g_utf8_validate (shown, -1, NULL) || strlen (shown) > max_bytes + strlen ("…"))
     {
-      fprintf (stderr, "rb_archive_escape (max %zu) gave %zu bytes or non-UTF-8: %s\n",
+      fprintf (stderr, "rb_names_escape (max %zu) gave %zu bytes or non-UTF-8: %s\n",
                max_bytes, strlen (shown), shown);
       abort ();
     }
@@ -68,7 +69,7 @@ check_entry (RbArchive  *archive,
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
   StreamState state = { checksum, 0 };
-  g_autofree char *shown = rb_archive_shown_name (name);
+  g_autofree char *shown = rb_names_shown (name);
   guint64 declared;
   gboolean streamed;
 

@@ -24,6 +24,7 @@
 #include <rustbridge-glib.h>
 
 #include "rb-envelope-private.h"
+#include "rb-json-private.h"
 #include "fuzz-util.h"
 
 enum {

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rb-envelope-private.h"
+#include "rb-json-private.h"
 #include "rb-json-reference.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);

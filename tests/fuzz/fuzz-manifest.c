@@ -200,11 +200,8 @@ exercise (RbBundle *bundle)
   g_auto(GStrv) platforms = NULL;
   g_auto(GStrv) files = NULL;
   g_auto(GStrv) schemas = NULL;
-  g_auto(GStrv) tags = NULL;
-  g_auto(GStrv) transports = NULL;
+  const char * const *transports;
   g_autofree char *manifest = NULL;
-  g_autoptr(JsonNode) build_info = NULL;
-  g_autoptr(JsonNode) api_messages = NULL;
   g_autoptr(GDateTime) built_at = NULL;
   GList *messages;
   const char * const *authors;
@@ -218,18 +215,17 @@ exercise (RbBundle *bundle)
   authors = rb_bundle_get_authors (bundle);
   for (guint i = 0; authors != NULL && authors[i] != NULL; i++)
     check_utf8 (authors[i], "rb_bundle_get_authors");
-  manifest = rb_bundle_get_manifest_json (bundle);
-  check_utf8 (manifest, "rb_bundle_get_manifest_json");
+  manifest = rb_bundle_dup_manifest_json (bundle);
+  check_utf8 (manifest, "rb_bundle_dup_manifest_json");
   check_utf8 (rb_bundle_get_manifest_public_key (bundle), "get_manifest_public_key");
   check_utf8 (rb_bundle_get_min_rustbridge_version (bundle), "get_min_rustbridge_version");
-  build_info = rb_bundle_get_build_info (bundle);
   for (guint i = 0; build_keys[i] != NULL; i++)
     check_utf8 (rb_bundle_get_build_info_string (bundle, build_keys[i]), "get_build_info_string");
   check_utf8 (rb_bundle_get_git_commit (bundle), "rb_bundle_get_git_commit");
   check_utf8 (rb_bundle_get_git_branch (bundle), "rb_bundle_get_git_branch");
   check_utf8 (rb_bundle_get_git_tag (bundle), "rb_bundle_get_git_tag");
   (void) rb_bundle_get_git_dirty (bundle);
-  built_at = rb_bundle_get_built_at (bundle);
+  built_at = rb_bundle_dup_built_at (bundle);
   check_utf8 (rb_bundle_get_sbom_path (bundle, "cyclonedx"), "get_sbom_path");
   check_utf8 (rb_bundle_get_sbom_path (bundle, "spdx"), "get_sbom_path");
   check_utf8 (rb_bundle_get_sbom_path (bundle, "other"), "get_sbom_path");
@@ -245,16 +241,16 @@ exercise (RbBundle *bundle)
 
       check (variants != NULL, error, "rb_bundle_list_variants of a listed platform");
       g_clear_error (&error);
-      def = rb_bundle_get_default_variant (bundle, platforms[i], &error);
-      check (def != NULL, error, "rb_bundle_get_default_variant");
+      def = rb_bundle_dup_default_variant (bundle, platforms[i], &error);
+      check (def != NULL, error, "rb_bundle_dup_default_variant");
       g_clear_error (&error);
       if (g_strcmp0 (platforms[i], platform) != 0 || variants == NULL)
         continue;
       for (guint j = 0; variants[j] != NULL; j++)
         {
-          g_autofree char *path = rb_bundle_get_library_path (bundle, variants[j], &error);
+          g_autofree char *path = rb_bundle_dup_library_path (bundle, variants[j], &error);
 
-          check (path != NULL, error, "rb_bundle_get_library_path");
+          check (path != NULL, error, "rb_bundle_dup_library_path");
           g_clear_error (&error);
           check (rb_bundle_verify (bundle, variants[j], NULL, &error), error, "rb_bundle_verify");
           g_clear_error (&error);
@@ -283,9 +279,9 @@ exercise (RbBundle *bundle)
     }
 
   /* API messages. */
-  api_messages = rb_bundle_get_api_messages (bundle);
   transports = rb_bundle_get_api_transports (bundle);
-  tags = rb_bundle_list_api_message_tags (bundle);
+  for (guint i = 0; transports != NULL && transports[i] != NULL; i++)
+    check_utf8 (transports[i], "rb_bundle_get_api_transports");
   messages = rb_bundle_list_api_messages (bundle);
   for (GList *l = messages; l != NULL; l = l->next)
     {
@@ -354,7 +350,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data,
       path = fuzz_write_file ("fuzz.rbp", archive->data, archive->len);
     }
 
-  bundle = rb_bundle_new_for_path (path, &error);
+  bundle = rb_bundle_new_for_path (path, NULL, &error);
   if (bundle == NULL)
     {
       fuzz_check_error (error, RB_BUNDLE_ERROR, "rb_bundle_new_for_path");

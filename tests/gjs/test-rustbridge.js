@@ -440,16 +440,16 @@ if (minisign && makeBundle) {
 
     testOnce('bundle-inspect', () => {
         const {out} = getFixture();
-        const bundle = RustBridge.Bundle.new_for_path(out);
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
         assertEq(bundle.name, 'gjs-plugin', 'name');
         assertEq(bundle.version, '3.1.4', 'version');
         assertEq(bundle.authors, ['Ada', 'Grace'], 'authors');
         assertEq(bundle.verify_mode, RustBridge.VerifyMode.STRICT, 'verify mode');
         assertEq(bundle.list_platforms(), [RustBridge.Bundle.get_current_platform()], 'platforms');
         assertEq(bundle.list_variants(null), ['release'], 'variants');
-        assertEq(bundle.list_api_message_tags(), ['echo', 'math.add'], 'api');
+        assertEq(bundle.list_api_messages().map(m => m.get_type_tag()), ['echo', 'math.add'], 'api');
         assert(bundle.list_files().includes('manifest.json'), 'files');
-        assertEq(JSON.parse(bundle.get_manifest_json()).plugin.name, 'gjs-plugin', 'manifest');
+        assertEq(JSON.parse(bundle.dup_manifest_json()).plugin.name, 'gjs-plugin', 'manifest');
         assertEq(bundle.list_api_messages().map(m => m.get_type_tag()), ['echo', 'math.add'], 'messages');
         const echo = bundle.lookup_api_message('echo');
         assertEq([echo.get_message_id(), echo.get_transport(), echo.get_response_schema()],
@@ -459,7 +459,7 @@ if (minisign && makeBundle) {
         assertEq(bundle.get_api_transports(), ['json', 'cstruct'], 'transports');
         assertEq([bundle.get_git_branch(), bundle.get_git_tag(), bundle.get_git_dirty()],
             ['main', 'v1.0.0', false], 'git');
-        assertEq(bundle.get_built_at().format_iso8601(), '2026-11-24T00:00:00Z', 'built at');
+        assertEq(bundle.dup_built_at().format_iso8601(), '2026-11-24T00:00:00Z', 'built at');
         const sbom = new TextDecoder().decode(bundle.read_file(bundle.get_sbom_path('cyclonedx')).toArray());
         assertEq(JSON.parse(sbom).bomFormat, 'CycloneDX', 'sbom');
         assertThrows(() => bundle.read_file('legal/LICENSE'), RustBridge.BundleError,
@@ -468,7 +468,7 @@ if (minisign && makeBundle) {
 
     testOnce('bundle-load', async () => {
         const {out, trusted} = getFixture();
-        const bundle = RustBridge.Bundle.new_for_path(out);
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
         bundle.public_key = trusted;
         assert(bundle.verify(null, null), 'verify');
         let plugin = bundle.load_plugin(null, null, null);
@@ -482,9 +482,9 @@ if (minisign && makeBundle) {
 
     testOnce('bundle-errors', () => {
         const {dir, out, untrusted} = getFixture();
-        assertThrows(() => RustBridge.Bundle.new_for_path(`${dir}/missing.rbp`),
+        assertThrows(() => RustBridge.Bundle.new_for_path(`${dir}/missing.rbp`, null),
             RustBridge.BundleError, RustBridge.BundleError.NOT_FOUND, 'missing');
-        const bundle = RustBridge.Bundle.new_for_path(out);
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
         bundle.public_key = untrusted;
         const e = assertThrows(() => bundle.load_plugin(null, null, null), RustBridge.BundleError,
             RustBridge.BundleError.SIGNATURE_INVALID, 'untrusted key');

@@ -57,27 +57,27 @@ def trusted_key(pub_text):
 
 def test_open_and_inspect(signed):
     path, _ = signed
-    with RustBridge.Bundle.new_for_path(str(path)) as bundle:
-        assert isinstance(bundle, RustBridge.Bundle)
-        assert bundle.props.name == 'py-plugin' == bundle.get_name()
-        assert bundle.get_version() == '2.3.4'
-        assert bundle.props.description == 'A test plugin'
-        assert bundle.props.license == 'MIT'
-        assert list(bundle.props.authors) == ['Ada', 'Grace'] == bundle.get_authors()
-        assert bundle.props.bundle_version == '1.0'
-        assert bundle.list_platforms() == [RustBridge.Bundle.get_current_platform()]
-        assert bundle.list_variants(None) == ['release']
-        assert bundle.get_default_variant(None) == 'release'
-        assert 'manifest.json' in bundle.list_files()
-        assert bundle.list_api_message_tags() == ['echo', 'math.add']
-        assert bundle.list_schemas() == ['echo']
-        assert bundle.props.verify_mode == RustBridge.VerifyMode.STRICT
-        assert bundle.get_git_commit() == 'abc123'
-        assert bundle.get_build_info_string('custom.ci_job') == '42'
-        assert bundle.get_sbom_path('cyclonedx') == 'sbom/sbom.cdx.json'
-        assert bundle.get_sbom_path('spdx') is None
-        assert json.loads(bundle.get_manifest_json())['plugin']['name'] == 'py-plugin'
-        assert bundle.get_file().get_path() == str(path)
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    assert isinstance(bundle, RustBridge.Bundle)
+    assert bundle.props.name == 'py-plugin' == bundle.get_name()
+    assert bundle.get_version() == '2.3.4'
+    assert bundle.props.description == 'A test plugin'
+    assert bundle.props.license == 'MIT'
+    assert list(bundle.props.authors) == ['Ada', 'Grace'] == bundle.get_authors()
+    assert bundle.props.bundle_version == '1.0'
+    assert bundle.list_platforms() == [RustBridge.Bundle.get_current_platform()]
+    assert bundle.list_variants(None) == ['release']
+    assert bundle.dup_default_variant(None) == 'release'
+    assert 'manifest.json' in bundle.list_files()
+    assert [m.get_type_tag() for m in bundle.list_api_messages()] == ['echo', 'math.add']
+    assert bundle.list_schemas() == ['echo']
+    assert bundle.props.verify_mode == RustBridge.VerifyMode.STRICT
+    assert bundle.get_git_commit() == 'abc123'
+    assert bundle.get_build_info_string('custom.ci_job') == '42'
+    assert bundle.get_sbom_path('cyclonedx') == 'sbom/sbom.cdx.json'
+    assert bundle.get_sbom_path('spdx') is None
+    assert json.loads(bundle.dup_manifest_json())['plugin']['name'] == 'py-plugin'
+    assert bundle.get_file().get_path() == str(path)
 
 
 def test_new_for_file(signed):
@@ -206,7 +206,7 @@ def test_failed_init_refuses_calls(tmp_path):
     assert info.value.code == BundleError.INVALID_MANIFEST
     # Each call logs a critical (a programming error) and returns nothing.
     assert bundle.list_api_messages() == []
-    assert bundle.list_api_message_tags() == []          # NULL, as an empty list
+    assert bundle.list_api_messages() == []              # NULL, as an empty list
     assert bundle.lookup_api_message('echo') is None
     assert bundle.get_api_transports() == []
     assert bundle.get_name() is None
@@ -223,7 +223,7 @@ def test_typed_accessors(tmp_path, keys):
     assert bundle.get_git_branch() == 'main'
     assert bundle.get_git_tag() == 'v1.0.0'
     assert bundle.get_git_dirty() is False
-    assert bundle.get_built_at().format_iso8601() == '2026-11-24T00:00:00Z'
+    assert bundle.dup_built_at().format_iso8601() == '2026-11-24T00:00:00Z'
     assert bundle.get_api_transports() == ['json', 'cstruct']
 
     messages = bundle.list_api_messages()

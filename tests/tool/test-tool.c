@@ -511,7 +511,7 @@ test_keygen_password (Fixture       *f,
   g_assert_cmpint (run_tool (f->dir, right, NULL, &err, "create", "-o", "p.rbp", "--name", "x", "--version", "1.0.0",
                              "--lib", lib, "--sign", "p.key", NULL), ==, 0);
   g_assert_cmpstr (err, ==, "");
-  bundle = rb_bundle_new_for_path (out_path, &error);
+  bundle = rb_bundle_new_for_path (out_path, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
   g_object_set (bundle, "public-key", pub_text, "verify-mode", RB_VERIFY_MODE_STRICT, NULL);
@@ -626,7 +626,7 @@ test_create_minisign_strict_call (Fixture       *f,
   g_assert_nonnull (strstr (manifest, "\"cyclonedx\": \"sbom/sbom.cdx.json\""));
 
   /* RbBundle, STRICT, with the key given through the public-key property. */
-  bundle = rb_bundle_new_for_path (bundle_path, &error);
+  bundle = rb_bundle_new_for_path (bundle_path, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
   g_object_set (bundle, "public-key", pub_text, "verify-mode", RB_VERIFY_MODE_STRICT, NULL);

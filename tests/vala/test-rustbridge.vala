@@ -413,7 +413,7 @@ async void check_bundle (string fixture, string dir) throws Error {
     check_str (echo.get_cstruct_request (), "FixtureRawEchoRequest", "echo request struct");
     check (bundle.lookup_api_message_by_id (7) == null, "no message 7");
     check_str (bundle.get_git_branch (), "main", "git branch");
-    check_str (bundle.get_built_at ().format_iso8601 (), "2026-11-24T00:00:00Z", "built at");
+    check_str (bundle.dup_built_at().format_iso8601 (), "2026-11-24T00:00:00Z", "built at");
     var sbom = bundle.read_file (bundle.get_sbom_path ("cyclonedx")).get_data ();
     var sbom_text = new StringBuilder ();
     sbom_text.append_len ((string) sbom, sbom.length);     // the bytes end without a NUL

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <sodium.h>
+
+#include "rb-bundle-verify-private.h"
+#include "rb-error.h"
+#include "rb-minisign-private.h"
+#include "rb-names-private.h"
+
+#define MAX_SIGNATURE_SIZE          (64 * 1024)
+
+/* ------------------------------------------------------------------ */
+/* Files                                                               */
+
+/* Creates @target for writing; never replaces an existing file or
+ * follows a link (RB_BUNDLE_ERROR_EXISTS). Returns an fd or -1. */
+static int
+create_exclusive (const char  *target,
+                  mode_t       mode,
+                  GError     **error)
+{
+  int fd = open (target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_autofree char *shown = rb_names_escape (target, -1, G_MAXSIZE);
+
+      if (saved == EEXIST)
+        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_EXISTS,
+                     "“%s” already exists: not overwriting it", shown);
+      else
+        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                     "Could not create “%s”: %s", shown, g_strerror (saved));
+    }
+  return fd;
+}
+
+static gboolean
+write_all (int            fd,
+           const guint8  *data,
+           gsize          len,
+           const char    *what,
+           GError       **error)
+{
+  while (len > 0)
+    {
+      ssize_t n = write (fd, data, len);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int saved = errno;
+          g_autofree char *shown = rb_names_escape (what, -1, G_MAXSIZE);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                       "Could not write %s: %s", shown, g_strerror (saved));
+          return FALSE;
+        }
+      data += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Signatures                                                          */
+
+/* A MESSAGE, not a WARNING: what a bundle holds must not abort a program
+ * that runs with fatal warnings (every GTest program does). */
+static void
+warn_unverified (const RbBundleSource *source,
+                 const char *what,
+                 const char *why)
+{
+  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                    "MESSAGE", "Bundle “%s”: %s is not verified (%s; verify-mode is WARN)",
+                    source->path, what, why);
+}
+
+/* Finds the signature of @name and the key to check it with. Returns
+ * FALSE with @error set on failure; TRUE with *signature_out unset when
+ * nothing is to be checked (SKIP, or WARN with a message logged). */
+static gboolean
+prepare_signature (const RbBundleSource *source,
+                   const char           *name,
+                   RbMinisignKey        *key,
+                   RbMinisignSignature  *signature,
+                   gboolean             *check,
+                   GError              **error)
+{
+  g_autofree char *sig_name = g_strconcat (name, ".minisig", NULL);
+  g_autofree char *shown = rb_names_shown (name);
+  g_autofree char *shown_sig = rb_names_shown (sig_name);
+  g_autoptr(GBytes) sig_bytes = NULL;
+  const char *key_text;
+  gsize size;
+  const guint8 *data;
+
+  *check = FALSE;
+  if (source->mode == RB_VERIFY_MODE_SKIP)
+    return TRUE;
+
+  if (!rb_archive_has_file (source->archive, sig_name))
+    {
+      if (source->mode == RB_VERIFY_MODE_WARN)
+        {
+          warn_unverified (source, shown, "it is not signed");
+          return TRUE;
+        }
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING,
+                   "Bundle “%s”: “%s” is not signed (no “%s”)", source->path, shown, shown_sig);
+      return FALSE;
+    }
+
+  key_text = source->public_key != NULL ? source->public_key : rb_manifest_get_string (source->manifest, "public_key");
+  if (key_text == NULL)
+    {
+      if (source->mode == RB_VERIFY_MODE_WARN)
+        {
+          warn_unverified (source, shown, "there is no public key");
+          return TRUE;
+        }
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
+                   "Bundle “%s”: cannot verify “%s”: no public key (set RbBundle:public-key)",
+                   source->path, shown);
+      return FALSE;
+    }
+  if (!rb_minisign_key_parse (key_text, source->public_key != NULL ? "public-key property" : "manifest public_key",
+                              key, error))
+    return FALSE;
+
+  sig_bytes = rb_archive_read (source->archive, sig_name, MAX_SIGNATURE_SIZE, error);
+  if (sig_bytes == NULL)
+    return FALSE;
+  data = g_bytes_get_data (sig_bytes, &size);
+  if (!rb_minisign_signature_parse (data, size, shown_sig, signature, error))
+    return FALSE;
+  *check = TRUE;
+  return TRUE;
+}
+
+gboolean
+rb_bundle_verify_manifest (const RbBundleSource  *source,
+                           GError               **error)
+{
+  RbMinisignKey key;
+  RbMinisignSignature signature = { 0 };
+  gboolean check, ok;
+  const guint8 *data;
+  gsize size;
+
+  if (!prepare_signature (source, "manifest.json", &key, &signature, &check, error))
+    return FALSE;
+  if (!check)
+    return TRUE;
+  data = g_bytes_get_data (rb_manifest_get_bytes (source->manifest), &size);
+  ok = rb_minisign_verify (&key, &signature, data, size, NULL, "manifest.json.minisig", error);
+  rb_minisign_signature_clear (&signature);
+  return ok;
+}
+
+/* ------------------------------------------------------------------ */
+/* Streaming the library out                                           */
+
+typedef struct {
+  int                                fd;        /* -1: verify only */
+  crypto_hash_sha256_state           sha256;
+  crypto_generichash_state           blake2b;
+  GByteArray                        *copy;      /* legacy signature without a file */
+} Sink;
+
+static gboolean
+sink_chunk (const guint8  *data,
+            gsize          len,
+            gpointer       user_data,
+            GError       **error)
+{
+  Sink *sink = user_data;
+
+  crypto_hash_sha256_update (&sink->sha256, data, len);
+  crypto_generichash_update (&sink->blake2b, data, len);
+  if (sink->copy != NULL)
+    g_byte_array_append (sink->copy, data, (guint) len);
+  if (sink->fd >= 0)
+    return write_all (sink->fd, data, len, "the extracted library", error);
+  return TRUE;
+}
+
+static gboolean
+checksum_matches (const char   *expected,
+                  const guint8  digest[crypto_hash_sha256_BYTES])
+{
+  char hex[crypto_hash_sha256_BYTES * 2 + 1];
+
+  if (g_ascii_strncasecmp (expected, "sha256:", 7) == 0)
+    expected += 7;
+  sodium_bin2hex (hex, sizeof hex, digest, crypto_hash_sha256_BYTES);
+  return g_ascii_strcasecmp (hex, expected) == 0;
+}
+
+/*
+ * Streams the library of @variant through the hashes (and into @fd unless
+ * it is -1), then checks its checksum and signature. For a legacy
+ * signature with a file, the file is mapped and checked once written.
+ */
+gboolean
+rb_bundle_verify_library (const RbBundleSource     *source,
+                          const RbManifestVariant  *variant,
+                          int                       fd,
+                          const char               *written_path,
+                          GCancellable             *cancellable,
+                          GError                  **error)
+{
+  const char *library = variant->library;
+  RbMinisignKey key;
+  RbMinisignSignature signature = { 0 };
+  g_autofree char *shown = NULL;
+  g_autofree char *sig_name = NULL;
+  guint8 digest[crypto_hash_sha256_BYTES];
+  guint8 prehash[RB_MINISIGN_PREHASH_LEN];
+  gboolean check = FALSE, ok = FALSE;
+  Sink sink = { fd, { { 0 } }, { { 0 } }, NULL };
+
+  shown = rb_names_shown (library);
+  if (!rb_archive_has_file (source->archive, library))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
+                   "Bundle “%s” has no “%s” (named by the manifest)", source->path, shown);
+      return FALSE;
+    }
+  if (!prepare_signature (source, library, &key, &signature, &check, error))
+    return FALSE;
+
+  crypto_hash_sha256_init (&sink.sha256);
+  crypto_generichash_init (&sink.blake2b, NULL, 0, sizeof prehash);
+  if (check && !signature.prehashed && fd < 0)
+    {
+      /* A legacy signature covers the bytes themselves: without a file to
+       * map, they are held in memory, within the cap of every such read. */
+      if (rb_archive_get_size (source->archive, library) > RB_ARCHIVE_MAX_READ_SIZE)
+        {
+          g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                       "Bundle “%s”: “%s” has a legacy signature and is larger than the %" G_GUINT64_FORMAT
+                       " bytes it can be verified in memory; extract it to verify it",
+                       source->path, shown, RB_ARCHIVE_MAX_READ_SIZE);
+          goto out;
+        }
+      sink.copy = g_byte_array_new ();
+    }
+
+  if (!rb_archive_stream (source->archive, library, source->max_library_size, cancellable,
+                          sink_chunk, &sink, error))
+    goto out;
+
+  crypto_hash_sha256_final (&sink.sha256, digest);
+  crypto_generichash_final (&sink.blake2b, prehash, sizeof prehash);
+  if (!checksum_matches (variant->checksum, digest))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH,
+                   "Bundle “%s”: “%s” does not match its checksum", source->path, shown);
+      goto out;
+    }
+
+  if (check)
+    {
+      sig_name = g_strconcat (shown, ".minisig", NULL);     /* for messages */
+      if (signature.prehashed)
+        ok = rb_minisign_verify (&key, &signature, NULL, 0, prehash, sig_name, error);
+      else if (sink.copy != NULL)
+        ok = rb_minisign_verify (&key, &signature, sink.copy->data, sink.copy->len, NULL, sig_name, error);
+      else
+        {
+          /* Legacy signatures cover the raw bytes: read back what we wrote. */
+          g_autoptr(GMappedFile) mapped = g_mapped_file_new (written_path, FALSE, error);
+          ok = mapped != NULL &&
+               rb_minisign_verify (&key, &signature, (const guint8 *) g_mapped_file_get_contents (mapped),
+                                   g_mapped_file_get_length (mapped), NULL, sig_name, error);
+        }
+    }
+  else
+    ok = TRUE;
+
+  /* Even one its checksum and signature vouch for: no library is empty
+   * (the archive checked that the size it declares is what it holds). */
+  if (ok && rb_archive_get_size (source->archive, library) == 0)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
+                   "Bundle “%s”: “%s” is empty", source->path, shown);
+      ok = FALSE;
+    }
+
+out:
+  rb_minisign_signature_clear (&signature);
+  if (sink.copy != NULL)
+    g_byte_array_unref (sink.copy);
+  return ok;
+}
+
+gboolean
+rb_bundle_verify_checksum (const char   *expected,
+                           const guint8 *data,
+                           gsize         len)
+{
+  guint8 digest[crypto_hash_sha256_BYTES];
+
+  crypto_hash_sha256 (digest, data, len);
+  return checksum_matches (expected, digest);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing out                                                         */
+
+char *
+rb_bundle_verify_extract (const RbBundleSource     *source,
+                          const RbManifestVariant  *variant,
+                          const char               *dir,
+                          GCancellable             *cancellable,
+                          GError                  **error)
+{
+  g_autofree char *target = NULL;
+  int fd;
+  gboolean ok;
+
+  /* Only the last component of the manifest's path names the file. */
+  if (!rb_archive_name_is_safe (variant->file_name) || strchr (variant->file_name, '/') != NULL)
+    {
+      g_autofree char *shown = rb_names_shown (variant->file_name);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSAFE_PATH,
+                   "Bundle “%s”: unsafe library file name “%s”", source->path, shown);
+      return NULL;
+    }
+  target = g_build_filename (dir, variant->file_name, NULL);
+  fd = create_exclusive (target, 0600, error);
+  if (fd < 0)
+    return NULL;
+
+  ok = rb_bundle_verify_manifest (source, error) &&
+       rb_bundle_verify_library (source, variant, fd, target, cancellable, error);
+  if (ok && (fchmod (fd, 0700) != 0 || fsync (fd) != 0))
+    {
+      int saved = errno;
+      g_autofree char *shown = rb_names_escape (target, -1, G_MAXSIZE);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "Could not finish “%s”: %s", shown, g_strerror (saved));
+      ok = FALSE;
+    }
+  close (fd);
+  if (!ok)
+    {
+      g_unlink (target);
+      return NULL;
+    }
+  return g_steal_pointer (&target);
+}
+
+char *
+rb_bundle_verify_write_new (const char  *dir,
+                            const char  *file_name,
+                            GBytes      *bytes,
+                            int          mode,
+                            GError     **error)
+{
+  g_autofree char *target = g_build_filename (dir, file_name, NULL);
+  const guint8 *data;
+  gsize size;
+  int fd;
+
+  fd = create_exclusive (target, (mode_t) mode, error);
+  if (fd < 0)
+    return NULL;
+  data = g_bytes_get_data (bytes, &size);
+  if (!write_all (fd, data, size, target, error))
+    {
+      close (fd);
+      g_unlink (target);
+      return NULL;
+    }
+  close (fd);
+  return g_steal_pointer (&target);
+}

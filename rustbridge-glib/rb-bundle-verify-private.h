@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/*
+ * rb-bundle-verify-private: what a bundle's bytes must prove before they
+ * are used, and writing them out.
+ *
+ * - Signatures: per RbVerifyMode, the minisign signature "<entry>.minisig"
+ *   of the manifest and of a library, checked with the caller's key (else
+ *   the manifest's). WARN and SKIP never fail for a missing signature or
+ *   key; WARN logs a MESSAGE (never a WARNING: bundles are untrusted).
+ * - The library is streamed out of the archive through SHA-256 (the
+ *   manifest's checksum) and BLAKE2b (prehashed signatures), into a file
+ *   or nowhere, never held whole except for a legacy signature checked
+ *   without a file (then at most RB_ARCHIVE_MAX_READ_SIZE).
+ * - Files are created exclusively (never replacing a file, never through
+ *   a link), and on any failure nothing is left behind.
+ *
+ * It reads the archive and the manifest it is given and changes neither.
+ */
+
+#include <gio/gio.h>
+
+#include "rb-archive-private.h"
+#include "rb-manifest-private.h"
+#include "rb-types.h"
+
+G_BEGIN_DECLS
+
+/* What the checks read; borrowed from the bundle for one call. */
+typedef struct {
+  RbArchive    *archive;
+  RbManifest   *manifest;
+  const char   *path;              /* the bundle's, for messages: escaped */
+  RbVerifyMode  mode;
+  const char   *public_key;        /* the caller's, or NULL: the manifest's */
+  guint64       max_library_size;
+} RbBundleSource;
+
+/* Checks manifest.json against its signature. */
+gboolean  rb_bundle_verify_manifest  (const RbBundleSource     *source,
+                                      GError                  **error);
+
+/* Streams @variant's library through the hashes (and into @fd unless it
+ * is -1, then @written_path is that file), and checks its checksum and
+ * signature. The manifest's signature is not checked here. */
+gboolean  rb_bundle_verify_library   (const RbBundleSource     *source,
+                                      const RbManifestVariant  *variant,
+                                      int                       fd,
+                                      const char               *written_path,
+                                      GCancellable             *cancellable,
+                                      GError                  **error);
+
+/* Checks the manifest's signature and writes the verified library of
+ * @variant to @dir/<its file name> (mode 0700). Returns the new file's
+ * path, or NULL with @error set and nothing left behind. */
+char     *rb_bundle_verify_extract   (const RbBundleSource     *source,
+                                      const RbManifestVariant  *variant,
+                                      const char               *dir,
+                                      GCancellable             *cancellable,
+                                      GError                  **error);
+
+/* TRUE if SHA-256 of @data matches @expected ("sha256:<hex>" or "<hex>"). */
+gboolean  rb_bundle_verify_checksum  (const char               *expected,
+                                      const guint8             *data,
+                                      gsize                     len);
+
+/* Writes @bytes to a new file @dir/@file_name with @mode; never replaces a
+ * file (RB_BUNDLE_ERROR_EXISTS). Returns its path, or NULL with @error set
+ * and nothing left behind. */
+char     *rb_bundle_verify_write_new (const char               *dir,
+                                      const char               *file_name,
+                                      GBytes                   *bytes,
+                                      int                       mode,
+                                      GError                  **error);
+
+G_END_DECLS
