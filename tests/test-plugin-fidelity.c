@@ -129,6 +129,28 @@ test_create_returns_null (void)
   g_object_unref (plugin);
 }
 
+/* The Rust plugin exports plugin_create_with_config as the framework's
+ * entry macro does for a factory. */
+static void
+test_create_with_config_rust (void)
+{
+  g_autoptr(RbPluginConfig) config = config_with_data ("pattern", "\"a+b\"");
+  g_autoptr(RbPluginConfig) failing = config_with_data ("create_fail", "true");
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *seen = NULL;
+
+  if (rb_test_skip_if_missing (RB_TEST_RUST))
+    return;
+  plugin = rb_test_load (RB_TEST_RUST, config);
+  seen = call_ok (plugin, "factory.data", NULL);
+  g_assert_cmpstr (seen, ==, "{\"data\":{\"pattern\":\"a+b\"}}");
+
+  g_assert_null (rb_plugin_new (rb_test_plugin_path (RB_TEST_RUST), failing, NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED);
+  g_assert_nonnull (strstr (error->message, "plugin_create_with_config returned NULL"));
+}
+
 /* ---- 2. the log level after init ------------------------------------ */
 
 typedef struct {
@@ -519,6 +541,7 @@ main (int   argc,
   g_test_add_func ("/fidelity/log-level-after-restart", test_log_level_after_restart);
   g_test_add_func ("/fidelity/create-with-config/data", test_create_with_config_sees_data);
   g_test_add_func ("/fidelity/create-with-config/null", test_create_returns_null);
+  g_test_add_func ("/fidelity/create-with-config/rust", test_create_with_config_rust);
   g_test_add_func ("/fidelity/log-callback-after-failed-init", test_log_callback_after_failed_init);
   g_test_add_func ("/fidelity/unlimited-ops", test_unlimited_ops);
   g_test_add_func ("/fidelity/response-forms", test_response_forms);
