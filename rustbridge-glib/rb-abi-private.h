@@ -38,6 +38,8 @@ typedef void (*RbLogCallback) (uint8_t        level,
                                size_t         message_len);
 
 typedef void       *(*RbPluginCreateFunc)       (void);
+typedef void       *(*RbPluginCreateWithConfigFunc) (const uint8_t *config_json,
+                                                     size_t         config_len);
 typedef void       *(*RbPluginInitFunc)         (void          *plugin,
                                                  const uint8_t *config_json,
                                                  size_t         config_len,
@@ -67,6 +69,9 @@ typedef struct {
   RbPluginGetStateFunc     plugin_get_state;
   RbPluginSetLogLevelFunc  plugin_set_log_level;
   RbPluginGetRejectedFunc  plugin_get_rejected_count;
+  /* Optional: exported by plugins whose entry point names a factory
+   * (the only way the factory sees the config's `data`). */
+  RbPluginCreateWithConfigFunc plugin_create_with_config;
   /* Optional: both or neither (binary transport). */
   RbPluginCallRawFunc      plugin_call_raw;
   RbResponseFreeFunc       rb_response_free;

@@ -154,5 +154,7 @@ rb_call_queue_pool_size (guint worker_threads,
 {
   if (worker_threads == 0)
     worker_threads = g_get_num_processors ();
-  return CLAMP (worker_threads, 1, MAX (max_concurrent_ops, 1));
+  if (max_concurrent_ops == 0)  /* no limit */
+    return MAX (worker_threads, 1);
+  return CLAMP (worker_threads, 1, max_concurrent_ops);
 }

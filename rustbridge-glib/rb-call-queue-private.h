@@ -46,7 +46,7 @@ gboolean     rb_call_queue_try_push  (RbCallQueue      *self,
 guint        rb_call_queue_get_max_queued (RbCallQueue *self);
 
 /* The pool size for a plugin: @worker_threads (0: one per processor),
- * never more than @max_concurrent_ops (at least 1). */
+ * never more than @max_concurrent_ops (0: no limit), at least 1. */
 guint        rb_call_queue_pool_size (guint             worker_threads,
                                       guint             max_concurrent_ops);
 

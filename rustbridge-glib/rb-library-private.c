@@ -128,7 +128,7 @@ rb_library_load (const char  *canonical,
 {
   g_autofree RbLibrary *self = g_new0 (RbLibrary, 1);
   GModule *module;
-  gpointer raw_call = NULL, raw_free = NULL;
+  gpointer raw_call = NULL, raw_free = NULL, create_with_config = NULL;
 
   /* Local binding, immediate resolution: a plugin's symbols must not leak
    * into the global namespace, and a broken library fails here, not on
@@ -159,6 +159,9 @@ rb_library_load (const char  *canonical,
         }
       G_STRUCT_MEMBER (gpointer, &self->abi, required_symbols[i].offset) = sym;
     }
+
+  if (g_module_symbol (module, "plugin_create_with_config", &create_with_config))
+    self->abi.plugin_create_with_config = (RbPluginCreateWithConfigFunc) create_with_config;
 
   if (g_module_symbol (module, "plugin_call_raw", &raw_call) && raw_call != NULL &&
       g_module_symbol (module, "rb_response_free", &raw_free) && raw_free != NULL)

@@ -199,8 +199,10 @@ rb_plugin_start_call_queue (RbPlugin  *self,
   guint max_ops = rb_plugin_config_get_max_concurrent_ops (self->config);
   guint max_queued = rb_plugin_config_get_max_queued_calls (self->config);
 
+  /* The default bound; with no limit on the plugin's side (0) it is the
+   * one of the default max-concurrent-ops (1000), never unbounded. */
   if (max_queued == 0)
-    max_queued = (guint) MIN ((guint64) max_ops * 64, G_MAXINT32);
+    max_queued = (guint) MIN ((guint64) (max_ops != 0 ? max_ops : 1000) * 64, G_MAXINT32);
 
   /* A pool of our own rather than GLib's shared GTask pool: plugin calls
    * block for as long as their handlers run, and must neither starve nor

@@ -5,6 +5,7 @@
 
 #include "rb-envelope-private.h"
 #include "rb-error.h"
+#include "rb-json-private.h"
 #include "rb-plugin-private.h"
 #include "rb-thread-private.h"
 
@@ -203,13 +204,12 @@ rb_plugin_check_type_tag_slow (RbPlugin    *self,
                                const char  *type_tag,
                                GError     **error)
 {
-  /* As upstream's FFI answers: an empty tag names no handler (6); a
-   * tag that is not UTF-8 is refused with 4. */
+  /* As upstream's FFI does: an empty tag goes to the plugin, whose
+   * dispatcher answers it (normally 6, unknown message type); a tag that
+   * is not UTF-8 is refused with 4 (the plugin would answer the same). */
   if (*type_tag == '\0')
-    g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_UNKNOWN_MESSAGE,
-                 "Plugin “%s” has no handler for an empty type tag (unknown message type)",
-                 self->path);
-  else if (!g_utf8_validate (type_tag, -1, NULL))
+    return TRUE;
+  if (!g_utf8_validate (type_tag, -1, NULL))
     g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                  "Invalid type tag for plugin “%s”: it is not valid UTF-8", self->path);
   else
@@ -275,8 +275,9 @@ rb_plugin_invoke_raw_bytes (RbPlugin  *self,
  * Errors are in the %RB_PLUGIN_ERROR domain: the plugin's error code and
  * its `error_message` when the handler failed, %RB_PLUGIN_ERROR_INVALID_STATE
  * when the plugin is not active, %RB_PLUGIN_ERROR_PROTOCOL when the
- * response is malformed, %RB_PLUGIN_ERROR_UNKNOWN_MESSAGE for an empty
- * @type_tag and %RB_PLUGIN_ERROR_CONFIG for one that is not UTF-8; %G_IO_ERROR_CANCELLED if @cancellable was
+ * response is malformed, %RB_PLUGIN_ERROR_CONFIG for a @type_tag that is
+ * not UTF-8 (an empty one goes to the plugin, which normally answers
+ * %RB_PLUGIN_ERROR_UNKNOWN_MESSAGE); %G_IO_ERROR_CANCELLED if @cancellable was
  * cancelled before the call.
  *
  * Returns: (transfer full): the response payload as JSON text (the
@@ -306,7 +307,9 @@ rb_plugin_call (RbPlugin      *self,
 char *
 rb_plugin_request_from_node (JsonNode *request)
 {
-  return request != NULL ? json_to_string (request, FALSE) : NULL;
+  /* Not json_to_string(): json-glib writes the double 1e-08 as
+   * "1e-08.0", which is not JSON. */
+  return request != NULL ? rb_json_to_string (request) : NULL;
 }
 
 JsonNode *

@@ -176,18 +176,30 @@ rb_plugin_config_class_init (RbPluginConfigClass *klass)
   /**
    * RbPluginConfig:max-concurrent-ops:
    *
-   * How many calls the plugin admits at once; more are rejected with
-   * %RB_PLUGIN_ERROR_TOO_MANY_REQUESTS.
+   * How many JSON calls the plugin admits at once; more are rejected with
+   * %RB_PLUGIN_ERROR_TOO_MANY_REQUESTS. 0 means no limit (the plugin
+   * admits every call; async calls still wait in a bounded queue, see
+   * [property@RustBridge.PluginConfig:max-queued-calls]).
    */
   properties[PROP_MAX_CONCURRENT_OPS] =
     g_param_spec_uint ("max-concurrent-ops", NULL, NULL,
-                       1, G_MAXINT32, DEFAULT_MAX_CONCURRENT_OPS,
+                       0, G_MAXINT32, DEFAULT_MAX_CONCURRENT_OPS,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * RbPluginConfig:shutdown-timeout-ms:
    *
-   * How long a shutdown waits for calls in flight, in milliseconds.
+   * How long [method@RustBridge.Plugin.shutdown] waits for the calls
+   * already handed to the plugin to return, in milliseconds, before it
+   * calls the plugin's own shutdown anyway.
+   *
+   * This bounds only that wait, not the whole shutdown. The plugin is
+   * given the value in its configuration but does not use it: its own
+   * shutdown allows its stop code a fixed 5 seconds and its runtime half
+   * as long again, and it may also wait for a handler that is still
+   * running when it is called. With a 200 ms timeout and a 1.5 s call in
+   * flight, the shutdown returns when the call ends. See
+   * [the plugin ABI](plugin-abi.html#shutting-down).
    */
   properties[PROP_SHUTDOWN_TIMEOUT_MS] =
     g_param_spec_uint ("shutdown-timeout-ms", NULL, NULL,
@@ -199,7 +211,8 @@ rb_plugin_config_class_init (RbPluginConfigClass *klass)
    *
    * How many async calls may wait in the plugin's worker pool (queued or
    * running); more fail at once with %RB_PLUGIN_ERROR_TOO_MANY_REQUESTS.
-   * 0 means 64 × [property@RustBridge.PluginConfig:max-concurrent-ops].
+   * 0 means 64 × [property@RustBridge.PluginConfig:max-concurrent-ops],
+   * or 64,000 when that is 0 (no limit).
    * This is a host-side setting and is not part of the config JSON.
    */
   properties[PROP_MAX_QUEUED_CALLS] =
@@ -332,7 +345,7 @@ rb_plugin_config_new_from_json (const char  *json,
     }
 
   if (!read_uint_member (root, "worker_threads", 0, &self->worker_threads, error) ||
-      !read_uint_member (root, "max_concurrent_ops", 1, &self->max_concurrent_ops, error) ||
+      !read_uint_member (root, "max_concurrent_ops", 0, &self->max_concurrent_ops, error) ||
       !read_uint_member (root, "shutdown_timeout_ms", 0, &self->shutdown_timeout_ms, error))
     return NULL;
 
@@ -491,11 +504,11 @@ DEFINE_UINT_ACCESSORS (worker_threads, PROP_WORKER_THREADS, worker_threads <= 10
 /**
  * rb_plugin_config_set_max_concurrent_ops:
  * @self: a #RbPluginConfig
- * @max_concurrent_ops: calls admitted at once (at least 1)
+ * @max_concurrent_ops: calls admitted at once, 0 for no limit
  *
  * Sets [property@RustBridge.PluginConfig:max-concurrent-ops].
  */
-DEFINE_UINT_ACCESSORS (max_concurrent_ops, PROP_MAX_CONCURRENT_OPS, max_concurrent_ops >= 1 && max_concurrent_ops <= G_MAXINT32)
+DEFINE_UINT_ACCESSORS (max_concurrent_ops, PROP_MAX_CONCURRENT_OPS, max_concurrent_ops <= G_MAXINT32)
 
 /**
  * rb_plugin_config_get_shutdown_timeout_ms:

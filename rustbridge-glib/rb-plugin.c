@@ -282,11 +282,27 @@ rb_plugin_initable_init (GInitable     *initable,
 
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
 
-  instance = self->abi->plugin_create ();
+  /* A factory plugin sees the config's `data` only through
+   * plugin_create_with_config: give it the bytes plugin_init gets. The
+   * factory may log, so the call is attributed to this instance. */
+  previous = rb_library_enter_call (&self->sink);
+  if (self->abi->plugin_create_with_config != NULL)
+    instance = self->abi->plugin_create_with_config ((const uint8_t *) config_json,
+                                                     strlen (config_json));
+  else
+    instance = self->abi->plugin_create ();
+  rb_library_leave_call (previous);
   if (instance == NULL)
     {
-      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_create returned NULL", self->path);
+      if (self->abi->plugin_create_with_config != NULL)
+        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
+                     "(the plugin rejected its configuration %s, or its factory failed)",
+                     self->path, config_json);
+      else
+        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create returned NULL "
+                     "(its factory failed)", self->path);
       rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
       goto fail;
     }
@@ -323,6 +339,13 @@ rb_plugin_initable_init (GInitable     *initable,
   g_mutex_lock (&self->handle_lock);
   self->handle_live = TRUE;
   g_mutex_unlock (&self->handle_lock);
+
+  /* The plugin builds its log filter at the first plugin_init of the
+   * library only: set the level again so that it holds after a restart. */
+  previous = rb_library_enter_call (&self->sink);
+  self->abi->plugin_set_log_level (self->handle,
+                                   (uint8_t) rb_plugin_config_get_log_level (self->config));
+  rb_library_leave_call (previous);
 
   g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
@@ -408,9 +431,15 @@ rb_plugin_do_shutdown (RbPlugin  *self,
  * Stops the plugin: new calls fail with %RB_PLUGIN_ERROR_INVALID_STATE,
  * calls in flight get up to [property@RustBridge.PluginConfig:shutdown-timeout-ms]
  * to finish, queued async calls fail with %RB_PLUGIN_ERROR_INVALID_STATE,
- * then the plugin's own shutdown runs. Shutting down a plugin that is
- * already stopped does nothing and succeeds. Disposing a plugin shuts it
- * down too.
+ * then the plugin's own shutdown runs, whatever is still running.
+ *
+ * The timeout bounds only that wait. The plugin's own shutdown comes on
+ * top of it: it gives the plugin's stop code up to 5 seconds and its
+ * runtime up to 2.5 more, and it may wait for a handler that is still
+ * running; calls that race with it fail with %RB_PLUGIN_ERROR_INVALID_STATE
+ * or %RB_PLUGIN_ERROR_RUNTIME. A failed plugin (after a panic) shuts down
+ * successfully. Shutting down a plugin that is already stopped does
+ * nothing and succeeds. Disposing a plugin shuts it down too.
  *
  * Returns: %TRUE on success, or %FALSE with @error set
  *   (%RB_PLUGIN_ERROR_SHUTDOWN_FAILED; the plugin is then in the failed

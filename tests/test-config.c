@@ -81,6 +81,71 @@ test_unknown_level_is_info (void)
   g_assert_cmpint (rb_plugin_config_get_log_level (config), ==, RB_LOG_LEVEL_INFO);
 }
 
+/* Upstream: 0 means no limit. It round-trips through the JSON and the
+ * property. */
+static void
+test_unlimited_ops (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json ("{\"max_concurrent_ops\":0}", &error);
+  g_autoptr(RbPluginConfig) other = rb_plugin_config_new ();
+  g_autofree char *json = NULL;
+  guint value = 1;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (rb_plugin_config_get_max_concurrent_ops (config), ==, 0);
+  json = rb_plugin_config_to_json (config);
+  g_assert_nonnull (strstr (json, "\"max_concurrent_ops\":0,"));
+
+  g_object_set (other, "max-concurrent-ops", 0, NULL);
+  g_object_get (other, "max-concurrent-ops", &value, NULL);
+  g_assert_cmpuint (value, ==, 0);
+  rb_plugin_config_set_max_concurrent_ops (other, 5);
+  rb_plugin_config_set_max_concurrent_ops (other, 0);
+  g_assert_cmpuint (rb_plugin_config_get_max_concurrent_ops (other), ==, 0);
+}
+
+/* Plugins built with rustbridge 0.9.1 and later refuse any log_level but
+ * the six lowercase names: whatever the config was read from, only those
+ * are ever written. */
+static void
+test_only_six_level_names (void)
+{
+  static const char *const names[] = { "trace", "debug", "info", "warn", "error", "off" };
+  static const struct {
+    const char *in;
+    const char *out;
+  } cases[] = {
+    { "TRACE", "trace" }, { "Debug", "debug" }, { "WARN", "warn" }, { "Off", "off" },
+    { "loud", "info" }, { "warning", "info" }, { "", "info" }, { "err", "info" },
+  };
+
+  for (guint level = RB_LOG_LEVEL_TRACE; level <= RB_LOG_LEVEL_OFF; level++)
+    {
+      g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+      g_autofree char *json = NULL;
+      g_autofree char *needle = g_strdup_printf ("\"log_level\":\"%s\"", names[level]);
+
+      rb_plugin_config_set_log_level (config, level);
+      json = rb_plugin_config_to_json (config);
+      g_assert_nonnull (strstr (json, needle));
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *in = g_strdup_printf ("{\"log_level\":\"%s\"}", cases[i].in);
+      g_autoptr(RbPluginConfig) config = rb_plugin_config_new_from_json (in, &error);
+      g_autofree char *json = NULL;
+      g_autofree char *needle = g_strdup_printf ("\"log_level\":\"%s\"", cases[i].out);
+
+      g_assert_no_error (error);
+      json = rb_plugin_config_to_json (config);
+      if (strstr (json, needle) == NULL)
+        g_error ("log_level “%s” written as %s", cases[i].in, json);
+    }
+}
+
 static void
 test_bad_json (void)
 {
@@ -92,7 +157,8 @@ test_bad_json (void)
     { "[1,2]", "not a JSON object" },
     { "{\"log_level\":3}", "“log_level” must be a string" },
     { "{\"worker_threads\":\"many\"}", "“worker_threads” must be an integer" },
-    { "{\"max_concurrent_ops\":0}", "“max_concurrent_ops” is out of range" },
+    { "{\"max_concurrent_ops\":-1}", "“max_concurrent_ops” is out of range" },
+    { "{\"max_concurrent_ops\":2147483648}", "“max_concurrent_ops” is out of range" },
     { "{\"shutdown_timeout_ms\":-1}", "“shutdown_timeout_ms” is out of range" },
     { "{\"max_concurrent_ops\":1.5}", "“max_concurrent_ops” must be an integer" },
     { "{\"data\":[1]}", "“data” must be an object" },
@@ -340,6 +406,8 @@ main (int   argc,
   g_test_add_func ("/config/round-trip", test_round_trip);
   g_test_add_func ("/config/unknown-level", test_unknown_level_is_info);
   g_test_add_func ("/config/bad-json", test_bad_json);
+  g_test_add_func ("/config/unlimited-ops", test_unlimited_ops);
+  g_test_add_func ("/config/only-six-level-names", test_only_six_level_names);
   g_test_add_func ("/config/set-data-bad-json", test_set_data_bad_json_keeps_config);
   g_test_add_func ("/config/notify", test_notify_only_on_change);
   g_test_add_func ("/config/copy", test_copy);

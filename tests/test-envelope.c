@@ -69,6 +69,55 @@ test_success_slow_path (void)
   g_assert_cmpstr (b, ==, "[1e-08,2.5,7,-0.0,1e+300,\"\\u0001\xf0\x9f\x98\x80\"]");
 }
 
+/* Envelopes may carry an optional "request_id" (a u64) after the
+ * documented members; error texts are taken as they come (the error's
+ * display text); a result that does not serialise is plain text, code 5. */
+static void
+test_upstream_forms (void)
+{
+  static const char * const ids[] = { "0", "42", "9223372036854775807", "9223372036854775808",
+                                      "18446744073709551615" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (ids); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *ok = g_strdup_printf ("{\"status\":\"success\",\"payload\":{\"x\":[1,2]},"
+                                             "\"request_id\":%s}", ids[i]);
+      g_autofree char *okn = g_strdup_printf ("{\"status\":\"success\",\"payload\":null,"
+                                              "\"request_id\":%s}", ids[i]);
+      g_autofree char *failed = g_strdup_printf ("{\"status\":\"error\",\"error_code\":7,"
+                                                 "\"error_message\":\"handler error: name is required\","
+                                                 "\"request_id\":%s}", ids[i]);
+      g_autofree char *payload = read_str (0, ok, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpstr (payload, ==, "{\"x\":[1,2]}");
+      g_clear_pointer (&payload, g_free);
+      payload = read_str (0, okn, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (payload, ==, "null");
+
+      g_assert_null (read_str (7, failed, &error));
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_HANDLER);
+      g_assert_cmpstr (error->message, ==, "handler error: name is required");
+    }
+
+  /* The fourth form: plain text with code 5, not an envelope. */
+  {
+    g_autoptr(GError) error = NULL;
+
+    g_assert_null (read_str (5, "Serialization error: expected value at line 1 column 1", &error));
+    g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SERIALIZATION);
+    g_assert_cmpstr (error->message, ==, "Serialization error: expected value at line 1 column 1");
+    g_clear_error (&error);
+
+    /* Plain text that happens to start with a brace stays text. */
+    g_assert_null (read_str (5, "{not json}: key must be a string", &error));
+    g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SERIALIZATION);
+    g_assert_cmpstr (error->message, ==, "{not json}: key must be a string");
+  }
+}
+
 static void
 test_malformed (void)
 {
@@ -328,6 +377,7 @@ main (int   argc,
 
   g_test_add_func ("/envelope/success", test_success_payloads);
   g_test_add_func ("/envelope/success-slow-path", test_success_slow_path);
+  g_test_add_func ("/envelope/upstream-forms", test_upstream_forms);
   g_test_add_func ("/envelope/malformed", test_malformed);
   g_test_add_func ("/envelope/embedded-nul", test_embedded_nul);
   g_test_add_func ("/envelope/deep-nesting", test_deep_nesting);

@@ -117,9 +117,9 @@ test_errors (gconstpointer data)
   call_fails (plugin, "nope", "{}", RB_PLUGIN_ERROR_UNKNOWN_MESSAGE, "unknown message type: nope");
   call_fails (plugin, "echo", "{not json", RB_PLUGIN_ERROR_SERIALIZATION, NULL);
   call_fails (plugin, "handler.fail", "{}", RB_PLUGIN_ERROR_HANDLER, "handler failed on purpose");
-  /* An empty tag names no handler: unknown message, as upstream's FFI
-   * answers it (CONFIG is the plugin's code). A tag that is not UTF-8 is
-   * refused as upstream refuses it (4, CONFIG). */
+  /* An empty tag goes to the plugin, whose dispatcher answers it
+   * (unknown message, as upstream). A tag that is not UTF-8 is refused as
+   * upstream refuses it (4, CONFIG). */
   call_fails (plugin, "", "{}", RB_PLUGIN_ERROR_UNKNOWN_MESSAGE, NULL);
   call_fails (plugin, "bad\xff", "{}", RB_PLUGIN_ERROR_CONFIG, NULL);
 

@@ -5,12 +5,19 @@
  * covers every response form, and deliberately malformed responses.
  * Not a model of good JSON handling: requests are read with a few ad-hoc
  * helpers that understand only what the tests send.
+ *
+ * Built with plugin_create_with_config (like a plugin declared with a
+ * factory) unless FIXTURE_NO_CREATE_WITH_CONFIG is defined: the config's
+ * `data` reaches the factory only through it ("factory.data" tells what the
+ * factory saw).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -51,10 +58,11 @@ struct Handle {
   long             max_ops;
   atomic_ullong    rejected;
   atomic_ullong    calls;
+  char            *factory_data;   /* the `data` the factory saw, or NULL */
 };
 
 typedef struct {
-  char *config;  /* from plugin_create_with_config, may be NULL */
+  char *factory_data;  /* JSON text of the config's `data` at creation, or NULL */
 } Plugin;
 
 /* Library-global state, as in real plugins. */
@@ -62,13 +70,22 @@ static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t registry_cond = PTHREAD_COND_INITIALIZER;
 static Handle *registry;
 static _Atomic (RbLogCallback) log_callback;
+/* The log filter: as the framework's tracing filter, built from the
+ * config at the first plugin_init of the library only, and changed after
+ * that only by plugin_set_log_level. */
 static atomic_int log_level = LOG_INFO;
+static atomic_bool log_filter_built;
 static atomic_bool raw_handlers;
 static atomic_ullong outstanding;
 static atomic_ullong total_calls;
 /* Uses of a handle that is not (or no longer) registered: a host that
  * never touches a stale handle keeps this at 0. */
 static atomic_ullong stale_handle_uses;
+static atomic_bool create_fails;
+static atomic_ullong creations_with_config;
+static atomic_ullong log_level_sets;
+/* What a Rust Vec::leak of an empty vector gives: not NULL, never read. */
+#define DANGLING ((void *) alignof (max_align_t))
 
 static const char *level_names[] = { "trace", "debug", "info", "warn", "error", "off" };
 
@@ -290,7 +307,64 @@ parse_level (const char *raw, size_t len)
   for (int i = 0; i <= LOG_OFF; i++)
     if (strlen (level_names[i]) == len && memcmp (raw, level_names[i], len) == 0)
       return i;
-  return LOG_INFO;
+  return -1;
+}
+
+/* The end of the JSON value at @v (an object, array, string or scalar), as
+ * far as these helpers understand JSON. */
+static __attribute__ ((unused)) const char *
+value_end (const char *v, const char *end)
+{
+  int depth = 0;
+  bool in_string = false;
+  const char *p = v;
+
+  for (; p < end; p++)
+    {
+      char c = *p;
+      if (in_string)
+        {
+          if (c == '\\')
+            p++;
+          else if (c == '"')
+            {
+              in_string = false;
+              if (depth == 0)
+                return p + 1;
+            }
+          continue;
+        }
+      if (c == '"')
+        in_string = true;
+      else if (c == '{' || c == '[')
+        depth++;
+      else if (c == '}' || c == ']')
+        {
+          if (depth == 0)
+            return p;
+          if (--depth == 0)
+            return p + 1;
+        }
+      else if (depth == 0 && (c == ',' || c == ' ' || c == '\n'))
+        return p;
+    }
+  return p;
+}
+
+/* Reads the config as rustbridge 0.9.1 and later do: an unknown log_level
+ * name makes the whole config invalid (-2); otherwise the level, or -1 if
+ * none is given. */
+static int
+config_level (const char *config, size_t len)
+{
+  const char *raw;
+  size_t raw_len, decoded;
+  int level;
+
+  if (!member_string (config, len, "log_level", &raw, &raw_len, &decoded))
+    return -1;
+  level = parse_level (raw, raw_len);
+  return level < 0 ? -2 : level;
 }
 
 /* ---- handles ---------------------------------------------------------- */
@@ -320,24 +394,82 @@ handle_release (Handle *h)
   pthread_mutex_unlock (&registry_lock);
 }
 
+/* The factory sees the default config (data null). */
 EXPORT void *
 plugin_create (void)
 {
+  if (atomic_load (&create_fails))
+    return NULL;
   return calloc (1, sizeof (Plugin));
 }
 
+/* Makes the factory fail (the create functions return NULL) while @fail. */
+EXPORT void
+fixture_set_create_fails (bool fail)
+{
+  atomic_store (&create_fails, fail);
+}
+
+EXPORT uint64_t
+fixture_creations_with_config (void)
+{
+  return atomic_load (&creations_with_config);
+}
+
+EXPORT uint64_t
+fixture_log_level_sets (void)
+{
+  return atomic_load (&log_level_sets);
+}
+
+/* Logs from whatever thread calls it, outside any call (as a plugin's
+ * runtime thread does): tests reach it through GModule. */
+EXPORT void
+fixture_log_now (int level, const char *text)
+{
+  plugin_log (level, "%s", text);
+}
+
+EXPORT uint64_t
+fixture_log_level (void)
+{
+  return (uint64_t) atomic_load (&log_level);
+}
+
+#ifndef FIXTURE_NO_CREATE_WITH_CONFIG
+/* As a factory plugin: NULL for a config that is not valid (not an
+ * object, an unknown log_level) and when the factory fails (`data` says
+ * "create_fail": true). */
 EXPORT void *
 plugin_create_with_config (const uint8_t *json, size_t len)
 {
-  Plugin *plugin = calloc (1, sizeof (Plugin));
-  if (json != NULL && len > 0)
+  const char *config = (const char *) json;
+  Plugin *plugin;
+  const char *data;
+
+  atomic_fetch_add (&creations_with_config, 1);
+  if (config == NULL || len == 0)
+    return plugin_create ();
+  if (!looks_like_object (config, len) || config_level (config, len) == -2)
+    return NULL;
+  if (atomic_load (&create_fails))
+    return NULL;
+  plugin = calloc (1, sizeof (Plugin));
+  data = find_member (config, len, "data");
+  if (data != NULL)
     {
-      plugin->config = malloc (len + 1);
-      memcpy (plugin->config, json, len);
-      plugin->config[len] = '\0';
+      const char *end = value_end (data, config + len);
+
+      if (member_true (data, (size_t) (end - data), "create_fail"))
+        {
+          free (plugin);
+          return NULL;
+        }
+      plugin->factory_data = strndup (data, (size_t) (end - data));
     }
   return plugin;
 }
+#endif
 
 EXPORT void *
 plugin_init (void *plugin_ptr, const uint8_t *config_json, size_t config_len, RbLogCallback log_cb)
@@ -346,38 +478,39 @@ plugin_init (void *plugin_ptr, const uint8_t *config_json, size_t config_len, Rb
   const char *config = (const char *) config_json;
   Handle *h;
   long long v;
-  const char *raw;
-  size_t raw_len, decoded;
+  int level;
 
   if (plugin == NULL)
     return NULL;
-  if ((config == NULL || config_len == 0) && plugin->config != NULL)
-    {
-      config = plugin->config;
-      config_len = strlen (config);
-    }
 
-  atomic_store (&log_callback, log_cb);
+  /* As the framework does: the callback is installed before the config
+   * is read, and stays installed if plugin_init fails. */
+  if (log_cb != NULL)
+    atomic_store (&log_callback, log_cb);
 
-  if (config != NULL && config_len > 0 && !looks_like_object (config, config_len))
+  if (config != NULL && config_len > 0 &&
+      (!looks_like_object (config, config_len) || config_level (config, config_len) == -2))
     {
-      free (plugin->config);
+      free (plugin->factory_data);
       free (plugin);
       return NULL;
     }
 
   h = calloc (1, sizeof (Handle));
   h->max_ops = 1000;
+  h->factory_data = plugin->factory_data;
   if (config != NULL && config_len > 0)
     {
-      if (member_string (config, config_len, "log_level", &raw, &raw_len, &decoded))
-        atomic_store (&log_level, parse_level (raw, raw_len));
-      if (member_int (config, config_len, "max_concurrent_ops", &v) && v > 0)
+      level = config_level (config, config_len);
+      if (!atomic_exchange (&log_filter_built, true))
+        atomic_store (&log_level, level >= 0 ? level : LOG_INFO);
+      /* 0 means no limit. */
+      if (member_int (config, config_len, "max_concurrent_ops", &v) && v >= 0)
         h->max_ops = (long) v;
       if (member_true (config, config_len, "fail_init"))
         {
+          free (h->factory_data);
           free (h);
-          free (plugin->config);
           free (plugin);
           return NULL;
         }
@@ -387,7 +520,6 @@ plugin_init (void *plugin_ptr, const uint8_t *config_json, size_t config_len, Rb
           sleep_ms ((long) v);
         }
     }
-  free (plugin->config);
   free (plugin);
 
   atomic_store (&h->state, STATE_ACTIVE);
@@ -432,7 +564,10 @@ plugin_shutdown (void *ptr)
   atomic_store (&log_callback, NULL);
   atomic_store (&raw_handlers, false);
   if (h->users == 0)
-    free (h);
+    {
+      free (h->factory_data);
+      free (h);
+    }
   /* else: leaked on purpose rather than freed under a running call */
   return true;
 }
@@ -453,9 +588,14 @@ plugin_get_state (void *ptr)
 EXPORT void
 plugin_set_log_level (void *ptr, uint8_t level)
 {
-  (void) ptr;
-  if (level <= LOG_OFF)
-    atomic_store (&log_level, level);
+  Handle *h = handle_acquire (ptr);
+
+  /* Unknown handle: ignored. Above 5: off. */
+  if (h == NULL)
+    return;
+  atomic_fetch_add (&log_level_sets, 1);
+  atomic_store (&log_level, level <= LOG_OFF ? level : LOG_OFF);
+  handle_release (h);
 }
 
 EXPORT uint64_t
@@ -551,6 +691,27 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
     }
   if (strcmp (tag, "handler.fail") == 0)
     return failure (7, "handler failed on purpose");
+  /* The request as the payload (it must look like an object). */
+  if (strcmp (tag, "echo.raw") == 0)
+    {
+      if (!looks_like_object (req, len))
+        return failure (5, "invalid request JSON");
+      return buffer_printf (0, "{\"status\":\"success\",\"payload\":%.*s}", (int) len, req);
+    }
+  if (strcmp (tag, "factory.data") == 0)
+    return buffer_printf (0, "{\"status\":\"success\",\"payload\":{\"data\":%s}}",
+                          h->factory_data != NULL ? h->factory_data : "null");
+  /* The fourth response form: a result that does not serialise. */
+  if (strcmp (tag, "serialization.plain") == 0)
+    return buffer_printf (5, "Serialization error: expected value at line 1 column 1");
+  /* Envelopes with the optional request_id, as serde writes them. */
+  if (strcmp (tag, "envelope.request_id") == 0)
+    return buffer_printf (0, "{\"status\":\"success\",\"payload\":{\"x\":1},"
+                          "\"request_id\":18446744073709551615}");
+  if (strcmp (tag, "error.request_id") == 0)
+    return buffer_printf (7, "{\"status\":\"error\",\"error_code\":7,"
+                          "\"error_message\":\"handler error: name is required\","
+                          "\"request_id\":18446744073709551615}");
   if (strcmp (tag, "counter.calls") == 0)
     {
       char payload[64];
@@ -658,7 +819,8 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
 
     if (member_int (req, len, "count", &v))
       job.count = (int) v;
-    if (member_string (req, len, "level", &raw, &raw_len, &decoded))
+    if (member_string (req, len, "level", &raw, &raw_len, &decoded) &&
+        parse_level (raw, raw_len) >= 0)
       job.level = parse_level (raw, raw_len);
     if (member_string (req, len, "message", &raw, &raw_len, &decoded))
       snprintf (job.text, sizeof job.text, "%.*s", (int) raw_len, raw);
@@ -695,7 +857,7 @@ plugin_call (void *ptr, const char *type_tag, const uint8_t *request, size_t req
       handle_release (h);
       return failure (1, "Plugin is not active");
     }
-  if (atomic_fetch_add (&h->in_flight, 1) >= h->max_ops)
+  if (atomic_fetch_add (&h->in_flight, 1) >= h->max_ops && h->max_ops > 0)
     {
       atomic_fetch_sub (&h->in_flight, 1);
       atomic_fetch_add (&h->rejected, 1);
@@ -745,8 +907,16 @@ plugin_call_raw (void *ptr, uint32_t message_id, const void *request, size_t req
     return raw_error (1, "Invalid handle");
   if (atomic_load (&h->state) != STATE_ACTIVE)
     resp = raw_error (1, "Plugin is not active");
-  else if (!atomic_load (&raw_handlers) || (message_id != 1 && message_id != 2))
+  else if (!atomic_load (&raw_handlers) || message_id < 1 || message_id > 4)
     resp = raw_error (6, "Unknown message ID: %u", message_id);
+  else if (message_id == 3)
+    {
+      /* An empty success, as a leaked empty Rust Vec gives it. */
+      resp.data = DANGLING;
+      atomic_fetch_add (&outstanding, 1);
+    }
+  else if (message_id == 4)
+    resp = raw_error (11, "Plugin panicked: simulated raw panic");
   else if (message_id == 1)
     {
       const FixtureRawEchoRequest *req = request;
@@ -794,6 +964,15 @@ rb_response_free (RbResponse *resp)
 {
   if (resp == NULL || resp->data == NULL)
     return;
+  /* As the framework: only an allocation (capacity > 0) is freed. */
+  if (resp->capacity == 0)
+    {
+      if (resp->data == DANGLING)
+        atomic_fetch_sub (&outstanding, 1);
+      resp->data = NULL;
+      resp->len = 0;
+      return;
+    }
   free (resp->data);
   atomic_fetch_sub (&outstanding, 1);
   resp->data = NULL;

@@ -364,9 +364,10 @@ impl Default for PluginConfig {
 
 /// What `plugin_create` returns; `plugin_init` takes ownership.
 pub struct Plugin {
-    /// Config given to `plugin_create_with_config`, used when `plugin_init`
-    /// gets none.
-    preset_config: Option<Vec<u8>>,
+    /// The config's `data` as the factory saw it: only
+    /// `plugin_create_with_config` gives it (`plugin_create` uses the
+    /// default config, whose data is null).
+    factory_data: serde_json::Value,
 }
 
 struct PluginHandle {
@@ -382,6 +383,7 @@ struct PluginHandle {
     calls: AtomicU64,
     shutdown_timeout_ms: u64,
     shutting_down: AtomicBool,
+    factory_data: serde_json::Value,
 }
 
 static HANDLES: Lazy<Mutex<HashMap<u64, Arc<PluginHandle>>>> =
@@ -700,6 +702,7 @@ async fn handle_request(
         "counter.calls" => reply(&CallsResponse {
             calls: handle.calls.load(Ordering::SeqCst),
         }),
+        "factory.data" => reply(&serde_json::json!({ "data": handle.factory_data })),
         "payload.string" => reply(&"hello"),
         "payload.null" => reply(&()),
         "payload.array" => reply(&[1, 2, 3]),
@@ -732,10 +735,7 @@ unsafe fn init_impl(
     let config_bytes: &[u8] = if !config_json.is_null() && config_len > 0 {
         std::slice::from_raw_parts(config_json, config_len)
     } else {
-        match plugin.preset_config {
-            Some(ref bytes) => bytes.as_slice(),
-            None => &[],
-        }
+        &[]
     };
     let config: PluginConfig = if config_bytes.is_empty() {
         PluginConfig::default()
@@ -792,6 +792,7 @@ unsafe fn init_impl(
         calls: AtomicU64::new(0),
         shutdown_timeout_ms: config.shutdown_timeout_ms,
         shutting_down: AtomicBool::new(false),
+        factory_data: plugin.factory_data,
     });
 
     let started = runtime.block_on(on_start(&config));
@@ -957,27 +958,40 @@ fn caught_panic(handle: Option<&PluginHandle>, payload: &(dyn Any + Send)) -> St
 /// Allocates the plugin object; ownership passes to `plugin_init`.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_create() -> *mut c_void {
-    match panic::catch_unwind(|| Box::into_raw(Box::new(Plugin { preset_config: None }))) {
+    let result = panic::catch_unwind(|| {
+        Box::into_raw(Box::new(Plugin {
+            factory_data: serde_json::Value::Null,
+        }))
+    });
+    match result {
         Ok(p) => p as *mut c_void,
         Err(_) => ptr::null_mut(),
     }
 }
 
-/// Like `plugin_create`, remembering a config that `plugin_init` uses when
-/// it is given none.
+/// What the framework's entry macro emits for a factory: the factory
+/// gets the parsed config (NULL or empty: the default one). A config that
+/// does not parse, or a factory that fails (`data.create_fail` is true),
+/// gives NULL.
 #[no_mangle]
 pub unsafe extern "C" fn plugin_create_with_config(
     config_json: *const u8,
     config_len: usize,
 ) -> *mut c_void {
     let result = panic::catch_unwind(AssertUnwindSafe(|| {
-        let preset = if config_json.is_null() || config_len == 0 {
-            None
+        let config: PluginConfig = if config_json.is_null() || config_len == 0 {
+            PluginConfig::default()
         } else {
-            Some(std::slice::from_raw_parts(config_json, config_len).to_vec())
+            match serde_json::from_slice(std::slice::from_raw_parts(config_json, config_len)) {
+                Ok(c) => c,
+                Err(_) => return ptr::null_mut(),
+            }
         };
+        if config.data.get("create_fail") == Some(&serde_json::Value::Bool(true)) {
+            return ptr::null_mut();
+        }
         Box::into_raw(Box::new(Plugin {
-            preset_config: preset,
+            factory_data: config.data,
         }))
     }));
     match result {
