@@ -159,6 +159,18 @@ rb_log_item_new (RbRelay    *relay,
                                      " [truncated: %" G_GSIZE_FORMAT " bytes in all]",
                                      message_len);
 
+  /* A NULL message or target is empty (never passed to memchr/memcpy). */
+  if (message == NULL)
+    {
+      message = "";
+      keep = 0;
+    }
+  if (target == NULL)
+    {
+      target = "";
+      target_len = 0;
+    }
+
   /* The plugin promises UTF-8; trust it no more than the rest. */
   if (!g_utf8_validate_len (message, keep, NULL) || memchr (message, '\0', keep) != NULL)
     {
