@@ -8,7 +8,8 @@ test point. Blocks run against the build tree, in the environment that
 `meson devenv -C BUILD --dump` prints (uninstalled library, typelib,
 Python overrides, pkg-config files), from a fresh directory that holds:
 
-  libhello_plugin.so   the test plugin (answers echo, math.add, ...)
+  libhello_plugin.so   the test plugin (answers echo, math.add, ...;
+                       also named by $RBTEST_PLUGIN)
   _build               the build directory (the demo bundle is
                        _build/examples/rbtest-plugin.rbp)
   README.md, doc, examples, tests, tools, ...  the source tree (links)
@@ -509,6 +510,9 @@ def main():
     env = devenv(args.build_root)
     env.setdefault('G_DEBUG', 'fatal-criticals')
     env['PYTHONDONTWRITEBYTECODE'] = '1'
+    # doc/rustbridge-tool.md's blocks find the plugin here (its first block
+    # sets it for a reader; each block runs in a shell of its own).
+    env['RBTEST_PLUGIN'] = os.path.abspath(args.plugin)
     tmp = tempfile.mkdtemp(prefix='snippet-build-', dir=args.tmp)
     workdir = make_workdir(args, blocks)
 
