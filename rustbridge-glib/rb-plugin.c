@@ -983,7 +983,12 @@ typedef enum {
 typedef struct {
   gatomicrefcount  ref;
   RbPlugin        *plugin;      /* owned: the worker may outlive the task */
-  GTask           *task;        /* owned until returned */
+  /* The GTask is made on delivery: a task waiting in the queue would keep
+   * its context alive, and a context dropped without being iterated could
+   * never free it (nor the queue, nor the plugin). */
+  GAsyncReadyCallback callback;
+  gpointer         user_data;
+  gpointer         source_tag;
   RbDispatcher    *dispatcher;  /* owned */
   GCancellable    *cancellable; /* owned: the call may outlive the task */
   gulong           cancelled_id;
@@ -1016,7 +1021,6 @@ rb_call_unref (gpointer data)
   if (!g_atomic_ref_count_dec (&call->ref))
     return;
 
-  g_clear_object (&call->task);
   g_clear_object (&call->cancellable);
   g_clear_object (&call->plugin);
   g_clear_pointer (&call->dispatcher, rb_dispatcher_unref);
@@ -1035,6 +1039,7 @@ static void
 rb_call_return (RbCall *call,
                 GError *cancel_error)
 {
+  GMainContext *context;
   GTask *task;
 
   if (call->returned)
@@ -1047,7 +1052,12 @@ rb_call_return (RbCall *call,
       call->cancelled_id = 0;
     }
 
-  task = g_steal_pointer (&call->task);
+  /* We run in the dispatcher's source: the task belongs to its context. */
+  context = g_source_get_context (g_main_current_source ());
+  g_main_context_push_thread_default (context);
+  task = g_task_new (call->plugin, call->cancellable, call->callback, call->user_data);
+  g_main_context_pop_thread_default (context);
+  g_task_set_source_tag (task, call->source_tag);
 
   if (cancel_error != NULL)
     g_task_return_error (task, cancel_error);
@@ -1062,8 +1072,8 @@ rb_call_return (RbCall *call,
   g_object_unref (task);
 }
 
-/* A completion that can no longer be delivered (unreachable while the
- * task lives: it keeps its context alive). */
+/* A completion that can no longer be delivered: its context went without
+ * running it (the callback is never called). */
 static void
 rb_call_drop (gpointer data)
 {
@@ -1224,15 +1234,16 @@ rb_plugin_start_call (RbPlugin            *self,
 
   g_atomic_ref_count_init (&call->ref);
   call->plugin = g_object_ref (self);
-  call->task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (call->task, source_tag);
+  call->callback = callback;
+  call->user_data = user_data;
+  call->source_tag = source_tag;
   /* A reference of its own: the task (and its reference) goes as soon as
    * the call completes as cancelled, while the call may still wait for a
    * worker that looks at the cancellable. */
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
 
   /* The common case: the caller's context is the owner's. */
-  context = g_task_get_context (call->task);
+  context = g_main_context_get_thread_default ();
   if (rb_dispatcher_is_for_context (self->owner, context))
     call->dispatcher = rb_dispatcher_ref (self->owner);
   else
@@ -1273,7 +1284,7 @@ rb_plugin_start_call (RbPlugin            *self,
 
 fail:
   call->returned = TRUE;
-  g_task_return_error (call->task, error);
+  g_task_report_error (self, callback, user_data, source_tag, error);
   rb_call_unref (call);
 }
 
