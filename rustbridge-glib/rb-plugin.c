@@ -983,9 +983,11 @@ typedef enum {
 typedef struct {
   gatomicrefcount  ref;
   RbPlugin        *plugin;      /* owned: the worker may outlive the task */
-  /* The GTask is made on delivery: a task waiting in the queue would keep
-   * its context alive, and a context dropped without being iterated could
-   * never free it (nor the queue, nor the plugin). */
+  /* The GTask is made by rb_call_make_task() just before delivery: one
+   * waiting in the queue would keep its context alive, and a context
+   * dropped without being iterated could never free it (nor the queue,
+   * nor the plugin). */
+  GTask           *task;        /* dispatcher thread only */
   GAsyncReadyCallback callback;
   gpointer         user_data;
   gpointer         source_tag;
@@ -1021,6 +1023,7 @@ rb_call_unref (gpointer data)
   if (!g_atomic_ref_count_dec (&call->ref))
     return;
 
+  g_clear_object (&call->task);
   g_clear_object (&call->cancellable);
   g_clear_object (&call->plugin);
   g_clear_pointer (&call->dispatcher, rb_dispatcher_unref);
@@ -1039,7 +1042,6 @@ static void
 rb_call_return (RbCall *call,
                 GError *cancel_error)
 {
-  GMainContext *context;
   GTask *task;
 
   if (call->returned)
@@ -1052,12 +1054,7 @@ rb_call_return (RbCall *call,
       call->cancelled_id = 0;
     }
 
-  /* We run in the dispatcher's source: the task belongs to its context. */
-  context = g_source_get_context (g_main_current_source ());
-  g_main_context_push_thread_default (context);
-  task = g_task_new (call->plugin, call->cancellable, call->callback, call->user_data);
-  g_main_context_pop_thread_default (context);
-  g_task_set_source_tag (task, call->source_tag);
+  task = g_steal_pointer (&call->task);
 
   if (cancel_error != NULL)
     g_task_return_error (task, cancel_error);
@@ -1087,6 +1084,20 @@ rb_call_drop (gpointer data)
   rb_call_unref (call);
 }
 
+/* The dispatcher's prepare function (on the task's context, which is the
+ * thread-default): makes the task that a completion or a cancellation
+ * returns. */
+static void
+rb_call_make_task (gpointer data)
+{
+  RbCall *call = data;
+
+  if (call->task != NULL || call->returned)
+    return;
+  call->task = g_task_new (call->plugin, call->cancellable, call->callback, call->user_data);
+  g_task_set_source_tag (call->task, call->source_tag);
+}
+
 static void
 rb_call_complete_in_context (gpointer data)
 {
@@ -1114,7 +1125,8 @@ rb_call_cancelled_cb (GCancellable *cancellable,
 {
   RbCall *call = data;
 
-  rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_unref, rb_call_ref (call));
+  rb_dispatcher_push_full (call->dispatcher, rb_call_make_task, rb_call_cancel_in_context,
+                           rb_call_unref, rb_call_ref (call));
 }
 
 /* Runs one async call on a pool thread. */
@@ -1134,7 +1146,8 @@ rb_plugin_run_call (RbPlugin *self,
 
   g_atomic_int_add (&self->queued, -1);
   /* Hands our reference to the dispatcher: nothing below this line. */
-  rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, rb_call_drop, call);
+  rb_dispatcher_push_full (call->dispatcher, rb_call_make_task, rb_call_complete_in_context,
+                           rb_call_drop, call);
 }
 
 /* How long an idle drainer lingers for the next call before it gives its
