@@ -327,8 +327,12 @@ rb_plugin_sink_func (gpointer     user_data,
   gsize keep, target_len, bytes_pending;
   gint n_pending;
 
+  /* No NULL reaches memchr() and friends, even with a length of 0. */
   if (message == NULL)
-    message_len = 0;
+    {
+      message = "";
+      message_len = 0;
+    }
   if (target == NULL)
     target = "";
   keep = MIN (message_len, MAX_LOG_MESSAGE_BYTES);
