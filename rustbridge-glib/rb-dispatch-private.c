@@ -4,6 +4,7 @@
 #include "rb-dispatch-private.h"
 
 typedef struct {
+  RbDispatchFunc prepare;
   RbDispatchFunc func;
   RbDispatchFunc destroy;
   gpointer       data;
@@ -28,8 +29,10 @@ struct _RbDispatcher {
   GSource      *source;     /* owned (the struct; the context owns the attachment) */
   GMutex        lock;
   GArray       *pending;    /* RbDispatchItem, guarded by lock */
-  GArray       *draining;   /* only touched by the dispatching thread */
-  gboolean      active;     /* draining now; guarded by lock */
+  GArray       *ready;      /* taken by check(), run by dispatch(); the
+                             * iterating thread only (and the dying context) */
+  gboolean      active;     /* from check() taking a batch to the end of its
+                             * dispatch; guarded by lock */
   gint          dead;       /* atomic, written under lock: the context is gone */
 };
 
@@ -38,8 +41,76 @@ struct _RbDispatcher {
 static GMutex dispatchers_lock;
 static GHashTable *dispatchers;
 
-/* Batches drained per dispatch before other sources get a turn. */
-#define MAX_ROUNDS 16
+/*
+ * A batch is taken in check(), not in dispatch(): check() runs outside any
+ * dispatch and, when it returns TRUE, the source is dispatched in the same
+ * iteration (GLib dispatches every source it found ready at the highest
+ * priority seen, and a lower priority is not even checked). So an item's
+ * prepare function runs on the context's thread, with the context as the
+ * thread-default, just before the item runs, and before that iteration's
+ * dispatch time: a GTask made there completes at once when returned from
+ * dispatch(), and no GTask (which would keep its context alive) waits in
+ * the queue. Items pushed meanwhile wait for the next iteration.
+ */
+static gboolean
+rb_dispatch_source_prepare (GSource *source,
+                            gint    *timeout)
+{
+  RbDispatcher *self = ((RbDispatchSource *) source)->dispatcher;
+  gboolean more;
+
+  g_mutex_lock (&self->lock);
+  more = self->pending->len > 0;
+  g_mutex_unlock (&self->lock);
+  /* Never ready here: check() must run to take the batch. */
+  *timeout = more ? 0 : -1;
+  return FALSE;
+}
+
+static gboolean
+rb_dispatch_source_check (GSource *source)
+{
+  RbDispatcher *self = ((RbDispatchSource *) source)->dispatcher;
+  GMainContext *context = NULL;
+  GArray *batch;
+
+  /* A batch taken by an earlier check (g_main_context_pending() checks
+   * without dispatching) is still to run. */
+  if (self->ready->len > 0)
+    return TRUE;
+
+  g_mutex_lock (&self->lock);
+  if (self->pending->len == 0)
+    {
+      g_mutex_unlock (&self->lock);
+      return FALSE;
+    }
+  batch = self->pending;
+  self->pending = self->ready;
+  self->ready = batch;
+  /* Pushers do not wake the context until this batch ran: the next
+   * prepare() sees what they queued. */
+  self->active = TRUE;
+  g_mutex_unlock (&self->lock);
+
+  for (guint i = 0; i < batch->len; i++)
+    {
+      RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
+
+      if (item->prepare == NULL)
+        continue;
+      if (context == NULL)
+        {
+          context = g_source_get_context (source);
+          g_main_context_push_thread_default (context);
+        }
+      item->prepare (item->data);
+    }
+  if (context != NULL)
+    g_main_context_pop_thread_default (context);
+
+  return TRUE;
+}
 
 static gboolean
 rb_dispatch_source_dispatch (GSource     *source,
@@ -49,57 +120,27 @@ rb_dispatch_source_dispatch (GSource     *source,
   /* Alive: the source's callback data holds a reference while the
    * context (which is dispatching us) lives. */
   RbDispatcher *self = ((RbDispatchSource *) source)->dispatcher;
-  guint round;
+  GArray *batch = self->ready;
 
-  g_source_set_ready_time (source, -1);
-
-  /* While we drain, pushers do not wake the context (that costs them a
-   * write to the context's wakeup fd, and us a poll round): we look for
-   * new items before we stop. */
-  for (round = 0; round < MAX_ROUNDS; round++)
+  for (guint i = 0; i < batch->len; i++)
     {
-      GArray *batch;
-
-      g_mutex_lock (&self->lock);
-      if (self->pending->len == 0)
-        {
-          self->active = FALSE;
-          g_mutex_unlock (&self->lock);
-          break;
-        }
-      batch = self->pending;
-      self->pending = self->draining;
-      self->draining = batch;
-      self->active = TRUE;
-      g_mutex_unlock (&self->lock);
-
-      for (guint i = 0; i < batch->len; i++)
-        {
-          RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
-          item->func (item->data);
-        }
-      g_array_set_size (batch, 0);
+      RbDispatchItem *item = &g_array_index (batch, RbDispatchItem, i);
+      item->func (item->data);
     }
+  g_array_set_size (batch, 0);
 
-  if (round == MAX_ROUNDS)
-    {
-      /* Still busy: give other sources a turn and come back. */
-      gboolean again;
-
-      g_mutex_lock (&self->lock);
-      self->active = FALSE;
-      again = self->pending->len > 0;
-      g_mutex_unlock (&self->lock);
-      /* A push after the unlock saw a non-empty queue and left the
-       * wakeup to us. */
-      if (again)
-        g_source_set_ready_time (source, 0);
-    }
+  /* What was pushed meanwhile is taken by the next iteration (prepare()
+   * asks for one at once). */
+  g_mutex_lock (&self->lock);
+  self->active = FALSE;
+  g_mutex_unlock (&self->lock);
 
   return G_SOURCE_CONTINUE;
 }
 
 static GSourceFuncs rb_dispatch_source_funcs = {
+  .prepare = rb_dispatch_source_prepare,
+  .check = rb_dispatch_source_check,
   .dispatch = rb_dispatch_source_dispatch,
 };
 
@@ -130,6 +171,10 @@ rb_dispatcher_context_gone (gpointer data)
   self->pending = g_array_new (FALSE, FALSE, sizeof (RbDispatchItem));
   g_mutex_unlock (&self->lock);
 
+  /* A batch checked but never dispatched (g_main_context_pending()). */
+  g_array_append_vals (orphans, self->ready->data, self->ready->len);
+  g_array_set_size (self->ready, 0);
+
   for (guint i = 0; i < orphans->len; i++)
     {
       RbDispatchItem *item = &g_array_index (orphans, RbDispatchItem, i);
@@ -151,14 +196,13 @@ rb_dispatcher_new (GMainContext *context)
   self->context = context;
   g_mutex_init (&self->lock);
   self->pending = g_array_sized_new (FALSE, FALSE, sizeof (RbDispatchItem), 64);
-  self->draining = g_array_sized_new (FALSE, FALSE, sizeof (RbDispatchItem), 64);
+  self->ready = g_array_sized_new (FALSE, FALSE, sizeof (RbDispatchItem), 64);
 
   source = g_source_new (&rb_dispatch_source_funcs, sizeof (RbDispatchSource));
   ((RbDispatchSource *) source)->dispatcher = self;
   g_source_set_callback (source, rb_dispatch_source_unused, self, rb_dispatcher_context_gone);
   g_source_set_static_name (source, "[rustbridge-glib] completions");
   g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_ready_time (source, -1);
   g_source_attach (source, context);
   self->source = source;
 
@@ -217,7 +261,7 @@ rb_dispatcher_unref (RbDispatcher *self)
    * destroyed, and nothing is queued. */
   g_source_unref (self->source);
   g_array_unref (self->pending);
-  g_array_unref (self->draining);
+  g_array_unref (self->ready);
   g_mutex_clear (&self->lock);
   g_free (self);
 }
@@ -261,13 +305,22 @@ rb_dispatcher_in_context (RbDispatcher *self,
   return result;
 }
 
+/*
+ * Queues @func (@data) to run in the context. @prepare, if not %NULL, runs
+ * first, on the context's thread with the context as its thread-default,
+ * outside any dispatch of it and in the iteration that runs @func; if the
+ * context goes first, @destroy runs instead of both (or after @prepare, in
+ * the rare case of a batch checked by g_main_context_pending() and never
+ * dispatched).
+ */
 void
-rb_dispatcher_push (RbDispatcher   *self,
-                    RbDispatchFunc  func,
-                    RbDispatchFunc  destroy,
-                    gpointer        data)
+rb_dispatcher_push_full (RbDispatcher   *self,
+                         RbDispatchFunc  prepare,
+                         RbDispatchFunc  func,
+                         RbDispatchFunc  destroy,
+                         gpointer        data)
 {
-  RbDispatchItem item = { func, destroy, data };
+  RbDispatchItem item = { prepare, func, destroy, data };
   gboolean wake;
 
   g_mutex_lock (&self->lock);
@@ -281,8 +334,18 @@ rb_dispatcher_push (RbDispatcher   *self,
   wake = self->pending->len == 0 && !self->active;
   g_array_append_val (self->pending, item);
   /* Under the lock: the context cannot finish dying meanwhile (it waits
-   * for this lock in rb_dispatcher_context_gone()). */
+   * for this lock in rb_dispatcher_context_gone()). Its next prepare()
+   * sees the item. */
   if (wake)
-    g_source_set_ready_time (self->source, 0);
+    g_main_context_wakeup (self->context);
   g_mutex_unlock (&self->lock);
+}
+
+void
+rb_dispatcher_push (RbDispatcher   *self,
+                    RbDispatchFunc  func,
+                    RbDispatchFunc  destroy,
+                    gpointer        data)
+{
+  rb_dispatcher_push_full (self, NULL, func, destroy, data);
 }

@@ -19,7 +19,10 @@ G_BEGIN_DECLS
  * (iterated or not), the dispatcher dies with it. Items still queued are
  * then destroyed (their @destroy function runs, in the thread that
  * dropped the context), and later pushes destroy their item at once.
- * Whoever needs an item delivered keeps the context alive (a GTask does).
+ * An item may have a prepare function, run on the context's thread just
+ * before the item (see rb_dispatcher_push_full()): an async call makes its
+ * GTask there, so that no GTask waiting in the queue keeps the context
+ * alive.
  */
 typedef struct _RbDispatcher RbDispatcher;
 
@@ -34,6 +37,11 @@ gboolean      rb_dispatcher_is_for_context  (RbDispatcher *self,
 gboolean      rb_dispatcher_in_context      (RbDispatcher *self,
                                              GThread      *owner_thread);
 void          rb_dispatcher_push            (RbDispatcher  *self,
+                                             RbDispatchFunc func,
+                                             RbDispatchFunc destroy,
+                                             gpointer       data);
+void          rb_dispatcher_push_full       (RbDispatcher  *self,
+                                             RbDispatchFunc prepare,
                                              RbDispatchFunc func,
                                              RbDispatchFunc destroy,
                                              gpointer       data);

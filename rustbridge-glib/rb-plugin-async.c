@@ -31,7 +31,14 @@ typedef enum {
 typedef struct {
   gatomicrefcount  ref;
   RbPlugin        *plugin;      /* owned: the worker may outlive the task */
-  GTask           *task;        /* owned until returned */
+  /* The GTask is made by rb_call_make_task() just before delivery: one
+   * waiting in the queue would keep its context alive, and a context
+   * dropped without being iterated could never free it (nor the queue,
+   * nor the plugin). */
+  GTask           *task;        /* dispatcher thread only */
+  GAsyncReadyCallback callback;
+  gpointer         user_data;
+  gpointer         source_tag;
   RbDispatcher    *dispatcher;  /* owned */
   GCancellable    *cancellable; /* owned: the call may outlive the task */
   gulong           cancelled_id;
@@ -114,8 +121,8 @@ rb_call_return (RbCall *call,
   g_object_unref (task);
 }
 
-/* A completion that can no longer be delivered (unreachable while the
- * task lives: it keeps its context alive). */
+/* A completion that can no longer be delivered: its context went without
+ * running it (the callback is never called). */
 static void
 rb_call_drop (gpointer data)
 {
@@ -127,6 +134,20 @@ rb_call_drop (gpointer data)
       call->cancelled_id = 0;
     }
   rb_call_unref (call);
+}
+
+/* The dispatcher's prepare function (on the task's context, which is the
+ * thread-default): makes the task that a completion or a cancellation
+ * returns. */
+static void
+rb_call_make_task (gpointer data)
+{
+  RbCall *call = data;
+
+  if (call->task != NULL || call->returned)
+    return;
+  call->task = g_task_new (call->plugin, call->cancellable, call->callback, call->user_data);
+  g_task_set_source_tag (call->task, call->source_tag);
 }
 
 static void
@@ -156,7 +177,8 @@ rb_call_cancelled_cb (GCancellable *cancellable,
 {
   RbCall *call = data;
 
-  rb_dispatcher_push (call->dispatcher, rb_call_cancel_in_context, rb_call_unref, rb_call_ref (call));
+  rb_dispatcher_push_full (call->dispatcher, rb_call_make_task, rb_call_cancel_in_context,
+                           rb_call_unref, rb_call_ref (call));
 }
 
 /* Runs one async call on a pool thread (the call queue's run). */
@@ -189,7 +211,8 @@ rb_call_complete (gpointer data)
   RbCall *call = data;
 
   /* Hands our reference to the dispatcher: nothing below this line. */
-  rb_dispatcher_push (call->dispatcher, rb_call_complete_in_context, rb_call_drop, call);
+  rb_dispatcher_push_full (call->dispatcher, rb_call_make_task, rb_call_complete_in_context,
+                           rb_call_drop, call);
 }
 
 gboolean
@@ -228,15 +251,16 @@ rb_plugin_start_call (RbPlugin            *self,
 
   g_atomic_ref_count_init (&call->ref);
   call->plugin = g_object_ref (self);
-  call->task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (call->task, source_tag);
+  call->callback = callback;
+  call->user_data = user_data;
+  call->source_tag = source_tag;
   /* A reference of its own: the task (and its reference) goes as soon as
    * the call completes as cancelled, while the call may still wait for a
    * worker that looks at the cancellable. */
   call->cancellable = cancellable != NULL ? g_object_ref (cancellable) : NULL;
 
   /* The common case: the caller's context is the owner's. */
-  context = g_task_get_context (call->task);
+  context = g_main_context_get_thread_default ();
   if (rb_dispatcher_is_for_context (self->owner, context))
     call->dispatcher = rb_dispatcher_ref (self->owner);
   else
@@ -278,7 +302,7 @@ rb_plugin_start_call (RbPlugin            *self,
 
 fail:
   call->returned = TRUE;
-  g_task_return_error (call->task, error);
+  g_task_report_error (self, callback, user_data, source_tag, error);
   rb_call_unref (call);
 }
 

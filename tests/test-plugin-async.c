@@ -395,6 +395,70 @@ test_unref_with_calls_in_flight (void)
   g_assert_null (weak);
 }
 
+/* ---- completion queued for a context that is dropped ---- */
+
+static void
+never_called_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_assert_not_reached ();
+}
+
+static gpointer
+shutdown_thread (gpointer data)
+{
+  g_assert_true (rb_plugin_shutdown (data, NULL, NULL));
+  return NULL;
+}
+
+static gboolean
+never_dispatched_cb (gpointer data)
+{
+  g_assert_not_reached ();
+  return G_SOURCE_REMOVE;
+}
+
+static void
+set_flag (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+/* An async call whose completion waits for a context that is then
+ * dropped without ever being iterated: the context goes (its sources
+ * are destroyed), and with it the call and its reference to the plugin.
+ * The callback is never called: nothing runs that context any more. */
+static void
+test_context_dropped_with_completion_queued (void)
+{
+  GMainContext *context = g_main_context_new ();
+  GSource *canary = g_idle_source_new ();
+  gboolean context_gone = FALSE;
+  RbPlugin *plugin;
+  GObject *weak;
+
+  g_source_set_callback (canary, never_dispatched_cb, &context_gone, set_flag);
+  g_source_attach (canary, context);
+  g_source_unref (canary);
+
+  g_main_context_push_thread_default (context);
+  plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  weak = G_OBJECT (plugin);
+  g_object_add_weak_pointer (weak, (gpointer *) &weak);
+  rb_plugin_call_async (plugin, "echo", "{\"message\":\"orphan\"}", NULL, never_called_cb, NULL);
+  g_main_context_pop_thread_default (context);
+
+  /* Another thread, so that the shutdown waits for the call and its
+   * completion is queued for the context. */
+  g_thread_join (g_thread_new ("shutdown", shutdown_thread, plugin));
+  g_object_unref (plugin);
+  g_main_context_unref (context);
+
+  g_assert_true (context_gone);
+  g_assert_null (weak);
+}
+
 /* ---- async load ---- */
 
 typedef struct {
@@ -744,6 +808,8 @@ main (int   argc,
   g_test_add_func ("/async/cancel-before-start", test_cancel_before_start);
   g_test_add_func ("/async/cancel-while-running", test_cancel_while_running);
   g_test_add_func ("/async/unref-with-calls-in-flight", test_unref_with_calls_in_flight);
+  g_test_add_func ("/async/context-dropped-with-completion-queued",
+                   test_context_dropped_with_completion_queued);
   g_test_add_func ("/async/load-errors", test_async_load_errors);
   g_test_add_func ("/async/notify-from-other-thread", test_notify_from_other_thread);
 

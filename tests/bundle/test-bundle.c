@@ -404,7 +404,9 @@ test_schemas (void)
   gsize len;
 
   g_assert_no_error (error);
-  g_assert_nonnull (strstr (g_bytes_get_data (bytes, NULL), "FixtureRawEchoRequest"));
+  /* The bytes of the entry, not a string: no NUL after them. */
+  g_assert_nonnull (g_strstr_len (g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes),
+                                  "FixtureRawEchoRequest"));
   written = rb_bundle_extract_schema (bundle, "echo", dest, &error);
   g_assert_no_error (error);
   g_assert_true (g_file_load_contents (written, NULL, &contents, &len, NULL, NULL));

@@ -31,24 +31,31 @@ def test_snippets_require_the_version(page):
         assert 0 <= require < snippet.index('from gi.repository'), snippet
 
 
-def run_snippet(snippet, plugin_path):
+def plugin_dir(plugin_path, tmp_path):
+    """A directory holding the test plugin as libhello_plugin.so, the name
+    the snippets open in the current directory."""
+    os.symlink(plugin_path, tmp_path / 'libhello_plugin.so')
+    return tmp_path
+
+
+def run_snippet(snippet, plugin_path, tmp_path):
     # A PyGObject warning (e.g. no require_version) fails the snippet.
-    code = ('import warnings, gi\nwarnings.simplefilter("error", gi.PyGIWarning)\n' +
-            snippet.replace('/path/to/libhello_plugin.so', plugin_path))
-    out = subprocess.run([sys.executable, '-c', code],
+    code = ('import warnings, gi\nwarnings.simplefilter("error", gi.PyGIWarning)\n' + snippet)
+    out = subprocess.run([sys.executable, '-c', code], cwd=plugin_dir(plugin_path, tmp_path),
                          capture_output=True, text=True, timeout=60, env=os.environ.copy())
     assert out.returncode == 0, out.stderr
     return out.stdout
 
 
-def test_python_md_sync_snippet(plugin_path):
-    out = run_snippet(python_snippets('doc/python.md')[0], plugin_path)
+def test_python_md_sync_snippet(plugin_path, tmp_path):
+    out = run_snippet(python_snippets('doc/python.md')[0], plugin_path, tmp_path)
     assert out.splitlines() == ['{"message":"Hello","length":5}',
-                                "{'message': 'Hello', 'length': 5}"]
+                                "{'message': 'Hello', 'length': 5}",
+                                "EchoResponse(message='hi', length=2)"]
 
 
-def test_python_md_asyncio_snippet(plugin_path):
-    out = run_snippet(python_snippets('doc/python.md')[1], plugin_path)
+def test_python_md_asyncio_snippet(plugin_path, tmp_path):
+    out = run_snippet(python_snippets('doc/python.md')[1], plugin_path, tmp_path)
     assert out.splitlines() == ["{'message': 'Hello', 'length': 5}",
                                 '{"message":"text","length":4}',
                                 'cancelled']
@@ -63,16 +70,14 @@ def js_snippets():
 @pytest.mark.parametrize('index', [0, 1])
 def test_gjs_md_module_snippets(plugin_path, index, tmp_path):
     module = os.environ['RB_GJS_MODULE']
-    code = (js_snippets()[index]
-            .replace('/usr/share/rustbridge-glib-1.0/js/rustbridge.js', module)
-            .replace('/path/to/libmy_plugin.so', plugin_path))
+    code = js_snippets()[index].replace('/usr/share/rustbridge-glib-1.0/js/rustbridge.js', module)
     code += "print('finished');\n"
     script = tmp_path / 'app.js'
     script.write_text(code)
     env = os.environ.copy()
     env['RUSTBRIDGE_JS_DIR'] = os.path.dirname(module)
-    out = subprocess.run(['gjs', '-m', str(script)], capture_output=True, text=True, timeout=60,
-                         env=env)
+    out = subprocess.run(['gjs', '-m', str(script)], cwd=plugin_dir(plugin_path, tmp_path),
+                         capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
     assert 'finished' in out.stdout
     assert 'Error' not in out.stderr, out.stderr
