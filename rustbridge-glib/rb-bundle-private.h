@@ -9,6 +9,7 @@
 
 #include "rb-archive-private.h"
 #include "rb-bundle.h"
+#include "rb-bundle-verify-private.h"
 #include "rb-manifest-private.h"
 
 G_BEGIN_DECLS
@@ -19,6 +20,8 @@ struct _RbBundle {
   GFile        *file;
   RbVerifyMode  verify_mode;
   char         *public_key;
+  char         *trusted_keys_dir;
+  gboolean      trust_embedded_key;
   guint64       max_manifest_size;
   guint64       max_library_size;
   guint64       max_total_size;
@@ -30,6 +33,7 @@ struct _RbBundle {
   char         *path;           /* for messages: escaped */
   RbArchive    *archive;
   RbManifest   *manifest;
+  RbBundleNotices notices;      /* WARN messages already logged */
 };
 
 /* Methods need an opened bundle: g_initable_init() succeeded, not merely

@@ -14,6 +14,7 @@
 #include "rb-error.h"
 #include "rb-minisign-private.h"
 #include "rb-names-private.h"
+#include "rb-trust-private.h"
 
 #define MAX_SIGNATURE_SIZE          (64 * 1024)
 
@@ -73,20 +74,140 @@ write_all (int            fd,
 /* ------------------------------------------------------------------ */
 /* Signatures                                                          */
 
+void
+rb_bundle_notices_init (RbBundleNotices *notices)
+{
+  g_mutex_init (&notices->lock);
+  notices->logged = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+}
+
+void
+rb_bundle_notices_clear (RbBundleNotices *notices)
+{
+  g_clear_pointer (&notices->logged, g_hash_table_unref);
+  g_mutex_clear (&notices->lock);
+}
+
 /* A MESSAGE, not a WARNING: what a bundle holds must not abort a program
- * that runs with fatal warnings (every GTest program does). */
+ * that runs with fatal warnings (every GTest program does). Each message
+ * is logged once per bundle: a program that verifies or loads the same
+ * bundle again has been told. */
 static void
 warn_unverified (const RbBundleSource *source,
                  const char *what,
                  const char *why)
 {
-  g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                    "MESSAGE", "Bundle “%s”: %s is not verified (%s; verify-mode is WARN)",
-                    source->path, what, why);
+  g_autofree char *message = g_strdup_printf ("Bundle “%s”: %s is not verified (%s; verify-mode is WARN)",
+                                              source->path, what, why);
+  gboolean first = TRUE;
+
+  if (source->notices != NULL)
+    {
+      g_mutex_lock (&source->notices->lock);
+      first = g_hash_table_add (source->notices->logged, g_strdup (message));
+      g_mutex_unlock (&source->notices->lock);
+    }
+  if (first)
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE, "MESSAGE", "%s", message);
+}
+
+/* The directories a trusted key is looked for in, for messages. */
+static char *
+trusted_dirs_shown (const RbBundleSource *source)
+{
+  g_auto(GStrv) defaults = rb_trust_default_dirs ();
+  GString *out = g_string_new (NULL);
+
+  if (source->trusted_keys_dir != NULL)
+    {
+      g_autofree char *shown = rb_names_escape (source->trusted_keys_dir, -1, G_MAXSIZE);
+      g_string_append_printf (out, "RbBundle:trusted-keys-dir (“%s”), ", shown);
+    }
+  for (gsize i = 0; defaults[i] != NULL; i++)
+    {
+      g_autofree char *shown = rb_names_escape (defaults[i], -1, G_MAXSIZE);
+      g_string_append_printf (out, "%s“%s”", i == 0 ? "" : defaults[i + 1] == NULL ? " or " : ", ", shown);
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* Chooses the key to check @signature of @shown with, and says at debug
+ * level which one and from where. Returns FALSE with @error set on
+ * failure; TRUE with *have_key FALSE when WARN goes on without one. */
+static gboolean
+choose_key (const RbBundleSource      *source,
+            const char                *shown,
+            const RbMinisignSignature *signature,
+            RbMinisignKey             *key,
+            gboolean                  *have_key,
+            GError                   **error)
+{
+  g_autofree char *key_id = rb_minisign_key_id_to_string (signature->key_id);
+  g_autofree char *found = NULL;
+  const char *embedded;
+
+  *have_key = FALSE;
+  if (source->public_key != NULL)
+    {
+      if (!rb_minisign_key_parse (source->public_key, "public-key property", key, error))
+        return FALSE;
+      g_debug ("Bundle “%s”: checking “%s” with the public-key property", source->path, shown);
+      *have_key = TRUE;
+      return TRUE;
+    }
+  if (rb_trust_find (source->trusted_keys_dir, signature->key_id, key, &found))
+    {
+      g_autofree char *shown_found = rb_names_escape (found, -1, G_MAXSIZE);
+      g_debug ("Bundle “%s”: checking “%s” with the trusted key %s from “%s”", source->path, shown, key_id,
+               shown_found);
+      *have_key = TRUE;
+      return TRUE;
+    }
+
+  embedded = rb_manifest_get_string (source->manifest, "public_key");
+  if (embedded != NULL && (source->trust_embedded_key || source->mode == RB_VERIFY_MODE_WARN))
+    {
+      if (!rb_minisign_key_parse (embedded, "manifest public_key", key, error))
+        return FALSE;
+      g_debug ("Bundle “%s”: checking “%s” with the key the bundle carries (key id %s): "
+               "integrity only, not who made it", source->path, shown, key_id);
+      if (!source->trust_embedded_key)
+        {
+          g_autofree char *why = g_strdup_printf ("signed by key id %s, which no trusted key matches; "
+                                                  "checked with the bundle's own key only", key_id);
+          warn_unverified (source, shown, why);
+        }
+      *have_key = TRUE;
+      return TRUE;
+    }
+
+  if (source->mode == RB_VERIFY_MODE_WARN)
+    {
+      g_autofree char *why = g_strdup_printf ("no key to check key id %s with", key_id);
+      warn_unverified (source, shown, why);
+      return TRUE;
+    }
+  {
+    g_autofree char *dirs = trusted_dirs_shown (source);
+    if (source->trust_embedded_key)
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
+                   "Bundle “%s”: cannot verify “%s”: it is signed by key id %s, no trusted key matches and "
+                   "the manifest has no public key. Set RbBundle:public-key to the publisher's key, or put "
+                   "the publisher's .pub file in %s",
+                   source->path, shown, key_id, dirs);
+    else
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
+                   "Bundle “%s”: cannot verify “%s”: no trusted key has its key id %s. Set "
+                   "RbBundle:public-key to the publisher's key, or put the publisher's .pub file in %s; "
+                   "or set RbBundle:trust-embedded-key to check it with the key the bundle carries, which "
+                   "proves its integrity but not who made it",
+                   source->path, shown, key_id, dirs);
+  }
+  return FALSE;
 }
 
 /* Finds the signature of @name and the key to check it with. Returns
- * FALSE with @error set on failure; TRUE with *signature_out unset when
+ * FALSE with @error set on failure; TRUE with *check unset when
  * nothing is to be checked (SKIP, or WARN with a message logged). */
 static gboolean
 prepare_signature (const RbBundleSource *source,
@@ -100,7 +221,7 @@ prepare_signature (const RbBundleSource *source,
   g_autofree char *shown = rb_names_shown (name);
   g_autofree char *shown_sig = rb_names_shown (sig_name);
   g_autoptr(GBytes) sig_bytes = NULL;
-  const char *key_text;
+  gboolean have_key;
   gsize size;
   const guint8 *data;
 
@@ -120,29 +241,23 @@ prepare_signature (const RbBundleSource *source,
       return FALSE;
     }
 
-  key_text = source->public_key != NULL ? source->public_key : rb_manifest_get_string (source->manifest, "public_key");
-  if (key_text == NULL)
-    {
-      if (source->mode == RB_VERIFY_MODE_WARN)
-        {
-          warn_unverified (source, shown, "there is no public key");
-          return TRUE;
-        }
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NO_PUBLIC_KEY,
-                   "Bundle “%s”: cannot verify “%s”: no public key (set RbBundle:public-key)",
-                   source->path, shown);
-      return FALSE;
-    }
-  if (!rb_minisign_key_parse (key_text, source->public_key != NULL ? "public-key property" : "manifest public_key",
-                              key, error))
-    return FALSE;
-
   sig_bytes = rb_archive_read (source->archive, sig_name, MAX_SIGNATURE_SIZE, error);
   if (sig_bytes == NULL)
     return FALSE;
   data = g_bytes_get_data (sig_bytes, &size);
   if (!rb_minisign_signature_parse (data, size, shown_sig, signature, error))
     return FALSE;
+  if (!choose_key (source, shown, signature, key, &have_key, error))
+    {
+      rb_minisign_signature_clear (signature);
+      return FALSE;
+    }
+  if (!have_key)
+    {
+      /* WARN, with a message logged. */
+      rb_minisign_signature_clear (signature);
+      return TRUE;
+    }
   *check = TRUE;
   return TRUE;
 }

@@ -6,9 +6,15 @@
  * are used, and writing them out.
  *
  * - Signatures: per RbVerifyMode, the minisign signature "<entry>.minisig"
- *   of the manifest and of a library, checked with the caller's key (else
- *   the manifest's). WARN and SKIP never fail for a missing signature or
- *   key; WARN logs a MESSAGE (never a WARNING: bundles are untrusted).
+ *   of the manifest and of a library, checked with a key the application
+ *   trusts: the public-key property, else the one with the signature's key
+ *   id in trusted-keys-dir or the default directories (rb-trust-private.h),
+ *   else the manifest's own key only if trust-embedded-key is set (that
+ *   proves integrity, not origin). STRICT without such a key fails with
+ *   RB_BUNDLE_ERROR_NO_PUBLIC_KEY. WARN and SKIP never fail for a missing
+ *   signature or key; WARN falls back to the manifest's key and logs a
+ *   MESSAGE (never a WARNING: bundles are untrusted), once per bundle, file
+ *   and reason.
  * - The library is streamed out of the archive through SHA-256 (the
  *   manifest's checksum) and BLAKE2b (prehashed signatures), into a file
  *   or nowhere, never held whole except for a legacy signature checked
@@ -27,14 +33,27 @@
 
 G_BEGIN_DECLS
 
+/* The WARN-mode messages a bundle has logged, so that each is logged
+ * once; shared by the threads that verify the same bundle. */
+typedef struct {
+  GMutex      lock;
+  GHashTable *logged;              /* the messages */
+} RbBundleNotices;
+
+void      rb_bundle_notices_init     (RbBundleNotices          *notices);
+void      rb_bundle_notices_clear    (RbBundleNotices          *notices);
+
 /* What the checks read; borrowed from the bundle for one call. */
 typedef struct {
-  RbArchive    *archive;
-  RbManifest   *manifest;
-  const char   *path;              /* the bundle's, for messages: escaped */
-  RbVerifyMode  mode;
-  const char   *public_key;        /* the caller's, or NULL: the manifest's */
-  guint64       max_library_size;
+  RbArchive       *archive;
+  RbManifest      *manifest;
+  const char      *path;               /* the bundle's, for messages: escaped */
+  RbVerifyMode     mode;
+  const char      *public_key;         /* the caller's, or NULL */
+  const char      *trusted_keys_dir;   /* or NULL: the default directories only */
+  gboolean         trust_embedded_key;
+  guint64          max_library_size;
+  RbBundleNotices *notices;
 } RbBundleSource;
 
 /* Checks manifest.json against its signature. */

@@ -33,9 +33,28 @@
  * its signature, and only then loads it.
  *
  * Signatures are verified according to [property@RustBridge.Bundle:verify-mode]:
- * by default they are required. Set [property@RustBridge.Bundle:public-key]
- * to the key you trust: the key inside the manifest only proves that the
- * bundle is self-consistent, not who made it.
+ * by default they are required, and checked with a key the application
+ * trusts, the first of:
+ *
+ * - [property@RustBridge.Bundle:public-key], the publisher's key;
+ * - the `.pub` file (minisign's format) whose key id signed the bundle, in
+ *   [property@RustBridge.Bundle:trusted-keys-dir], then in
+ *   `$XDG_CONFIG_HOME/rustbridge/trusted-keys/` (the user's) and in each
+ *   `$XDG_DATA_DIRS/rustbridge/trusted-keys/` (the system's, e.g.
+ *   `/usr/share/rustbridge/trusted-keys/`);
+ * - only if [property@RustBridge.Bundle:trust-embedded-key] is set, the
+ *   key the manifest carries: that proves the bundle is intact, not who
+ *   made it.
+ *
+ * Without one, verification fails with %RB_BUNDLE_ERROR_NO_PUBLIC_KEY.
+ * Which key was used, and from where, is logged at debug level
+ * (`G_MESSAGES_DEBUG=RustBridge`).
+ *
+ * In %RB_VERIFY_MODE_WARN, what cannot be verified (a file that is not
+ * signed, or signed by no trusted key: then the manifest's key checks its
+ * integrity) is logged with g_message(), once per bundle, file and reason:
+ * a message, never a warning, as a bundle must not be able to abort a
+ * program that runs with fatal warnings.
  *
  * ```c
  * g_autoptr(RbBundle) bundle = rb_bundle_new_for_path ("hello-1.0.0.rbp", NULL, &error);
@@ -61,6 +80,8 @@ enum {
   PROP_FILE,
   PROP_VERIFY_MODE,
   PROP_PUBLIC_KEY,
+  PROP_TRUSTED_KEYS_DIR,
+  PROP_TRUST_EMBEDDED_KEY,
   PROP_NAME,
   PROP_VERSION,
   PROP_DESCRIPTION,
@@ -82,7 +103,8 @@ static RbBundleSource
 bundle_source (RbBundle *self)
 {
   RbBundleSource source = {
-    self->archive, self->manifest, self->path, self->verify_mode, self->public_key, self->max_library_size,
+    self->archive, self->manifest, self->path, self->verify_mode, self->public_key, self->trusted_keys_dir,
+    self->trust_embedded_key, self->max_library_size, &self->notices,
   };
   return source;
 }
@@ -826,7 +848,7 @@ rb_bundle_get_public_key (RbBundle *self)
  * rb_bundle_set_public_key:
  * @self: a #RbBundle
  * @public_key: (nullable): a minisign public key (the base64 line or a
- *   whole `.pub` file), or %NULL to use the manifest's key
+ *   whole `.pub` file), or %NULL to look for a trusted key by key id
  *
  * Sets [property@RustBridge.Bundle:public-key].
  */
@@ -841,6 +863,78 @@ rb_bundle_set_public_key (RbBundle   *self,
   g_free (self->public_key);
   self->public_key = g_strdup (public_key);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PUBLIC_KEY]);
+}
+
+/**
+ * rb_bundle_get_trusted_keys_dir:
+ * @self: a #RbBundle
+ *
+ * Gets [property@RustBridge.Bundle:trusted-keys-dir].
+ *
+ * Returns: (nullable) (type filename): the directory of trusted keys
+ */
+const char *
+rb_bundle_get_trusted_keys_dir (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return self->trusted_keys_dir;
+}
+
+/**
+ * rb_bundle_set_trusted_keys_dir:
+ * @self: a #RbBundle
+ * @dir: (nullable) (type filename): a directory of minisign `.pub` files,
+ *   or %NULL for the user's and the system's directories only
+ *
+ * Sets [property@RustBridge.Bundle:trusted-keys-dir].
+ */
+void
+rb_bundle_set_trusted_keys_dir (RbBundle   *self,
+                                const char *dir)
+{
+  g_return_if_fail (RB_IS_BUNDLE (self));
+
+  if (g_strcmp0 (self->trusted_keys_dir, dir) == 0)
+    return;
+  g_free (self->trusted_keys_dir);
+  self->trusted_keys_dir = g_strdup (dir);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRUSTED_KEYS_DIR]);
+}
+
+/**
+ * rb_bundle_get_trust_embedded_key:
+ * @self: a #RbBundle
+ *
+ * Gets [property@RustBridge.Bundle:trust-embedded-key].
+ *
+ * Returns: whether the manifest's own key is used when no trusted key is
+ */
+gboolean
+rb_bundle_get_trust_embedded_key (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), FALSE);
+  return self->trust_embedded_key;
+}
+
+/**
+ * rb_bundle_set_trust_embedded_key:
+ * @self: a #RbBundle
+ * @trust: whether to check signatures with the key the bundle carries
+ *   when no trusted key is found (integrity only)
+ *
+ * Sets [property@RustBridge.Bundle:trust-embedded-key].
+ */
+void
+rb_bundle_set_trust_embedded_key (RbBundle *self,
+                                  gboolean  trust)
+{
+  g_return_if_fail (RB_IS_BUNDLE (self));
+
+  trust = !!trust;
+  if (self->trust_embedded_key == trust)
+    return;
+  self->trust_embedded_key = trust;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRUST_EMBEDDED_KEY]);
 }
 
 /* ------------------------------------------------------------------ */
@@ -861,6 +955,8 @@ rb_bundle_finalize (GObject *object)
 
   g_clear_object (&self->file);
   g_free (self->public_key);
+  g_free (self->trusted_keys_dir);
+  rb_bundle_notices_clear (&self->notices);
   g_clear_error (&self->init_error);
   g_free (self->path);
   g_clear_pointer (&self->archive, rb_archive_free);
@@ -882,6 +978,8 @@ rb_bundle_get_property (GObject    *object,
     case PROP_FILE: g_value_set_object (value, self->file); break;
     case PROP_VERIFY_MODE: g_value_set_enum (value, self->verify_mode); break;
     case PROP_PUBLIC_KEY: g_value_set_string (value, self->public_key); break;
+    case PROP_TRUSTED_KEYS_DIR: g_value_set_string (value, self->trusted_keys_dir); break;
+    case PROP_TRUST_EMBEDDED_KEY: g_value_set_boolean (value, self->trust_embedded_key); break;
     /* Read straight from the manifest: a bundle that is not open has
      * empty properties, not a programming error (unlike its methods). */
     case PROP_NAME: g_value_set_string (value, plugin_string (self, "name")); break;
@@ -914,6 +1012,8 @@ rb_bundle_set_property (GObject      *object,
     case PROP_FILE: self->file = g_value_dup_object (value); break;
     case PROP_VERIFY_MODE: rb_bundle_set_verify_mode (self, g_value_get_enum (value)); break;
     case PROP_PUBLIC_KEY: rb_bundle_set_public_key (self, g_value_get_string (value)); break;
+    case PROP_TRUSTED_KEYS_DIR: rb_bundle_set_trusted_keys_dir (self, g_value_get_string (value)); break;
+    case PROP_TRUST_EMBEDDED_KEY: rb_bundle_set_trust_embedded_key (self, g_value_get_boolean (value)); break;
     case PROP_MAX_MANIFEST_SIZE: self->max_manifest_size = g_value_get_uint64 (value); break;
     case PROP_MAX_LIBRARY_SIZE: self->max_library_size = g_value_get_uint64 (value); break;
     case PROP_MAX_TOTAL_SIZE: self->max_total_size = g_value_get_uint64 (value); break;
@@ -952,12 +1052,41 @@ rb_bundle_class_init (RbBundleClass *klass)
   /**
    * RbBundle:public-key:
    *
-   * The minisign public key to trust (base64 line or `.pub` file text);
-   * replaces the manifest's key. %NULL uses the manifest's key.
+   * The publisher's minisign public key, which the application trusts
+   * (the base64 line or a `.pub` file's text). When set, signatures are
+   * checked with it alone. %NULL looks for a trusted key by the
+   * signature's key id (see [class@RustBridge.Bundle]).
    */
   properties[PROP_PUBLIC_KEY] =
     g_param_spec_string ("public-key", NULL, NULL, NULL,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RbBundle:trusted-keys-dir:
+   *
+   * A directory of minisign `.pub` files the application trusts: the one
+   * whose key id signed the bundle is used, when
+   * [property@RustBridge.Bundle:public-key] is not set. It is searched
+   * before the user's `$XDG_CONFIG_HOME/rustbridge/trusted-keys/` and the
+   * system's `$XDG_DATA_DIRS/rustbridge/trusted-keys/`, which are searched
+   * when it is %NULL too. Only regular `*.pub` files of at most 4 KiB are
+   * read, and at most the first 1000 entries of a directory; other files
+   * are skipped (with a debug message).
+   */
+  properties[PROP_TRUSTED_KEYS_DIR] =
+    g_param_spec_string ("trusted-keys-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /**
+   * RbBundle:trust-embedded-key:
+   *
+   * Whether a signature no trusted key matches is checked with the public
+   * key the bundle's manifest carries. That proves the bundle is intact
+   * (integrity), **not** who made it (origin): anyone can make a bundle
+   * that carries their own key. Off by default, so that
+   * %RB_VERIFY_MODE_STRICT needs a key the application trusts.
+   */
+  properties[PROP_TRUST_EMBEDDED_KEY] =
+    g_param_spec_boolean ("trust-embedded-key", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   /**
    * RbBundle:name:
    *
@@ -1038,6 +1167,7 @@ static void
 rb_bundle_init (RbBundle *self)
 {
   self->verify_mode = RB_VERIFY_MODE_STRICT;
+  rb_bundle_notices_init (&self->notices);
   self->max_manifest_size = DEFAULT_MAX_MANIFEST_SIZE;
   self->max_library_size = DEFAULT_MAX_LIBRARY_SIZE;
   self->max_total_size = DEFAULT_MAX_TOTAL_SIZE;

@@ -45,6 +45,16 @@ RB_AVAILABLE_IN_1_0
 void          rb_bundle_set_public_key          (RbBundle            *self,
                                                  const char          *public_key);
 RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_trusted_keys_dir    (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+void          rb_bundle_set_trusted_keys_dir    (RbBundle            *self,
+                                                 const char          *dir);
+RB_AVAILABLE_IN_1_0
+gboolean      rb_bundle_get_trust_embedded_key  (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+void          rb_bundle_set_trust_embedded_key  (RbBundle            *self,
+                                                 gboolean             trust);
+RB_AVAILABLE_IN_1_0
 const char   *rb_bundle_get_manifest_public_key (RbBundle            *self);
 
 /* The plugin */

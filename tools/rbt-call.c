@@ -210,12 +210,17 @@ rbt_call_main (int    argc,
 
       if (!rbt_bundle_open (&b, target, &error))
         return rbt_report_error ("call", error);
-      if (key_path != NULL || keys_dir != NULL)
+      if (key_path != NULL && keys_dir != NULL)
+        return rbt_usage_error ("call", "give --key or --trusted-keys-dir, not both");
+      if (key_path != NULL)
         {
-          if (!rbt_resolve_key (&b, key_path, keys_dir, &key, &key_text, &source, &error))
+          if (!rbt_resolve_key (&b, key_path, NULL, &key, &key_text, &source, &error))
             return rbt_report_error ("call", error);
           rb_bundle_set_public_key (b.bundle, key_text);
         }
+      /* The library picks the key by id there, then in the user's and the
+       * system's trusted-keys directories, as an application's would. */
+      rb_bundle_set_trusted_keys_dir (b.bundle, keys_dir);
       rb_bundle_set_verify_mode (b.bundle, RB_VERIFY_MODE_STRICT);
       plugin = rb_bundle_load_plugin (b.bundle, variant, config, NULL, &error);
     }

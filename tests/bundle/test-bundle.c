@@ -572,12 +572,19 @@ test_keys (void)
   rb_bundle_set_public_key (bundle, "not a key");
   load_fails (bundle, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, "public-key property");
 
-  /* The caller's key replaces the manifest's. */
+  /* The manifest's key is not the one trusted: key 1 (in the user's
+   * trusted-keys directory) verifies a bundle that carries key 2, even
+   * with trust-embedded-key (a trusted key comes first); so does the
+   * caller's key. */
   wrong_embedded = make ("wrong-embedded.rbp", "--public-key", pub2, NULL);
   {
     g_autoptr(RbBundle) b = open_ok (wrong_embedded);
     g_autoptr(RbPlugin) p = NULL;
-    load_fails (b, NULL, RB_BUNDLE_ERROR_SIGNATURE_INVALID, NULL);
+    p = load_ok (b, NULL);
+    g_clear_object (&p);
+    rb_bundle_set_trust_embedded_key (b, TRUE);
+    p = load_ok (b, NULL);
+    g_clear_object (&p);
     rb_bundle_set_public_key (b, k1);
     p = load_ok (b, NULL);
   }
@@ -608,13 +615,17 @@ test_trusted_comment_whitespace (void)
 static void
 test_no_public_key (void)
 {
-  g_autofree char *path = make ("nokey.rbp", "--set", "public_key=null", NULL);
+  /* Signed with key 2, which no trusted-keys directory holds. */
+  const char *extra[] = { "--set", "public_key=null", NULL };
+  g_autofree char *path = rb_test_make_bundle (workdir, "nokey.rbp", key2, pub2, extra);
   g_autoptr(RbBundle) bundle = open_ok (path);
   g_autoptr(RbPlugin) plugin = NULL;
-  g_autofree char *k1 = read_key_line (pub);
+  g_autofree char *k2 = read_key_line (pub2);
 
   load_fails (bundle, NULL, RB_BUNDLE_ERROR_NO_PUBLIC_KEY, "public-key");
-  rb_bundle_set_public_key (bundle, k1);
+  rb_bundle_set_trust_embedded_key (bundle, TRUE);    /* there is none */
+  load_fails (bundle, NULL, RB_BUNDLE_ERROR_NO_PUBLIC_KEY, "public-key");
+  rb_bundle_set_public_key (bundle, k2);
   plugin = load_ok (bundle, NULL);
 }
 
@@ -1837,6 +1848,15 @@ main (int   argc,
   g_mkdir (workdir, 0700);
   g_mkdir (tmpdir, 0700);
   g_setenv ("TMPDIR", tmpdir, TRUE);
+  /* Key 1 is trusted through the user's trusted-keys directory (filled
+   * below, before anything reads it); the system's directories are empty.
+   * GLib reads both once: before rb_test_init(). */
+  {
+    g_autofree char *config = g_build_filename (base, "config", NULL);
+    g_autofree char *data = g_build_filename (base, "data", NULL);
+    g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+    g_setenv ("XDG_DATA_DIRS", data, TRUE);
+  }
 
   rb_test_init (&argc, &argv);
   g_assert_cmpstr (g_get_tmp_dir (), ==, tmpdir);
@@ -1854,6 +1874,14 @@ main (int   argc,
   pub = g_build_filename (workdir, "k.pub", NULL);
   key2 = g_build_filename (workdir, "k2.key", NULL);
   pub2 = g_build_filename (workdir, "k2.pub", NULL);
+  {
+    g_autofree char *trusted = g_build_filename (g_get_user_config_dir (), "rustbridge", "trusted-keys", NULL);
+    g_autofree char *copy = g_build_filename (trusted, "k.pub", NULL);
+    g_autofree char *text = NULL;
+    g_assert_cmpint (g_mkdir_with_parents (trusted, 0700), ==, 0);
+    g_assert_true (g_file_get_contents (pub, &text, NULL, NULL));
+    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
+  }
   fixture_header = g_test_build_filename (G_TEST_DIST, "plugins", "fixture-raw.h", NULL);
   {
     g_autofree char *copy = g_build_filename (workdir, "fixture-raw.h", NULL);

@@ -492,6 +492,107 @@ if (minisign && makeBundle) {
         assertThrows(() => bundle.load_plugin('nope', null, null), RustBridge.BundleError,
             RustBridge.BundleError.VARIANT_NOT_FOUND, 'variant');
     });
+
+    // ---- trust: which key STRICT checks a bundle with ----
+
+    // Removes @path and everything under it.
+    const removeTree = path => {
+        const file = Gio.File.new_for_path(path);
+        const type = file.query_file_type(Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+        if (type === Gio.FileType.DIRECTORY) {
+            const children = file.enumerate_children('standard::name',
+                Gio.FileQueryInfoFlags.NOFOLLOW_SYMLINKS, null);
+            for (let info; (info = children.next_file(null)) !== null;)
+                removeTree(file.get_child(info.get_name()).get_path());
+            children.close(null);
+        }
+        file.delete(null);
+    };
+    const trustDir = () => {
+        const dir = GLib.dir_make_tmp('rb-gjs-trust-XXXXXX');
+        cleanups.push(() => removeTree(dir));
+        return dir;
+    };
+    const writeKey = (dir, name, trusted) => {
+        GLib.mkdir_with_parents(dir, 0o700);
+        GLib.file_set_contents(`${dir}/${name}`, `untrusted comment: test key\n${trusted}\n`);
+    };
+    const noKey = bundle => assertThrows(() => bundle.verify(null, null), RustBridge.BundleError,
+        RustBridge.BundleError.NO_PUBLIC_KEY, 'no trusted key');
+
+    testOnce('trust-strict-needs-trusted-key', () => {
+        const {out} = getFixture();
+        const empty = trustDir();
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
+        bundle.trusted_keys_dir = empty;
+        assertEq(bundle.trust_embedded_key, false, 'trust-embedded-key default');
+        const e = noKey(bundle);
+        for (const needle of ['public-key', 'trust-embedded-key', empty, 'rustbridge/trusted-keys'])
+            assert(e.message.includes(needle), `message names ${needle}: ${e.message}`);
+    });
+
+    testOnce('trust-public-key', () => {
+        const {out, trusted} = getFixture();
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
+        bundle.public_key = trusted;
+        assert(bundle.verify(null, null), 'verify');
+    });
+
+    testOnce('trust-trusted-keys-dir', async () => {
+        const {out, trusted, untrusted} = getFixture();
+        const dir = trustDir();
+        GLib.file_set_contents(`${dir}/a-garbage.pub`, 'not a key\n');
+        writeKey(dir, 'other.pub', untrusted);
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
+        bundle.trusted_keys_dir = dir;
+        assertEq(bundle.get_trusted_keys_dir(), dir, 'getter');
+        noKey(bundle);
+        writeKey(dir, 'signer.pub', trusted);
+        assert(bundle.verify(null, null), 'verify with the key found by id');
+        const plugin = await bundle.load_plugin_async(null, null, null);
+        assertEq(plugin.bundle_name, 'gjs-plugin', 'loaded');
+        plugin.shutdown(null);
+    });
+
+    testOnce('trust-embedded-key', () => {
+        const {out} = getFixture();
+        const bundle = RustBridge.Bundle.new_for_path(out, null);
+        bundle.trusted_keys_dir = trustDir();
+        noKey(bundle);
+        bundle.trust_embedded_key = true;
+        assert(bundle.verify(null, null), 'integrity only, when asked');
+    });
+
+    // GLib reads XDG_CONFIG_HOME and XDG_DATA_DIRS once: a child gjs has them set.
+    testOnce('trust-xdg-dirs', () => {
+        const {out, trusted} = getFixture();
+        const gjs = GLib.find_program_in_path('gjs');
+        const verifyInChild = (config, dataDirs) => {
+            const launcher = new Gio.SubprocessLauncher({flags: Gio.SubprocessFlags.STDOUT_PIPE});
+            launcher.setenv('XDG_CONFIG_HOME', config, true);
+            launcher.setenv('XDG_DATA_DIRS', dataDirs.join(':'), true);
+            launcher.setenv('RB_TRUST_BUNDLE', out, true);
+            const child = launcher.spawnv([gjs, '-c', `
+                imports.gi.versions.RustBridge = '1.0';
+                const {GLib, RustBridge} = imports.gi;
+                const bundle = RustBridge.Bundle.new_for_path(GLib.getenv('RB_TRUST_BUNDLE'), null);
+                try {
+                    bundle.verify(null, null);
+                    print('verified');
+                } catch (e) {
+                    print('error ' + e.code);
+                }`]);
+            const [, stdout] = child.communicate_utf8(null, null);
+            return stdout.trim();
+        };
+        for (const where of ['user', 'system']) {
+            const base = trustDir();
+            const config = `${base}/config`, data = [`${base}/data1`, `${base}/data2`];
+            assertEq(verifyInChild(config, data), `error ${RustBridge.BundleError.NO_PUBLIC_KEY}`, `${where}: none`);
+            writeKey(`${where === 'user' ? config : data[1]}/rustbridge/trusted-keys`, 'signer.pub', trusted);
+            assertEq(verifyInChild(config, data), 'verified', `${where}: found`);
+        }
+    });
 }
 
 // ---- runner -------------------------------------------------------------

@@ -102,6 +102,7 @@ def test_load_with_trusted_key(signed):
 def test_load_plugin_async(signed):
     path, pub = signed
     bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle.props.public_key = pub
     config = RustBridge.PluginConfig(log_level=RustBridge.LogLevel.DEBUG)
     out = []
     bundle.load_plugin_async(None, config, None, lambda b, res: out.append(b.load_plugin_finish(res)))

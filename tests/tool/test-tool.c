@@ -844,6 +844,13 @@ test_sign (Fixture       *f,
     write_bytes (g_build_filename (f->dir, "keys", "b-new.pub", NULL), n);
     g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "verify", "-q", "b.rbp", "--trusted-keys-dir", "keys", NULL),
                      ==, 0);
+    /* call: the library's RbBundle:trusted-keys-dir. */
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "call", "b.rbp", "math.add", "{\"a\":1,\"b\":2}",
+                               "--trusted-keys-dir", "keys", NULL), ==, 0);
+    g_clear_pointer (&err, g_free);
+    g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "call", "b.rbp", "math.add", "{\"a\":1,\"b\":2}",
+                               "--trusted-keys-dir", "no-such-dir", NULL), ==, 3);
+    g_assert_nonnull (strstr (err, "trust-embedded-key"));
   }
 
   /* Failures leave the bundle as it was: a wrong password, a bad key, a

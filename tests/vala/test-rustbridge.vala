@@ -446,6 +446,122 @@ async void check_bundle (string fixture, string dir) throws Error {
     }
 }
 
+// ---- trust: which key STRICT checks a bundle with ------------------------------------
+
+// Removes @path and everything under it.
+void remove_tree (string path) {
+    if (FileUtils.test (path, FileTest.IS_DIR) && !FileUtils.test (path, FileTest.IS_SYMLINK)) {
+        try {
+            var d = Dir.open (path);
+            string? name;
+            while ((name = d.read_name ()) != null)
+                remove_tree (Path.build_filename (path, name));
+        } catch (FileError e) {
+            print ("# %s\n", e.message);
+        }
+        DirUtils.remove (path);
+    } else {
+        FileUtils.remove (path);
+    }
+}
+
+void write_key (string dir, string name, string key_line) throws Error {
+    DirUtils.create_with_parents (dir, 0700);
+    FileUtils.set_contents (dir + "/" + name, "untrusted comment: test key\n" + key_line + "\n");
+}
+
+void check_no_key (Bundle bundle, string what) throws Error {
+    try {
+        bundle.verify ();
+        check (false, what + ": no error");
+    } catch (BundleError.NO_PUBLIC_KEY e) {
+        foreach (var needle in new string[] { "public-key", "trust-embedded-key", "rustbridge/trusted-keys" })
+            check (needle in e.message, what + ": the message names " + needle);
+    }
+}
+
+// GLib reads XDG_CONFIG_HOME and XDG_DATA_DIRS once: a child (this program
+// with --verify-child) has them set. Returns what the child printed.
+string verify_in_child (string bundle_path, string config, string data_dirs) throws Error {
+    string[] env = Environ.set_variable (Environ.get (), "XDG_CONFIG_HOME", config);
+    env = Environ.set_variable (env, "XDG_DATA_DIRS", data_dirs);
+    string stdout_text;
+    int status;
+    Process.spawn_sync (null, { self_path, "--verify-child", bundle_path }, env, 0, null,
+                        out stdout_text, null, out status);
+    Process.check_wait_status (status);
+    return stdout_text.strip ();
+}
+
+int verify_child (string bundle_path) {
+    try {
+        new Bundle.for_path (bundle_path).verify ();
+        print ("verified\n");
+    } catch (Error e) {
+        print ("error %d\n", e.code);
+    }
+    return 0;
+}
+
+async void test_bundle_trust (string fixture) throws Error {
+    var dir = DirUtils.make_tmp ("rb-vala-trust-XXXXXX");
+    try {
+        string trusted, untrusted;
+        var signer = make_key (dir, "signer", out trusted);
+        make_key (dir, "other", out untrusted);
+        var out_path = dir + "/plugin.rbp";
+        int status;
+        Process.spawn_sync (null, { "/usr/bin/python3", Environment.get_variable ("RB_MAKE_BUNDLE"), out_path,
+                                    "--library", fixture, "--platform", Bundle.get_current_platform (),
+                                    "--sign", signer + ".key", "--public-key", signer + ".pub" },
+                            null, 0, null, null, null, out status);
+        Process.check_wait_status (status);
+
+        // No trusted key: refused, and the message says how to fix it.
+        var keys_dir = dir + "/app-keys";
+        DirUtils.create (keys_dir, 0700);
+        var bundle = new Bundle.for_path (out_path);
+        check (!bundle.trust_embedded_key, "trust-embedded-key is off by default");
+        bundle.trusted_keys_dir = keys_dir;
+        check_no_key (bundle, "empty trusted-keys-dir");
+
+        // trusted-keys-dir: the key with the signature's id.
+        FileUtils.set_contents (keys_dir + "/a-garbage.pub", "not a key\n");
+        write_key (keys_dir, "other.pub", untrusted);
+        check_no_key (bundle, "only other keys");
+        write_key (keys_dir, "signer.pub", trusted);
+        check (bundle.verify (), "trusted-keys-dir");
+        var plugin = yield bundle.load_plugin_async ();
+        check (plugin.state == LifecycleState.ACTIVE, "loaded");
+        plugin.shutdown ();
+
+        // public-key.
+        bundle = new Bundle.for_path (out_path);
+        bundle.trusted_keys_dir = dir + "/nowhere";
+        bundle.public_key = trusted;
+        check (bundle.verify (), "public-key");
+
+        // trust-embedded-key, only when asked.
+        bundle = new Bundle.for_path (out_path);
+        bundle.trusted_keys_dir = dir + "/nowhere";
+        bundle.trust_embedded_key = true;
+        check (bundle.verify (), "trust-embedded-key");
+
+        // The user's and the system's directories.
+        foreach (var where in new string[] { "user", "system" }) {
+            var config = dir + "/" + where + "-config";
+            var data1 = dir + "/" + where + "-data1", data2 = dir + "/" + where + "-data2";
+            var data_dirs = data1 + ":" + data2;
+            check_str (verify_in_child (out_path, config, data_dirs), "error %d".printf (BundleError.NO_PUBLIC_KEY),
+                       where + ": no key");
+            write_key ((where == "user" ? config : data2) + "/rustbridge/trusted-keys", "signer.pub", trusted);
+            check_str (verify_in_child (out_path, config, data_dirs), "verified", where + ": key found");
+        }
+    } finally {
+        remove_tree (dir);
+    }
+}
+
 // ---- runner ---------------------------------------------------------------------
 
 async void run_all () {
@@ -492,14 +608,24 @@ async void run_all () {
     if (Environment.find_program_in_path ("minisign") != null && Environment.get_variable ("RB_MAKE_BUNDLE") != null) {
         try { yield test_bundle (fixture); report ("bundle", null); }
         catch (Error e) { report ("bundle", e); }
+        try { yield test_bundle_trust (fixture); report ("bundle-trust", null); }
+        catch (Error e) { report ("bundle-trust", e); }
     } else {
         n_tests++;
         print ("ok %d bundle # SKIP minisign or rb-make-bundle.py missing\n", n_tests);
+        n_tests++;
+        print ("ok %d bundle-trust # SKIP minisign or rb-make-bundle.py missing\n", n_tests);
     }
     loop.quit ();
 }
 
-int main () {
+string self_path;
+
+int main (string[] args) {
+    if (args.length == 3 && args[1] == "--verify-child")
+        return verify_child (args[2]);
+    self_path = FileUtils.test (args[0], FileTest.IS_EXECUTABLE) && Path.is_absolute (args[0])
+                ? args[0] : Path.build_filename (Environment.get_current_dir (), args[0]);
     main_thread = Thread.self<void*> ();
     loop = new MainLoop ();
     run_all.begin ();
