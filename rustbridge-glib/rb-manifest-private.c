@@ -136,6 +136,27 @@ variant_name_is_valid (const char *name)
   return TRUE;
 }
 
+/* An optional path of a file in the archive: a string and a safe entry
+ * name (the upstream tools always write docs/NOTICES.txt and
+ * legal/LICENSE; any safe path is accepted). */
+static gboolean
+check_optional_path (JsonObject  *object,
+                     const char  *where,
+                     const char  *name,
+                     GError     **error)
+{
+  const char *path = rb_json_object_get_string (object, name);
+
+  if (!check_optional (object, where, name, JSON_NODE_VALUE, error))
+    return FALSE;
+  if (path != NULL && !rb_archive_name_is_safe (path))
+    {
+      g_autofree char *shown = rb_names_shown (path);
+      return rb_json_manifest_error (error, "“%s%s” is not a safe path in the archive: “%s”", where, name, shown);
+    }
+  return TRUE;
+}
+
 /* `build_info` (top-level, or a 1.1 variant's): the members something
  * reads must have their types. `git.commit` is optional although
  * upstream's writer requires it: a git object without one reads as
@@ -437,8 +458,10 @@ validate_manifest (RbManifest  *self,
       !check_optional (object, "", "bridges", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "sbom", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "schemas", JSON_NODE_OBJECT, error) ||
-      !check_optional (object, "", "notices", JSON_NODE_VALUE, error) ||
-      !check_optional (object, "", "license_file", JSON_NODE_VALUE, error) ||
+      !check_optional_path (object, "", "notices", error) ||
+      !check_optional_path (object, "", "license_file", error) ||
+      !check_optional_path (rb_json_object_get_object (object, "sbom"), "sbom.", "cyclonedx", error) ||
+      !check_optional_path (rb_json_object_get_object (object, "sbom"), "sbom.", "spdx", error) ||
       !check_optional (object, "", "api", JSON_NODE_OBJECT, error) ||
       !validate_api (self, rb_json_object_get_object (object, "api"), error))
     return FALSE;
