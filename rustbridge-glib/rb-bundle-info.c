@@ -161,7 +161,9 @@ rb_bundle_get_manifest_public_key (RbBundle *self)
  * rb_bundle_get_min_rustbridge_version:
  * @self: a #RbBundle
  *
- * Gets `api.min_rustbridge_version`.
+ * Gets `api.min_rustbridge_version`, which only bundles made before
+ * rustbridge 0.7 have. It is informational: loading checks
+ * `build_info.rustbridge_version` instead.
  *
  * Returns: (nullable): the minimum rustbridge version the plugin needs
  */
@@ -423,6 +425,126 @@ rb_bundle_get_notices_path (RbBundle *self)
 {
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   return rb_manifest_get_string (self->manifest, "notices");
+}
+
+/* ------------------------------------------------------------------ */
+/* Per-variant metadata (format 1.1)                                   */
+
+/* @node as JSON text, or NULL (no error) when it is absent or null. */
+static char *
+node_to_json (JsonNode *node)
+{
+  if (node == NULL || JSON_NODE_HOLDS_NULL (node))
+    return NULL;
+  return rb_json_to_string (node);
+}
+
+/**
+ * rb_bundle_dup_variant_json:
+ * @self: a #RbBundle
+ * @platform: (nullable): a platform key, or %NULL for the current platform
+ * @variant: (nullable): a variant, or %NULL for the platform's default one
+ * @error: return location for a #GError
+ *
+ * Gets a variant's entry of the manifest as JSON text: `library`,
+ * `checksum`, the free-form `build`, the members format 1.1 added
+ * (`build_info`, `sbom`, `schema_checksum`, `schemas`) and any member a
+ * newer writer added, as stored. For a platform in the older
+ * single-variant form, the `release` variant's entry is the platform's.
+ *
+ * Returns: (transfer full): a JSON object, or %NULL with @error set
+ *   (%RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM, %RB_BUNDLE_ERROR_VARIANT_NOT_FOUND)
+ */
+char *
+rb_bundle_dup_variant_json (RbBundle    *self,
+                            const char  *platform,
+                            const char  *variant,
+                            GError     **error)
+{
+  JsonObject *entry;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  entry = rb_manifest_lookup_variant (self->manifest, platform, variant, error);
+  if (entry == NULL)
+    return NULL;
+  node = json_node_init_object (json_node_alloc (), entry);
+  return rb_json_to_string (node);
+}
+
+/**
+ * rb_bundle_dup_variant_build_json:
+ * @self: a #RbBundle
+ * @platform: (nullable): a platform key, or %NULL for the current platform
+ * @variant: (nullable): a variant, or %NULL for the platform's default one
+ * @error: return location for a #GError
+ *
+ * Gets a variant's own `build` member as JSON text: the settings it was
+ * built with (the upstream tools write an object such as
+ * `{"profile": "release", "opt_level": "3", "features": []}`; its content
+ * is free-form and not checked).
+ *
+ * Returns: (transfer full) (nullable): the JSON value, %NULL without
+ *   @error set if the variant has no `build`, or %NULL with @error set
+ *   (%RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM, %RB_BUNDLE_ERROR_VARIANT_NOT_FOUND)
+ */
+char *
+rb_bundle_dup_variant_build_json (RbBundle    *self,
+                                  const char  *platform,
+                                  const char  *variant,
+                                  GError     **error)
+{
+  JsonObject *entry;
+
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  entry = rb_manifest_lookup_variant (self->manifest, platform, variant, error);
+  if (entry == NULL)
+    return NULL;
+  return node_to_json (json_object_get_member (entry, "build"));
+}
+
+/**
+ * rb_bundle_dup_variant_build_info_json:
+ * @self: a #RbBundle
+ * @platform: (nullable): a platform key, or %NULL for the current platform
+ * @variant: (nullable): a variant, or %NULL for the platform's default one
+ * @error: return location for a #GError
+ *
+ * Gets the build information that applies to a variant, as JSON text: the
+ * variant's own `build_info` (format 1.1, a bundle merged from several
+ * builds), else the manifest's top-level `build_info`. Its
+ * `rustbridge_version` is the one checked before the variant's library
+ * is loaded. The typed `get_build_info_string`, `get_git_*` and
+ * `dup_built_at` methods read the top-level one only.
+ *
+ * Returns: (transfer full) (nullable): a JSON object, %NULL without
+ *   @error set if neither exists, or %NULL with @error set
+ *   (%RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM, %RB_BUNDLE_ERROR_VARIANT_NOT_FOUND)
+ */
+char *
+rb_bundle_dup_variant_build_info_json (RbBundle    *self,
+                                       const char  *platform,
+                                       const char  *variant,
+                                       GError     **error)
+{
+  JsonObject *entry, *info;
+  g_autoptr(JsonNode) node = NULL;
+
+  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  entry = rb_manifest_lookup_variant (self->manifest, platform, variant, error);
+  if (entry == NULL)
+    return NULL;
+  info = rb_manifest_variant_build_info (self->manifest, entry);
+  if (info == NULL)
+    return NULL;
+  node = json_node_init_object (json_node_alloc (), info);
+  return rb_json_to_string (node);
 }
 
 /**

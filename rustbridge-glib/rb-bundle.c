@@ -336,6 +336,13 @@ rb_bundle_dup_library_path (RbBundle    *self,
  * An empty library is refused (%RB_BUNDLE_ERROR_INVALID_ARCHIVE) even if
  * its checksum and signature match.
  *
+ * First of all, a library built with a rustbridge framework whose plugin
+ * ABI this library does not implement (`build_info.rustbridge_version`,
+ * the variant's own first: see [the bundle format](bundle-format.html))
+ * is refused with %RB_BUNDLE_ERROR_UNSUPPORTED_VERSION. The same check
+ * runs before [method@RustBridge.Bundle.extract_library] and
+ * [method@RustBridge.Bundle.load_plugin] write or load anything.
+ *
  * Returns: %TRUE if everything checked out, or %FALSE with @error set
  */
 gboolean
@@ -350,11 +357,12 @@ rb_bundle_verify (RbBundle      *self,
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  source = bundle_source (self);
-  if (!rb_bundle_verify_manifest (&source, error))
-    return FALSE;
   resolved = rb_manifest_resolve_variant (self->manifest, variant, error);
-  return resolved != NULL && rb_bundle_verify_library (&source, resolved, -1, NULL, cancellable, error);
+  if (resolved == NULL || !rb_manifest_check_framework (self->manifest, resolved, error))
+    return FALSE;
+  source = bundle_source (self);
+  return rb_bundle_verify_manifest (&source, error) &&
+         rb_bundle_verify_library (&source, resolved, -1, NULL, cancellable, error);
 }
 
 /**
@@ -393,7 +401,7 @@ rb_bundle_extract_library (RbBundle      *self,
   /* Before a directory is made: the platform and variant are looked up
    * once, here. */
   resolved = rb_manifest_resolve_variant (self->manifest, variant, error);
-  if (resolved == NULL)
+  if (resolved == NULL || !rb_manifest_check_framework (self->manifest, resolved, error))
     return NULL;
   if (private_dir)
     {
@@ -664,8 +672,9 @@ rb_bundle_list_schemas (RbBundle *self)
  * @name: a schema name from [method@RustBridge.Bundle.list_schemas]
  * @error: return location for a #GError
  *
- * Reads a schema file and checks it against the manifest's checksum
- * (when the manifest gives one). An empty file is refused
+ * Reads a schema file and checks it against the manifest's checksum. A
+ * schema the manifest gives no checksum for cannot be verified and is
+ * refused (%RB_BUNDLE_ERROR_INVALID_MANIFEST), as is an empty file
  * (%RB_BUNDLE_ERROR_INVALID_ARCHIVE).
  *
  * Returns: (transfer full): the schema's bytes, or %NULL with @error set
@@ -683,11 +692,19 @@ rb_bundle_read_schema (RbBundle    *self,
 
   if (!rb_manifest_lookup_schema (self->manifest, name, &path, &checksum, error))
     return NULL;
+  if (checksum == NULL)
+    {
+      /* Upstream's writer always gives one; without it the file cannot be
+       * verified, so it is not handed out. */
+      g_autofree char *shown = rb_names_shown (name);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
+                   "Bundle “%s”: schema “%s” has no checksum, so it cannot be verified", self->path, shown);
+      return NULL;
+    }
   bytes = rb_archive_read (self->archive, path, MAX_FILE_SIZE, error);
   if (bytes == NULL)
     return NULL;
-  if (checksum != NULL &&
-      !rb_bundle_verify_checksum (checksum, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)))
+  if (!rb_bundle_verify_checksum (checksum, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)))
     {
       g_autofree char *shown = rb_names_shown (name);
       g_autofree char *shown_path = rb_names_shown (path);

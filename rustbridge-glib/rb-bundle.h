@@ -121,6 +121,21 @@ RB_AVAILABLE_IN_1_0
 char         *rb_bundle_dup_library_path        (RbBundle            *self,
                                                  const char          *variant,
                                                  GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_dup_variant_json        (RbBundle            *self,
+                                                 const char          *platform,
+                                                 const char          *variant,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_dup_variant_build_json  (RbBundle            *self,
+                                                 const char          *platform,
+                                                 const char          *variant,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_dup_variant_build_info_json (RbBundle        *self,
+                                                     const char      *platform,
+                                                     const char      *variant,
+                                                     GError          **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Verifying and loading the library */
 RB_AVAILABLE_IN_1_0

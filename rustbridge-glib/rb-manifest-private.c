@@ -18,6 +18,7 @@ struct _RbManifest {
   char       **authors;
   char       **transports;     /* api.transports */
   GPtrArray   *messages;       /* RbBundleMessage, api.messages in order */
+  gint         newer_logged;   /* atomic: a newer framework was reported */
 };
 
 /* ------------------------------------------------------------------ */
@@ -120,15 +121,108 @@ checksum_is_valid (const char *checksum)
   return TRUE;
 }
 
+/* Lowercase ASCII letters, digits and hyphens, starting and ending with a
+ * letter or a digit (as upstream's validator). */
 static gboolean
 variant_name_is_valid (const char *name)
 {
-  if (*name == '\0')
+  gsize len = strlen (name);
+
+  if (len == 0 || name[0] == '-' || name[len - 1] == '-')
     return FALSE;
   for (const char *p = name; *p; p++)
     if (!(g_ascii_islower (*p) || g_ascii_isdigit (*p) || *p == '-'))
       return FALSE;
   return TRUE;
+}
+
+/* An optional path of a file in the archive: a string and a safe entry
+ * name (the upstream tools always write docs/NOTICES.txt and
+ * legal/LICENSE; any safe path is accepted). */
+static gboolean
+check_optional_path (JsonObject  *object,
+                     const char  *where,
+                     const char  *name,
+                     GError     **error)
+{
+  const char *path = rb_json_object_get_string (object, name);
+
+  if (!check_optional (object, where, name, JSON_NODE_VALUE, error))
+    return FALSE;
+  if (path != NULL && !rb_archive_name_is_safe (path))
+    {
+      g_autofree char *shown = rb_names_shown (path);
+      return rb_json_manifest_error (error, "“%s%s” is not a safe path in the archive: “%s”", where, name, shown);
+    }
+  return TRUE;
+}
+
+/* `build_info` (top-level, or a 1.1 variant's): the members something
+ * reads must have their types. `git.commit` is optional although
+ * upstream's writer requires it: a git object without one reads as
+ * no commit. */
+static gboolean
+validate_build_info (JsonObject  *info,
+                     const char  *where,
+                     GError     **error)
+{
+  g_autofree char *git_where = g_strconcat (where, "git.", NULL);
+
+  if (info == NULL)
+    return TRUE;
+  return check_optional (info, where, "rustbridge_version", JSON_NODE_VALUE, error) &&
+         check_optional (info, where, "git", JSON_NODE_OBJECT, error) &&
+         check_optional (rb_json_object_get_object (info, "git"), git_where, "commit", JSON_NODE_VALUE, error);
+}
+
+/* `schemas` (top-level, or a 1.1 variant's): every entry an object with a
+ * safe `path`; `format` (any string: writers differ) and `checksum` are
+ * checked when present. A schema without a checksum is listed but cannot
+ * be read (rb_bundle_read_schema() refuses it). */
+static gboolean
+validate_schemas (JsonObject  *schemas,
+                  const char  *where,
+                  GError     **error)
+{
+  g_autoptr(GList) names = schemas ? json_object_get_members (schemas) : NULL;
+
+  for (GList *l = names; l != NULL; l = l->next)
+    {
+      JsonObject *schema = rb_json_object_get_object (schemas, l->data);
+      const char *path = rb_json_object_get_string (schema, "path");
+      const char *checksum = rb_json_object_get_string (schema, "checksum");
+      g_autofree char *shown = rb_names_shown (l->data);
+      g_autofree char *member = g_strdup_printf ("%s%s.", where, shown);
+
+      if (schema == NULL || path == NULL || !rb_archive_name_is_safe (path))
+        return rb_json_manifest_error (error, "schema “%s” needs a safe “path”", shown);
+      if (!check_optional (schema, member, "format", JSON_NODE_VALUE, error) ||
+          !check_optional (schema, member, "checksum", JSON_NODE_VALUE, error))
+        return FALSE;
+      if (checksum != NULL && !checksum_is_valid (checksum))
+        return rb_json_manifest_error (error, "schema “%s” has an invalid checksum", shown);
+    }
+  return TRUE;
+}
+
+/* The members format 1.1 adds to a variant. */
+static gboolean
+validate_variant_metadata (JsonObject  *variant,
+                           const char  *platform,
+                           const char  *shown_name,
+                           GError     **error)
+{
+  g_autofree char *where = g_strdup_printf ("platforms.%s.variants.%s.", platform, shown_name);
+  g_autofree char *build_info_where = g_strconcat (where, "build_info.", NULL);
+  g_autofree char *schemas_where = g_strconcat (where, "schemas.", NULL);
+
+  /* `build` is free-form (the tools write an object): not checked. */
+  return check_optional (variant, where, "build_info", JSON_NODE_OBJECT, error) &&
+         check_optional (variant, where, "sbom", JSON_NODE_OBJECT, error) &&
+         check_optional (variant, where, "schema_checksum", JSON_NODE_VALUE, error) &&
+         check_optional (variant, where, "schemas", JSON_NODE_OBJECT, error) &&
+         validate_build_info (rb_json_object_get_object (variant, "build_info"), build_info_where, error) &&
+         validate_schemas (rb_json_object_get_object (variant, "schemas"), schemas_where, error);
 }
 
 static gboolean
@@ -143,8 +237,9 @@ validate_variant (JsonObject  *variant,
   g_autofree char *shown_name = rb_names_shown (name);
 
   if (!variant_name_is_valid (name))
-    return rb_json_manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and hyphens",
-                           shown_name, platform);
+    return rb_json_manifest_error (error, "variant name “%s” of platform “%s” is not lowercase letters, digits and "
+                                   "hyphens starting and ending with a letter or a digit",
+                                   shown_name, platform);
   if (library == NULL)
     return rb_json_manifest_error (error, "variant “%s” of platform “%s” has no “library” string", shown_name, platform);
   if (!rb_archive_name_is_safe (library))
@@ -156,7 +251,7 @@ validate_variant (JsonObject  *variant,
   if (checksum == NULL || !checksum_is_valid (checksum))
     return rb_json_manifest_error (error, "variant “%s” of platform “%s” has no valid “checksum” (sha256:<64 hex>)",
                            shown_name, platform);
-  return TRUE;
+  return validate_variant_metadata (variant, platform, shown_name, error);
 }
 
 static gboolean
@@ -208,27 +303,96 @@ validate_platform (JsonObject  *platform,
   return TRUE;
 }
 
+/* "MAJOR.MINOR", then nothing or ".PATCH…", "-pre…", "+build…"; an
+ * optional leading "v". */
+static gboolean
+parse_version (const char *text,
+               guint64    *major,
+               guint64    *minor)
+{
+  const char *p = text;
+  char *end = NULL;
+
+  if (*p == 'v')
+    p++;
+  if (!g_ascii_isdigit (*p))
+    return FALSE;
+  *major = g_ascii_strtoull (p, &end, 10);
+  if (*end != '.' || !g_ascii_isdigit (end[1]))
+    return FALSE;
+  *minor = g_ascii_strtoull (end + 1, &end, 10);
+  return *end == '\0' || *end == '.' || *end == '-' || *end == '+';
+}
+
+static gboolean
+newer_than_tested (guint64 major,
+                   guint64 minor)
+{
+  return major > RB_MANIFEST_RUSTBRIDGE_TESTED_MAJOR ||
+         (major == RB_MANIFEST_RUSTBRIDGE_TESTED_MAJOR && minor > RB_MANIFEST_RUSTBRIDGE_TESTED_MINOR);
+}
+
+/* api.min_rustbridge_version (bundles from before 0.7): only reported,
+ * nothing depends on it; the check that refuses is on the framework that
+ * built the library (rb_manifest_check_framework()). */
 static void
 check_min_rustbridge_version (RbManifest *self)
 {
   const char *min = rb_manifest_get_min_rustbridge_version (self);
   guint64 major = 0, minor = 0;
-  char *end = NULL;
 
-  if (min == NULL)
+  if (min == NULL || !parse_version (min, &major, &minor) || !newer_than_tested (major, minor))
     return;
-  major = g_ascii_strtoull (min, &end, 10);
-  if (end != NULL && *end == '.')
-    minor = g_ascii_strtoull (end + 1, NULL, 10);
-  if (major > RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MAJOR ||
-      (major == RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MAJOR && minor > RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MINOR))
+  {
+    g_autofree char *shown = rb_names_shown (min);
+    /* A MESSAGE, as every report about a bundle's content. */
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
+                      "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this library knows versions up to %d.%d",
+                      self->path, shown, RB_MANIFEST_RUSTBRIDGE_TESTED_MAJOR, RB_MANIFEST_RUSTBRIDGE_TESTED_MINOR);
+  }
+}
+
+gboolean
+rb_manifest_check_framework (RbManifest               *self,
+                             const RbManifestVariant  *variant,
+                             GError                  **error)
+{
+  const char *version = variant->rustbridge_version;
+  g_autofree char *shown = NULL;
+  g_autofree char *shown_variant = NULL;
+  guint64 major = 0, minor = 0;
+
+  if (version == NULL)
+    return TRUE;
+  shown = rb_names_shown (version);
+  shown_variant = rb_names_shown (variant->name);
+  if (!parse_version (version, &major, &minor))
     {
-      g_autofree char *shown = rb_names_shown (min);
-      /* A MESSAGE, as every report about a bundle's content. */
-      g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_MESSAGE,
-                        "MESSAGE", "Bundle “%s” asks for rustbridge %s or newer; this host implements %d.%d",
-                        self->path, shown, RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MAJOR, RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MINOR);
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
+                   "Bundle “%s” (variant “%s”) was built with rustbridge “%s”, which is not a version "
+                   "number; this library loads plugins built with rustbridge %d.%d to %d.x",
+                   self->path, shown_variant, shown, RB_MANIFEST_RUSTBRIDGE_OLDEST_MAJOR,
+                   RB_MANIFEST_RUSTBRIDGE_OLDEST_MINOR, RB_MANIFEST_RUSTBRIDGE_LAST_MAJOR);
+      return FALSE;
     }
+  if (major > RB_MANIFEST_RUSTBRIDGE_LAST_MAJOR ||
+      (major == RB_MANIFEST_RUSTBRIDGE_OLDEST_MAJOR && minor < RB_MANIFEST_RUSTBRIDGE_OLDEST_MINOR))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
+                   "Bundle “%s” (variant “%s”) was built with rustbridge %s, whose plugin ABI this "
+                   "library does not implement (it loads plugins built with rustbridge %d.%d to %d.x)",
+                   self->path, shown_variant, shown, RB_MANIFEST_RUSTBRIDGE_OLDEST_MAJOR,
+                   RB_MANIFEST_RUSTBRIDGE_OLDEST_MINOR, RB_MANIFEST_RUSTBRIDGE_LAST_MAJOR);
+      return FALSE;
+    }
+  /* Same major version, so the same ABI: loaded, and said once per bundle
+   * (INFO: nothing is wrong, and a bundle must never cause a WARNING). */
+  if (newer_than_tested (major, minor) && g_atomic_int_compare_and_exchange (&self->newer_logged, 0, 1))
+    g_log_structured (G_LOG_DOMAIN, G_LOG_LEVEL_INFO,
+                      "MESSAGE", "Bundle “%s” was built with rustbridge %s, newer than any this library was "
+                      "tested with (%d.%d.x); it has the same ABI and is loaded",
+                      self->path, shown, RB_MANIFEST_RUSTBRIDGE_TESTED_MAJOR, RB_MANIFEST_RUSTBRIDGE_TESTED_MINOR);
+  return TRUE;
 }
 
 static gboolean
@@ -287,32 +451,23 @@ validate_manifest (RbManifest  *self,
 
   if (!check_optional (object, "", "public_key", JSON_NODE_VALUE, error) ||
       !check_optional (object, "", "build_info", JSON_NODE_OBJECT, error) ||
+      !validate_build_info (rb_json_object_get_object (object, "build_info"), "build_info.", error) ||
+      !check_optional (object, "", "schema_checksum", JSON_NODE_VALUE, error) ||
+      /* {"jni": {platform: entry}}: Java-only libraries, never loaded
+       * here, so only the shape of the member is checked. */
+      !check_optional (object, "", "bridges", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "sbom", JSON_NODE_OBJECT, error) ||
       !check_optional (object, "", "schemas", JSON_NODE_OBJECT, error) ||
-      !check_optional (object, "", "notices", JSON_NODE_VALUE, error) ||
-      !check_optional (object, "", "license_file", JSON_NODE_VALUE, error) ||
+      !check_optional_path (object, "", "notices", error) ||
+      !check_optional_path (object, "", "license_file", error) ||
+      !check_optional_path (rb_json_object_get_object (object, "sbom"), "sbom.", "cyclonedx", error) ||
+      !check_optional_path (rb_json_object_get_object (object, "sbom"), "sbom.", "spdx", error) ||
       !check_optional (object, "", "api", JSON_NODE_OBJECT, error) ||
       !validate_api (self, rb_json_object_get_object (object, "api"), error))
     return FALSE;
 
-  {
-    JsonObject *schemas = rb_json_object_get_object (object, "schemas");
-    g_autoptr(GList) names = schemas ? json_object_get_members (schemas) : NULL;
-
-    for (GList *l = names; l != NULL; l = l->next)
-      {
-        JsonObject *schema = rb_json_object_get_object (schemas, l->data);
-        const char *path = rb_json_object_get_string (schema, "path");
-        const char *checksum = rb_json_object_get_string (schema, "checksum");
-
-        g_autofree char *shown = rb_names_shown (l->data);
-
-        if (schema == NULL || path == NULL || !rb_archive_name_is_safe (path))
-          return rb_json_manifest_error (error, "schema “%s” needs a safe “path”", shown);
-        if (checksum != NULL && !checksum_is_valid (checksum))
-          return rb_json_manifest_error (error, "schema “%s” has an invalid checksum", shown);
-      }
-  }
+  if (!validate_schemas (rb_json_object_get_object (object, "schemas"), "schemas.", error))
+    return FALSE;
 
   check_min_rustbridge_version (self);
   return TRUE;
@@ -525,17 +680,19 @@ rb_manifest_dup_default_variant (RbManifest  *self,
   return entry != NULL ? g_strdup (default_variant (entry)) : NULL;
 }
 
-RbManifestVariant *
-rb_manifest_resolve_variant (RbManifest  *self,
-                             const char  *variant,
-                             GError     **error)
+JsonObject *
+rb_manifest_lookup_variant (RbManifest  *self,
+                            const char  *platform,
+                            const char  *variant,
+                            GError     **error)
 {
-  JsonObject *entry = lookup_platform (self, NULL, error);
+  JsonObject *entry = lookup_platform (self, platform, error);
   JsonObject *variants, *found;
-  RbManifestVariant *resolved;
 
   if (entry == NULL)
     return NULL;
+  if (platform == NULL)
+    platform = rb_manifest_get_current_platform ();
   if (variant == NULL)
     variant = default_variant (entry);
   variants = rb_json_object_get_object (entry, "variants");
@@ -544,17 +701,40 @@ rb_manifest_resolve_variant (RbManifest  *self,
   if (found == NULL)
     {
       g_autofree char *shown = rb_names_shown (variant);
+      g_autofree char *shown_platform = rb_names_shown (platform);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_VARIANT_NOT_FOUND,
-                   "Bundle “%s” has no variant “%s” for platform “%s”", self->path, shown,
-                   rb_manifest_get_current_platform ());
-      return NULL;
+                   "Bundle “%s” has no variant “%s” for platform “%s”", self->path, shown, shown_platform);
     }
+  return found;
+}
+
+JsonObject *
+rb_manifest_variant_build_info (RbManifest *self,
+                                JsonObject *entry)
+{
+  JsonObject *own = rb_json_object_get_object (entry, "build_info");
+
+  return own != NULL ? own : rb_manifest_get_build_info (self);
+}
+
+RbManifestVariant *
+rb_manifest_resolve_variant (RbManifest  *self,
+                             const char  *variant,
+                             GError     **error)
+{
+  JsonObject *found = rb_manifest_lookup_variant (self, NULL, variant, error);
+  RbManifestVariant *resolved;
+
+  if (found == NULL)
+    return NULL;
   /* Validation made sure that both are there. */
   resolved = g_new0 (RbManifestVariant, 1);
-  resolved->name = g_strdup (variant);
+  resolved->name = g_strdup (variant != NULL ? variant : default_variant (lookup_platform (self, NULL, NULL)));
   resolved->library = g_strdup (rb_json_object_get_string (found, "library"));
   resolved->checksum = g_strdup (rb_json_object_get_string (found, "checksum"));
   resolved->file_name = g_path_get_basename (resolved->library);
+  resolved->rustbridge_version = g_strdup (rb_json_object_get_string (rb_manifest_variant_build_info (self, found),
+                                                                      "rustbridge_version"));
   return resolved;
 }
 
@@ -567,6 +747,7 @@ rb_manifest_variant_free (RbManifestVariant *variant)
   g_free (variant->library);
   g_free (variant->checksum);
   g_free (variant->file_name);
+  g_free (variant->rustbridge_version);
   g_free (variant);
 }
 

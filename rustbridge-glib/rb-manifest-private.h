@@ -12,7 +12,12 @@
  *   is not one JSON object, and any manifest whose members have the wrong
  *   types, whose platforms have no usable variant, whose paths are not
  *   safe entry names or whose checksums are not sha256:<64 hex>. A
- *   manifest asking for a newer rustbridge only logs a MESSAGE.
+ *   pre-0.7 manifest whose api.min_rustbridge_version is newer than the
+ *   newest framework we know only logs a MESSAGE (nothing depends on api).
+ * - The framework version (build_info.rustbridge_version, the variant's
+ *   own first) is checked by rb_manifest_check_framework() before a
+ *   library is verified, extracted or loaded, not at open: a bundle from
+ *   another ABI can still be inspected.
  * - It owns the current platform key, and resolves a variant of it once
  *   into an RbManifestVariant (library entry, checksum, file name).
  * - Every name it puts in a message is escaped (rb-names-private.h);
@@ -25,9 +30,14 @@
 
 G_BEGIN_DECLS
 
-/* The rustbridge version whose ABI we implement (doc/plugin-abi.md). */
-#define RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MAJOR  0
-#define RB_MANIFEST_SUPPORTED_RUSTBRIDGE_MINOR  7
+/* The rustbridge framework versions whose ABI we implement
+ * (doc/plugin-abi.md): 0.5 (the first public release) up to any 1.x; the
+ * newest we were tested with is 1.0.x (newer 1.x loads, logged at INFO). */
+#define RB_MANIFEST_RUSTBRIDGE_OLDEST_MAJOR   0
+#define RB_MANIFEST_RUSTBRIDGE_OLDEST_MINOR   5
+#define RB_MANIFEST_RUSTBRIDGE_LAST_MAJOR     1
+#define RB_MANIFEST_RUSTBRIDGE_TESTED_MAJOR   1
+#define RB_MANIFEST_RUSTBRIDGE_TESTED_MINOR   0
 
 typedef struct _RbManifest RbManifest;
 
@@ -37,6 +47,7 @@ typedef struct {
   char *library;     /* entry name of the library in the archive */
   char *checksum;    /* "sha256:<64 hex>" (or without the prefix) */
   char *file_name;   /* the last component of @library: not checked yet */
+  char *rustbridge_version;  /* the effective build_info's, or NULL */
 } RbManifestVariant;
 
 RbManifest  *rb_manifest_new                  (GBytes      *bytes,
@@ -82,6 +93,27 @@ RbManifestVariant *rb_manifest_resolve_variant (RbManifest *self,
                                                 const char *variant,
                                                 GError    **error);
 void         rb_manifest_variant_free         (RbManifestVariant *variant);
+
+/* Refuses, with RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, a variant built with
+ * a framework outside the supported range (or whose version cannot be
+ * read); logs once per manifest, at INFO, one newer than the newest
+ * tested. A variant that does not say is accepted. Any thread. */
+gboolean     rb_manifest_check_framework      (RbManifest               *self,
+                                               const RbManifestVariant  *variant,
+                                               GError                  **error);
+
+/* The entry of @variant (NULL: the default) of @platform (NULL: the
+ * current one): the variant object, or the platform object in the legacy
+ * single-variant form; NULL with RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM or
+ * _VARIANT_NOT_FOUND. */
+JsonObject  *rb_manifest_lookup_variant       (RbManifest  *self,
+                                               const char  *platform,
+                                               const char  *variant,
+                                               GError     **error);
+/* The variant's own build_info (format 1.1) if it has one, else the
+ * top-level one, else NULL. */
+JsonObject  *rb_manifest_variant_build_info   (RbManifest  *self,
+                                               JsonObject  *entry);
 
 /* Schemas: the names, sorted; and the path and (nullable) checksum of
  * one, or FALSE with RB_BUNDLE_ERROR_ENTRY_NOT_FOUND. */
