@@ -796,6 +796,15 @@ main (int   argc,
   g_mkdir (workdir, 0700);
   g_mkdir (tmpdir, 0700);
   g_setenv ("TMPDIR", tmpdir, TRUE);
+  /* STRICT needs a key the application trusts: the test key goes into the
+   * user's trusted-keys directory below; the system's are empty. GLib
+   * reads both once: before rb_test_init(). */
+  {
+    g_autofree char *config = g_build_filename (base, "config", NULL);
+    g_autofree char *data = g_build_filename (base, "data", NULL);
+    g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+    g_setenv ("XDG_DATA_DIRS", data, TRUE);
+  }
 
   rb_test_init (&argc, &argv);
   g_assert_cmpstr (g_get_tmp_dir (), ==, tmpdir);
@@ -816,6 +825,15 @@ main (int   argc,
   rb_test_run_in (workdir, keygen);
   key = g_build_filename (workdir, "k.key", NULL);
   pub = g_build_filename (workdir, "k.pub", NULL);
+  {
+    g_autofree char *trusted = g_build_filename (g_get_user_config_dir (), "rustbridge", "trusted-keys", NULL);
+    g_autofree char *copy = g_build_filename (trusted, "k.pub", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint (g_mkdir_with_parents (trusted, 0700), ==, 0);
+    g_assert_true (g_file_get_contents (pub, &text, NULL, NULL));
+    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
+  }
 
   g_test_add_func ("/bundle-compat/framework/supported", test_framework_supported);
   g_test_add_func ("/bundle-compat/framework/refused", test_framework_refused);
