@@ -21,11 +21,11 @@
 #include "bundle-test-util.h"
 #include "rb-test-util.h"
 
-static char *workdir;
+static char *archive_dir;
 
 static char *
-make (const char *name,
-      ...)
+make_archive (const char *name,
+              ...)
 {
   g_autoptr(GPtrArray) extra = g_ptr_array_new ();
   const char *arg;
@@ -36,12 +36,12 @@ make (const char *name,
     g_ptr_array_add (extra, (gpointer) arg);
   va_end (args);
   g_ptr_array_add (extra, NULL);
-  return rb_test_make_bundle (workdir, name, NULL, NULL, (const char * const *) extra->pdata);
+  return rb_test_make_bundle (archive_dir, name, NULL, NULL, (const char * const *) extra->pdata);
 }
 
 static RbArchive *
-open_ok (const char *path,
-         guint64     max_total_size)
+open_archive (const char *path,
+              guint64     max_total_size)
 {
   g_autoptr(GError) error = NULL;
   RbArchive *archive = rb_archive_open (path, 100, max_total_size, &error);
@@ -68,9 +68,9 @@ assert_message (const GError *error,
 static void
 test_read_cap (void)
 {
-  g_autofree char *path = make ("declared-4g.rbp", "--zip-edit", "manifest.json:zip64",
-                                "--zip-edit", "manifest.json:usize=4294967296", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_GUINT64_CONSTANT (1) << 40);
+  g_autofree char *path = make_archive ("declared-4g.rbp", "--zip-edit", "manifest.json:zip64",
+                                        "--zip-edit", "manifest.json:usize=4294967296", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_GUINT64_CONSTANT (1) << 40);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GBytes) sbom = NULL;
@@ -203,11 +203,11 @@ test_later_end_signature (void)
 static char *
 make_non_ascii (void)
 {
-  g_autofree char *text = g_build_filename (workdir, "text.txt", NULL);
+  g_autofree char *text = g_build_filename (archive_dir, "text.txt", NULL);
   g_autofree char *entry = g_strdup_printf ("docs/café €.txt=%s", text);
 
   g_assert_true (g_file_set_contents (text, "non-ASCII name", -1, NULL));
-  return make ("non-ascii.rbp", "--file", entry, NULL);
+  return make_archive ("non-ascii.rbp", "--file", entry, NULL);
 }
 
 static const char *
@@ -310,7 +310,7 @@ test_no_utf8_locale (void)
   static const char * const none[] = { "xx_NOWHERE.UTF-8", "yy_NOWHERE.utf8", NULL };
   const char * const *saved;
   g_autofree char *non_ascii = make_non_ascii ();
-  g_autofree char *ascii = make ("ascii.rbp", NULL);
+  g_autofree char *ascii = make_archive ("ascii.rbp", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(RbArchive) refused = NULL;
   g_autoptr(RbArchive) archive = NULL;
@@ -324,7 +324,7 @@ test_no_utf8_locale (void)
   assert_message (error, "no UTF-8 locale");
   g_clear_error (&error);
 
-  archive = open_ok (ascii, G_MAXUINT64);
+  archive = open_archive (ascii, G_MAXUINT64);
   bytes = rb_archive_read (archive, "sbom/sbom.cdx.json", 1000, &error);
   g_assert_no_error (error);
   g_assert_nonnull (bytes);
@@ -337,8 +337,8 @@ test_no_utf8_locale (void)
 static void
 test_cross_check (void)
 {
-  g_autofree char *path = make ("cross.rbp", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autofree char *path = make_archive ("cross.rbp", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
   GPtrArray *order = rb_archive_test_get_file_order (archive);
   g_autoptr(GError) error = NULL;
   RbArchiveEntry *extra = rb_archive_test_entry_new ("docs/extra\033.txt");
@@ -389,7 +389,7 @@ static void
 test_look_alike_names (void)
 {
   g_autofree char *path = make_non_ascii ();
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
   GPtrArray *order = rb_archive_test_get_file_order (archive);
   g_autoptr(GError) error = NULL;
   RbArchiveEntry *entry = NULL;
@@ -437,9 +437,9 @@ overwrite (const char *to,
 static void
 test_changed_layout_same_times (void)
 {
-  g_autofree char *path = make ("layout.rbp", NULL);
-  g_autofree char *other = make ("layout-other.rbp", "--name", "another-plugin-name", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autofree char *path = make_archive ("layout.rbp", NULL);
+  g_autofree char *other = make_archive ("layout-other.rbp", "--name", "another-plugin-name", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
@@ -460,8 +460,8 @@ main (int   argc,
   int ret;
 
   rb_test_init (&argc, &argv);
-  workdir = g_dir_make_tmp ("rb-archive-test-XXXXXX", NULL);
-  g_assert_nonnull (workdir);
+  archive_dir = g_dir_make_tmp ("rb-archive-test-XXXXXX", NULL);
+  g_assert_nonnull (archive_dir);
 
   g_test_add_func ("/archive/read-cap", test_read_cap);
   g_test_add_func ("/archive/shown-name", test_shown_name);
@@ -474,7 +474,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  rb_test_remove_tree (workdir);
-  g_free (workdir);
+  rb_test_remove_tree (archive_dir);
+  g_free (archive_dir);
   return ret;
 }
