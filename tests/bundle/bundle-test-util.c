@@ -38,7 +38,7 @@ rb_test_make_bundle (const char         *dir,
                      const char * const *extra)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "..", "tools", "rb-make-bundle.py", NULL);
+  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "bundle", "rb-make-bundle.py", NULL);
   char *out = g_build_filename (dir, name, NULL);
 
   g_ptr_array_add (argv, (gpointer) "/usr/bin/python3");

@@ -12,7 +12,7 @@ void  rb_test_run_in (const char         *dir,
 /* Removes @path and everything under it. */
 void  rb_test_remove_tree  (const char         *path);
 
-/* Makes @dir/@name with tools/rb-make-bundle.py around the fixture plugin
+/* Makes @dir/@name with tests/bundle/rb-make-bundle.py around the fixture plugin
  * for the current platform, signed with @key_path and embedding @pub_path unless
  * they are NULL, with the tool options @extra. Returns the path. */
 char *rb_test_make_bundle (const char         *dir,

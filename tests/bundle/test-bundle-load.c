@@ -2,7 +2,7 @@
  *
  * RbBundle, loading the plugin a bundle holds (sync and async, platforms and
  * variants, extraction), and the methods of a bundle that is not open. Bundles are made at test time by
- * tools/rb-make-bundle.py and signed with Debian's minisign tool (see
+ * tests/bundle/rb-make-bundle.py and signed with Debian's minisign tool (see
  * bundle-test-util.h).
  */
 #include <string.h>

@@ -2,7 +2,7 @@
  *
  * RbBundle, the manifest: its typed accessors, API messages, schemas, and manifests
  * that are wrong, too deep or out of range. Bundles are made at test time by
- * tools/rb-make-bundle.py and signed with Debian's minisign tool (see
+ * tests/bundle/rb-make-bundle.py and signed with Debian's minisign tool (see
  * bundle-test-util.h).
  */
 #include <string.h>

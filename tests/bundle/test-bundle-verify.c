@@ -2,7 +2,7 @@
  *
  * RbBundle, signatures: verification modes, tampered content, keys, the
  * minisign formats, and what a bundle may make the library log. Bundles are made at test time by
- * tools/rb-make-bundle.py and signed with Debian's minisign tool (see
+ * tests/bundle/rb-make-bundle.py and signed with Debian's minisign tool (see
  * bundle-test-util.h).
  */
 #include <string.h>

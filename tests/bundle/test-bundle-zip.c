@@ -2,7 +2,7 @@
  *
  * RbBundle, the ZIP container: archives whose structure lies or is unusual,
  * limits and declared sizes, names in messages, files changed after open. Bundles are made at test time by
- * tools/rb-make-bundle.py and signed with Debian's minisign tool (see
+ * tests/bundle/rb-make-bundle.py and signed with Debian's minisign tool (see
  * bundle-test-util.h).
  */
 #include <string.h>

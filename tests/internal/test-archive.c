@@ -4,7 +4,7 @@
  * (rb-archive-test-private.h), its helpers and the states no archive can
  * be made to reach from outside (a checked entry libarchive then sees
  * otherwise) are tested directly. Archives are made by
- * tools/rb-make-bundle.py.
+ * tests/bundle/rb-make-bundle.py.
  */
 #include <langinfo.h>
 #include <locale.h>
