@@ -13,6 +13,7 @@
 #include <archive_entry.h>
 
 #include "rb-archive-private.h"
+#include "rb-archive-test-private.h"
 #include "rb-names-private.h"
 #include "rb-error.h"
 
@@ -43,7 +44,7 @@
 
 #define READ_BLOCK       (128 * 1024)
 
-typedef struct {
+typedef struct _RbArchiveEntry {
   char     *name;
   guint64   size;        /* uncompressed, as declared */
   guint64   offset;      /* of the local header */
@@ -1126,4 +1127,82 @@ rb_archive_read (RbArchive   *self,
   if (!rb_archive_stream (self, name, limit, NULL, append_chunk, buffer, error))
     return NULL;
   return g_byte_array_free_to_bytes (g_steal_pointer (&buffer));
+}
+
+/* ---- test seams (rb-archive-test-private.h) ---- */
+
+gboolean
+rb_archive_test_later_end_signature (const guint8 *tail,
+                                     gsize         tail_len,
+                                     gsize         record)
+{
+  return later_end_signature (tail, tail_len, record);
+}
+
+gboolean
+rb_archive_test_names_locale_new (locale_t *out)
+{
+  return names_locale_new (out);
+}
+
+const char * const *
+rb_archive_test_set_utf8_locales (const char * const *locales)
+{
+  const char * const *previous = utf8_locales;
+
+  utf8_locales = locales != NULL ? locales : default_utf8_locales;
+  return previous;
+}
+
+gboolean
+rb_archive_test_cross_check (RbArchive  *self,
+                             GError    **error)
+{
+  return cross_check (self, error);
+}
+
+GPtrArray *
+rb_archive_test_get_file_order (RbArchive *self)
+{
+  return self->by_offset;
+}
+
+RbArchiveEntry *
+rb_archive_test_entry_new (const char *name)
+{
+  Entry *entry = g_new0 (Entry, 1);
+
+  entry->name = g_strdup (name);
+  return entry;
+}
+
+void
+rb_archive_test_entry_free (RbArchiveEntry *entry)
+{
+  entry_free (entry);
+}
+
+const char *
+rb_archive_test_entry_get_name (const RbArchiveEntry *entry)
+{
+  return entry->name;
+}
+
+char *
+rb_archive_test_entry_swap_name (RbArchiveEntry *entry,
+                                 char           *name)
+{
+  char *previous = entry->name;
+
+  entry->name = name;
+  return previous;
+}
+
+gboolean
+rb_archive_test_restat (RbArchive *self)
+{
+  if (fstat (self->fd, &self->st) != 0)
+    return FALSE;
+  self->file_size = (guint64) self->st.st_size;
+  return TRUE;
 }

@@ -13,6 +13,6 @@ head -c 50000000 /dev/urandom > pad.bin
 objcopy --add-section .rbpad=pad.bin --set-section-flags .rbpad=readonly \
   "$build/tests/plugins/librbfixture.so" libbig.so
 minisign -G -W -p k.pub -s k.key > /dev/null
-/usr/bin/python3 "$top/tools/rb-make-bundle.py" big.rbp --library libbig.so \
+/usr/bin/python3 "$top/tests/bundle/rb-make-bundle.py" big.rbp --library libbig.so \
   --platform "linux-$(uname -m)" --sign k.key --public-key k.pub
 "$build/tests/bench/bench-bundle" "$work/big.rbp" "$work/k.pub" 5

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "bundle-test-util.h"
 
+#include <string.h>
+
+#include <glib/gstdio.h>
+
 #include "rb-test-util.h"
 
 void
@@ -29,12 +33,12 @@ rb_test_remove_tree (const char *path)
 char *
 rb_test_make_bundle (const char         *dir,
                      const char         *name,
-                     const char         *key,
-                     const char         *pub,
+                     const char         *key_path,
+                     const char         *pub_path,
                      const char * const *extra)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "..", "tools", "rb-make-bundle.py", NULL);
+  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "bundle", "rb-make-bundle.py", NULL);
   char *out = g_build_filename (dir, name, NULL);
 
   g_ptr_array_add (argv, (gpointer) "/usr/bin/python3");
@@ -44,16 +48,267 @@ rb_test_make_bundle (const char         *dir,
   g_ptr_array_add (argv, (gpointer) rb_test_plugin_path (RB_TEST_FIXTURE));
   g_ptr_array_add (argv, (gpointer) "--platform");
   g_ptr_array_add (argv, (gpointer) rb_bundle_get_current_platform ());
-  if (key != NULL)
+  if (key_path != NULL)
     {
       g_ptr_array_add (argv, (gpointer) "--sign");
-      g_ptr_array_add (argv, (gpointer) key);
+      g_ptr_array_add (argv, (gpointer) key_path);
       g_ptr_array_add (argv, (gpointer) "--public-key");
-      g_ptr_array_add (argv, (gpointer) pub);
+      g_ptr_array_add (argv, (gpointer) pub_path);
     }
   for (; extra != NULL && *extra != NULL; extra++)
     g_ptr_array_add (argv, (gpointer) *extra);
   g_ptr_array_add (argv, NULL);
   rb_test_run_in (dir, (const char * const *) argv->pdata);
   return out;
+}
+
+/* ---- the RbBundle test programs' fixture ---- */
+
+char *workdir;
+char *tmpdir;
+char *key, *pub, *key2, *pub2;
+GPtrArray *warnings;
+static char *base;         /* workdir and tmpdir are in it */
+
+/* The library reports what a bundle does wrong (a missing signature in
+ * WARN mode, a newer rustbridge) at MESSAGE level: those are collected
+ * here. A WARNING or CRITICAL goes on to GLib's writer, which aborts in a
+ * GTest program, as it would in an application run with
+ * G_DEBUG=fatal-warnings: a bundle must never be able to do that. */
+static GLogWriterOutput
+capture_writer (GLogLevelFlags   log_level,
+                const GLogField *fields,
+                gsize            n_fields,
+                gpointer         user_data)
+{
+  const char *domain = NULL, *message = NULL;
+
+  for (gsize i = 0; i < n_fields; i++)
+    {
+      if (g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+        domain = fields[i].value;
+      else if (g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+        message = fields[i].value;
+    }
+  if (g_strcmp0 (domain, "RustBridge") == 0 && (log_level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_INFO)))
+    {
+      g_ptr_array_add (warnings, g_strdup (message));
+      return G_LOG_WRITER_HANDLED;
+    }
+  return g_log_writer_default (log_level, fields, n_fields, user_data);
+}
+
+gboolean
+warned_about (const char *needle)
+{
+  for (guint i = 0; i < warnings->len; i++)
+    if (strstr (g_ptr_array_index (warnings, i), needle) != NULL)
+      return TRUE;
+  return FALSE;
+}
+
+void
+run (const char * const *argv)
+{
+  rb_test_run_in (workdir, argv);
+}
+
+char *
+make_v (const char         *name,
+        gboolean            sign,
+        const char * const *extra)
+{
+  return rb_test_make_bundle (workdir, name, sign ? key : NULL, sign ? pub : NULL, extra);
+}
+
+static char *
+make_va (const char *name,
+         gboolean    sign,
+         va_list     args)
+{
+  g_autoptr(GPtrArray) extra = g_ptr_array_new ();
+  const char *arg;
+
+  while ((arg = va_arg (args, const char *)) != NULL)
+    g_ptr_array_add (extra, (gpointer) arg);
+  g_ptr_array_add (extra, NULL);
+  return make_v (name, sign, (const char * const *) extra->pdata);
+}
+
+char *
+make (const char *name, ...)
+{
+  va_list args;
+  char *out;
+
+  va_start (args, name);
+  out = make_va (name, TRUE, args);
+  va_end (args);
+  return out;
+}
+
+char *
+make_unsigned (const char *name, ...)
+{
+  va_list args;
+  char *out;
+
+  va_start (args, name);
+  out = make_va (name, FALSE, args);
+  va_end (args);
+  return out;
+}
+
+guint
+count_entries (const char *dir)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  guint n = 0;
+
+  while (d != NULL && g_dir_read_name (d) != NULL)
+    n++;
+  return n;
+}
+
+RbBundle *
+open_ok (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  RbBundle *bundle = rb_bundle_new_for_path (path, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (bundle);
+  return bundle;
+}
+
+void
+open_fails (const char *path,
+            int         code,
+            const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
+
+  g_assert_null (bundle);
+  g_assert_error (error, RB_BUNDLE_ERROR, code);
+  if (needle != NULL && strstr (error->message, needle) == NULL)
+    g_error ("“%s” lacks “%s”", error->message, needle);
+}
+
+void
+load_fails (RbBundle   *bundle,
+            const char *variant,
+            int         code,
+            const char *needle)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = count_entries (tmpdir);
+  g_autoptr(RbPlugin) plugin = rb_bundle_load_plugin (bundle, variant, NULL, NULL, &error);
+
+  g_assert_null (plugin);
+  g_assert_error (error, RB_BUNDLE_ERROR, code);
+  if (needle != NULL && strstr (error->message, needle) == NULL)
+    g_error ("“%s” lacks “%s”", error->message, needle);
+  /* Nothing was left behind. */
+  g_assert_cmpuint (count_entries (tmpdir), ==, before);
+}
+
+RbPlugin *
+load_ok (RbBundle   *bundle,
+         const char *variant)
+{
+  g_autoptr(GError) error = NULL;
+  guint before = count_entries (tmpdir);
+  RbPlugin *plugin = rb_bundle_load_plugin (bundle, variant, NULL, NULL, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (plugin);
+  /* The private directory is gone as soon as the library is mapped. */
+  g_assert_cmpuint (count_entries (tmpdir), ==, before);
+  return plugin;
+}
+
+gboolean
+rb_bundle_test_init (int    *argc,
+                     char ***argv)
+{
+  const char *parent_tmp = g_getenv ("TMPDIR");
+  g_autofree char *fixture_header = NULL;
+  g_autofree char *minisign = NULL;
+  const char *keygen1[] = { "minisign", "-G", "-W", "-p", "k.pub", "-s", "k.key", NULL };
+  const char *keygen2[] = { "minisign", "-G", "-W", "-p", "k2.pub", "-s", "k2.key", NULL };
+
+  warnings = g_ptr_array_new_with_free_func (g_free);
+  g_log_set_writer_func (capture_writer, NULL, NULL);
+
+  /* Private extraction directories must appear (and vanish) here. GLib
+   * reads TMPDIR once, on the first g_get_tmp_dir(): nothing may call it
+   * (g_dir_make_tmp() does) before TMPDIR points here. */
+  base = g_build_filename (parent_tmp != NULL && *parent_tmp != '\0' ? parent_tmp : "/tmp",
+                           "rb-bundle-test-XXXXXX", NULL);
+  g_assert_nonnull (g_mkdtemp (base));
+  workdir = g_build_filename (base, "work", NULL);
+  tmpdir = g_build_filename (base, "tmp", NULL);
+  g_mkdir (workdir, 0700);
+  g_mkdir (tmpdir, 0700);
+  g_setenv ("TMPDIR", tmpdir, TRUE);
+  /* Key 1 is trusted through the user's trusted-keys directory (filled
+   * below, before anything reads it); the system's directories are empty.
+   * GLib reads both once: before rb_test_init(). */
+  {
+    g_autofree char *config = g_build_filename (base, "config", NULL);
+    g_autofree char *data = g_build_filename (base, "data", NULL);
+    g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+    g_setenv ("XDG_DATA_DIRS", data, TRUE);
+  }
+
+  rb_test_init (argc, argv);
+  g_assert_cmpstr (g_get_tmp_dir (), ==, tmpdir);
+
+  minisign = g_find_program_in_path ("minisign");
+  if (minisign == NULL)
+    {
+      g_test_skip ("minisign not installed");
+      return FALSE;
+    }
+  run (keygen1);
+  run (keygen2);
+  key = g_build_filename (workdir, "k.key", NULL);
+  pub = g_build_filename (workdir, "k.pub", NULL);
+  key2 = g_build_filename (workdir, "k2.key", NULL);
+  pub2 = g_build_filename (workdir, "k2.pub", NULL);
+  {
+    g_autofree char *trusted = g_build_filename (g_get_user_config_dir (), "rustbridge", "trusted-keys", NULL);
+    g_autofree char *copy = g_build_filename (trusted, "k.pub", NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_cmpint (g_mkdir_with_parents (trusted, 0700), ==, 0);
+    g_assert_true (g_file_get_contents (pub, &text, NULL, NULL));
+    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
+  }
+  fixture_header = g_test_build_filename (G_TEST_DIST, "plugins", "fixture-raw.h", NULL);
+  {
+    g_autofree char *copy = g_build_filename (workdir, "fixture-raw.h", NULL);
+    g_autofree char *text = NULL;
+    g_assert_true (g_file_get_contents (fixture_header, &text, NULL, NULL));
+    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
+  }
+  return TRUE;
+}
+
+int
+rb_bundle_test_run (void)
+{
+  int ret = g_test_run ();
+
+  rb_test_remove_tree (base);
+  g_clear_pointer (&base, g_free);
+  g_clear_pointer (&warnings, g_ptr_array_unref);
+  g_clear_pointer (&workdir, g_free);
+  g_clear_pointer (&tmpdir, g_free);
+  g_clear_pointer (&key, g_free);
+  g_clear_pointer (&pub, g_free);
+  g_clear_pointer (&key2, g_free);
+  g_clear_pointer (&pub2, g_free);
+  return ret;
 }

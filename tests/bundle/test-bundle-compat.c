@@ -9,6 +9,8 @@
 #include <glib/gstdio.h>
 #include <rustbridge-glib.h>
 
+/* A fixture of its own (not rb_bundle_test_init()'s). */
+#define RB_BUNDLE_TEST_OWN_FIXTURE
 #include "bundle-test-util.h"
 #include "rb-test-util.h"
 
@@ -813,7 +815,7 @@ main (int   argc,
   lib_sum = g_compute_checksum_for_data (G_CHECKSUM_SHA256, (guchar *) lib_data, lib_len);
   fixture_checksum = g_strconcat ("sha256:", lib_sum, NULL);
   lib_base = g_path_get_basename (rb_test_plugin_path (RB_TEST_FIXTURE));
-  /* Where tools/rb-make-bundle.py puts the release library. */
+  /* Where rb-make-bundle.py puts the release library. */
   fixture_entry = g_strdup_printf ("lib/%s/release/%s", rb_bundle_get_current_platform (), lib_base);
 
   minisign = g_find_program_in_path ("minisign");

@@ -13,6 +13,8 @@
 
 #include <glib/gstdio.h>
 
+/* A fixture of its own (not rb_bundle_test_init()'s). */
+#define RB_BUNDLE_TEST_OWN_FIXTURE
 #include "bundle-test-util.h"
 #include "rb-test-util.h"
 

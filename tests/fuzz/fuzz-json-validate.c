@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
  * libFuzzer target: rb_json_value_is_valid() must agree with the
- * reference validator (tests/rb-json-reference.c) on every input, read
+ * reference validator (tests/internal/rb-json-reference.c) on every input, read
  * nothing outside it (ASan: libFuzzer passes an exactly-sized copy), and
  * give the same answer when the input is followed in memory by bytes that
  * could complete it.

@@ -196,7 +196,7 @@ def make_bundle(tmp, key, extra=()):
     with open(lib, 'wb') as f:
         f.write(LIB_CONTENT)
     out = os.path.join(tmp, 'b.rbp')
-    cmd = [sys.executable, os.path.join(TOP, 'tools', 'rb-make-bundle.py'), out, '--library', lib,
+    cmd = [sys.executable, os.path.join(TOP, 'tests', 'bundle', 'rb-make-bundle.py'), out, '--library', lib,
            '--name', 'fuzz', '--version', '1.0.0']
     if key is not None:
         cmd += ['--sign', key.sec, '--public-key', key.pub]

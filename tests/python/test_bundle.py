@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """RbBundle through introspection: open, inspect, verify, extract and load
-(bundles are made with tools/rb-make-bundle.py and minisign)."""
+(bundles are made with tests/bundle/rb-make-bundle.py and minisign)."""
 import json
 import os
 import shutil
@@ -12,7 +12,7 @@ from gi.repository import Gio, GLib, RustBridge
 from conftest import iterate_until
 
 TOOL = os.environ.get('RB_MAKE_BUNDLE') or os.path.join(
-    os.path.dirname(__file__), '..', '..', 'tools', 'rb-make-bundle.py')
+    os.path.dirname(__file__), '..', 'bundle', 'rb-make-bundle.py')
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
 

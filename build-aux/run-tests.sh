@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$top/_build"}
 asan_build=${ASAN_BUILD_DIR:-"$build-asan"}
 
-"$top/tools/install-deps.sh"
+"$top/build-aux/install-deps.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$top" -Dwerror=true -Ddocs=enabled
@@ -37,6 +37,6 @@ if [ "${RB_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_BUILD_DIR=$asan_build BUILD_DIR=$build "$top/build-aux/run-asan.sh" || status=$?
 fi
 
-/usr/bin/python3 "$top/tools/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
+/usr/bin/python3 "$top/build-aux/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
   "$build/meson-logs/testlog-valgrind.json" "$asan_build/meson-logs/testlog-asan.json" || status=1
 exit $status

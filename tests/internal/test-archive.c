@@ -1,24 +1,31 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * RbArchive from the inside: rb-archive-private.c is compiled into this
- * test, so that its helpers and the states no archive can be made to
- * reach from outside (a checked entry libarchive then sees otherwise) are
- * tested directly. Archives are made by tools/rb-make-bundle.py.
+ * RbArchive from the inside: through its test seams
+ * (rb-archive-test-private.h), its helpers and the states no archive can
+ * be made to reach from outside (a checked entry libarchive then sees
+ * otherwise) are tested directly. Archives are made by
+ * tests/bundle/rb-make-bundle.py.
  */
-#include "rb-archive-private.c"
-
 #include <langinfo.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <glib/gstdio.h>
+
+#include "rb-archive-test-private.h"
+#include "rb-error.h"
+#include "rb-names-private.h"
 
 #include "bundle-test-util.h"
 #include "rb-test-util.h"
 
-static char *workdir;
+static char *archive_dir;
 
 static char *
-make (const char *name,
-      ...)
+make_archive (const char *name,
+              ...)
 {
   g_autoptr(GPtrArray) extra = g_ptr_array_new ();
   const char *arg;
@@ -29,12 +36,12 @@ make (const char *name,
     g_ptr_array_add (extra, (gpointer) arg);
   va_end (args);
   g_ptr_array_add (extra, NULL);
-  return rb_test_make_bundle (workdir, name, NULL, NULL, (const char * const *) extra->pdata);
+  return rb_test_make_bundle (archive_dir, name, NULL, NULL, (const char * const *) extra->pdata);
 }
 
 static RbArchive *
-open_ok (const char *path,
-         guint64     max_total_size)
+open_archive (const char *path,
+              guint64     max_total_size)
 {
   g_autoptr(GError) error = NULL;
   RbArchive *archive = rb_archive_open (path, 100, max_total_size, &error);
@@ -61,9 +68,9 @@ assert_message (const GError *error,
 static void
 test_read_cap (void)
 {
-  g_autofree char *path = make ("declared-4g.rbp", "--zip-edit", "manifest.json:zip64",
-                                "--zip-edit", "manifest.json:usize=4294967296", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_GUINT64_CONSTANT (1) << 40);
+  g_autofree char *path = make_archive ("declared-4g.rbp", "--zip-edit", "manifest.json:zip64",
+                                        "--zip-edit", "manifest.json:usize=4294967296", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_GUINT64_CONSTANT (1) << 40);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GBytes) sbom = NULL;
@@ -169,38 +176,38 @@ test_later_end_signature (void)
   /* No comment: nothing is looked at, not even the offset field that
    * spells the signature (a central directory at 0x06054b50). */
   memcpy (tail + 16, sig, 4);
-  g_assert_false (later_end_signature (tail, 22, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22, 0));
   memcpy (tail + 12, sig, 4);
-  g_assert_false (later_end_signature (tail, 22, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22, 0));
   /* A comment long enough makes room for a record there, though. */
   memset (tail + 12, 0, 4);
-  g_assert_false (later_end_signature (tail, 22 + 15, 0));
-  g_assert_true (later_end_signature (tail, 22 + 16, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22 + 15, 0));
+  g_assert_true (rb_archive_test_later_end_signature (tail, 22 + 16, 0));
   memset (tail + 16, 0, 4);
-  g_assert_false (later_end_signature (tail, 22 + 64, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22 + 64, 0));
 
   /* In a comment, where a record fits after it. */
   memcpy (tail + 22, sig, 4);
-  g_assert_true (later_end_signature (tail, 22 + 22, 0));
-  g_assert_true (later_end_signature (tail, 22 + 64, 0));
+  g_assert_true (rb_archive_test_later_end_signature (tail, 22 + 22, 0));
+  g_assert_true (rb_archive_test_later_end_signature (tail, 22 + 64, 0));
   /* Too close to the end for libarchive to take it. */
-  g_assert_false (later_end_signature (tail, 22 + 21, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22 + 21, 0));
   memset (tail + 22, 0, 4);
   memcpy (tail + 22 + 64 - 22, sig, 4);
-  g_assert_true (later_end_signature (tail, 22 + 64, 0));
-  g_assert_false (later_end_signature (tail, 22 + 63, 0));
+  g_assert_true (rb_archive_test_later_end_signature (tail, 22 + 64, 0));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22 + 63, 0));
   /* The record need not start the buffer. */
-  g_assert_false (later_end_signature (tail, 22 + 64, 22 + 64 - 22));
+  g_assert_false (rb_archive_test_later_end_signature (tail, 22 + 64, 22 + 64 - 22));
 }
 
 static char *
 make_non_ascii (void)
 {
-  g_autofree char *text = g_build_filename (workdir, "text.txt", NULL);
+  g_autofree char *text = g_build_filename (archive_dir, "text.txt", NULL);
   g_autofree char *entry = g_strdup_printf ("docs/café €.txt=%s", text);
 
   g_assert_true (g_file_set_contents (text, "non-ASCII name", -1, NULL));
-  return make ("non-ascii.rbp", "--file", entry, NULL);
+  return make_archive ("non-ascii.rbp", "--file", entry, NULL);
 }
 
 static const char *
@@ -274,7 +281,7 @@ test_names_locale (void)
   uselocale (mixed);
   read_non_ascii_in (mixed);
   /* The names locale is UTF-8 on top of it: the other categories stay. */
-  g_assert_true (names_locale_new (&names_locale));
+  g_assert_true (rb_archive_test_names_locale_new (&names_locale));
   g_assert_true (names_locale != (locale_t) 0);
   uselocale (names_locale);
   g_assert_cmpstr (nl_langinfo (CODESET), ==, "UTF-8");
@@ -287,7 +294,7 @@ test_names_locale (void)
   /* Already UTF-8: nothing to switch. */
   uselocale (c_utf8);
   read_non_ascii_in (c_utf8);
-  g_assert_true (names_locale_new (&names_locale));
+  g_assert_true (rb_archive_test_names_locale_new (&names_locale));
   g_assert_true (names_locale == (locale_t) 0);
 
   uselocale (LC_GLOBAL_LOCALE);
@@ -301,15 +308,15 @@ static void
 test_no_utf8_locale (void)
 {
   static const char * const none[] = { "xx_NOWHERE.UTF-8", "yy_NOWHERE.utf8", NULL };
-  const char * const *saved = utf8_locales;
+  const char * const *saved;
   g_autofree char *non_ascii = make_non_ascii ();
-  g_autofree char *ascii = make ("ascii.rbp", NULL);
+  g_autofree char *ascii = make_archive ("ascii.rbp", NULL);
   g_autoptr(GError) error = NULL;
   g_autoptr(RbArchive) refused = NULL;
   g_autoptr(RbArchive) archive = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
-  utf8_locales = none;
+  saved = rb_archive_test_set_utf8_locales (none);
   refused = rb_archive_open (non_ascii, 100, G_MAXUINT64, &error);
   g_assert_null (refused);
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
@@ -317,11 +324,11 @@ test_no_utf8_locale (void)
   assert_message (error, "no UTF-8 locale");
   g_clear_error (&error);
 
-  archive = open_ok (ascii, G_MAXUINT64);
+  archive = open_archive (ascii, G_MAXUINT64);
   bytes = rb_archive_read (archive, "sbom/sbom.cdx.json", 1000, &error);
   g_assert_no_error (error);
   g_assert_nonnull (bytes);
-  utf8_locales = saved;
+  rb_archive_test_set_utf8_locales (saved);
 }
 
 /* libarchive must see the entries the check saw, in file order. No
@@ -330,14 +337,14 @@ test_no_utf8_locale (void)
 static void
 test_cross_check (void)
 {
-  g_autofree char *path = make ("cross.rbp", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
-  GPtrArray *order = archive->by_offset;
+  g_autofree char *path = make_archive ("cross.rbp", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
+  GPtrArray *order = rb_archive_test_get_file_order (archive);
   g_autoptr(GError) error = NULL;
-  Entry extra = { (char *) "docs/extra\033.txt", 0, 0, 0, 0, FALSE };
+  RbArchiveEntry *extra = rb_archive_test_entry_new ("docs/extra\033.txt");
   gpointer swap;
 
-  g_assert_true (cross_check (archive, &error));
+  g_assert_true (rb_archive_test_cross_check (archive, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (order->len, ==, 3);
 
@@ -345,7 +352,7 @@ test_cross_check (void)
   swap = order->pdata[1];
   order->pdata[1] = order->pdata[2];
   order->pdata[2] = swap;
-  g_assert_false (cross_check (archive, &error));
+  g_assert_false (rb_archive_test_cross_check (archive, &error));
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
   assert_message (error, "libarchive sees entry “lib/");
   assert_message (error, "where the central directory has “sbom/sbom.cdx.json”");
@@ -355,21 +362,22 @@ test_cross_check (void)
 
   /* An entry where the central directory has none. */
   swap = g_ptr_array_steal_index (order, 2);
-  g_assert_false (cross_check (archive, &error));
+  g_assert_false (rb_archive_test_cross_check (archive, &error));
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
   assert_message (error, "libarchive sees entry “sbom/sbom.cdx.json” where the central directory has none");
   g_clear_error (&error);
   g_ptr_array_add (order, swap);
 
   /* Fewer entries than the central directory. */
-  g_ptr_array_add (order, &extra);
-  g_assert_false (cross_check (archive, &error));
+  g_ptr_array_add (order, extra);
+  g_assert_false (rb_archive_test_cross_check (archive, &error));
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
   assert_message (error, "libarchive sees 3 of 4 entries");
   g_clear_error (&error);
   g_ptr_array_steal_index (order, 3);
+  rb_archive_test_entry_free (extra);
 
-  g_assert_true (cross_check (archive, &error));
+  g_assert_true (rb_archive_test_cross_check (archive, &error));
   g_assert_no_error (error);
 }
 
@@ -381,29 +389,29 @@ static void
 test_look_alike_names (void)
 {
   g_autofree char *path = make_non_ascii ();
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
+  GPtrArray *order = rb_archive_test_get_file_order (archive);
   g_autoptr(GError) error = NULL;
-  Entry *entry = NULL;
+  RbArchiveEntry *entry = NULL;
   char *saved;
 
-  for (guint i = 0; i < archive->by_offset->len; i++)
-    if (g_str_has_prefix (((Entry *) g_ptr_array_index (archive->by_offset, i))->name, "docs/caf"))
-      entry = g_ptr_array_index (archive->by_offset, i);
+  for (guint i = 0; i < order->len; i++)
+    if (g_str_has_prefix (rb_archive_test_entry_get_name (g_ptr_array_index (order, i)), "docs/caf"))
+      entry = g_ptr_array_index (order, i);
   g_assert_nonnull (entry);
-  saved = entry->name;
 
   /* The same name decomposed: e + COMBINING ACUTE ACCENT. */
-  entry->name = (char *) "docs/cafe\xcc\x81 \xe2\x82\xac.txt";
-  g_assert_true (cross_check (archive, &error));
+  saved = rb_archive_test_entry_swap_name (entry, (char *) "docs/cafe\xcc\x81 \xe2\x82\xac.txt");
+  g_assert_true (rb_archive_test_cross_check (archive, &error));
   g_assert_no_error (error);
 
   /* Another name that looks the same: CYRILLIC SMALL LETTER IE + accent. */
-  entry->name = (char *) "docs/caf\xd0\xb5\xcc\x81 \xe2\x82\xac.txt";
-  g_assert_false (cross_check (archive, &error));
+  rb_archive_test_entry_swap_name (entry, (char *) "docs/caf\xd0\xb5\xcc\x81 \xe2\x82\xac.txt");
+  g_assert_false (rb_archive_test_cross_check (archive, &error));
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
   assert_message (error, "libarchive sees entry “docs/caf\\u00e9 \\u20ac.txt” where the central directory has "
                          "“docs/caf\\u0435\\u0301 \\u20ac.txt”");
-  entry->name = saved;
+  rb_archive_test_entry_swap_name (entry, saved);
 }
 
 /* Writes @from's bytes over @to, in place. */
@@ -429,16 +437,15 @@ overwrite (const char *to,
 static void
 test_changed_layout_same_times (void)
 {
-  g_autofree char *path = make ("layout.rbp", NULL);
-  g_autofree char *other = make ("layout-other.rbp", "--name", "another-plugin-name", NULL);
-  g_autoptr(RbArchive) archive = open_ok (path, G_MAXUINT64);
+  g_autofree char *path = make_archive ("layout.rbp", NULL);
+  g_autofree char *other = make_archive ("layout-other.rbp", "--name", "another-plugin-name", NULL);
+  g_autoptr(RbArchive) archive = open_archive (path, G_MAXUINT64);
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) bytes = NULL;
 
   overwrite (path, other);
   /* As if nothing had changed. */
-  g_assert_cmpint (fstat (archive->fd, &archive->st), ==, 0);
-  archive->file_size = (guint64) archive->st.st_size;
+  g_assert_true (rb_archive_test_restat (archive));
   bytes = rb_archive_read (archive, "sbom/sbom.cdx.json", G_MAXUINT64, &error);
   g_assert_null (bytes);
   g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE);
@@ -453,8 +460,8 @@ main (int   argc,
   int ret;
 
   rb_test_init (&argc, &argv);
-  workdir = g_dir_make_tmp ("rb-archive-test-XXXXXX", NULL);
-  g_assert_nonnull (workdir);
+  archive_dir = g_dir_make_tmp ("rb-archive-test-XXXXXX", NULL);
+  g_assert_nonnull (archive_dir);
 
   g_test_add_func ("/archive/read-cap", test_read_cap);
   g_test_add_func ("/archive/shown-name", test_shown_name);
@@ -467,7 +474,7 @@ main (int   argc,
 
   ret = g_test_run ();
 
-  rb_test_remove_tree (workdir);
-  g_free (workdir);
+  rb_test_remove_tree (archive_dir);
+  g_free (archive_dir);
   return ret;
 }

@@ -7,7 +7,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$top/_build"}
 
-"$top/tools/install-deps.sh"
+"$top/build-aux/install-deps.sh"
 
 if [ ! -f "$build/build.ninja" ]; then
   meson setup "$build" "$top"
