@@ -373,6 +373,88 @@ test_shutdown_while_busy (gconstpointer data)
   rb_test_assert_finalized (plugin);
 }
 
+/* ---- shutdown: queued calls, the default GApplication ---- */
+
+/* Calls still queued fail at once when the shutdown starts, not when a
+ * worker gets to them after the running call. */
+static void
+test_shutdown_fails_queued_calls (void)
+{
+  g_autoptr(RbPluginConfig) config = config_new (1, 1, 0);
+  RbPlugin *plugin = rb_test_load (RB_TEST_FIXTURE, config);
+  Result busy = { 0 }, shut = { 0 };
+  Result queued[3] = { { 0 } };
+
+  rb_plugin_call_async (plugin, "test.sleep", "{\"duration_ms\":400}", NULL, result_cb, &busy);
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    rb_plugin_call_async (plugin, "echo", "{\"message\":\"queued\"}", NULL, result_cb, &queued[i]);
+  rb_test_iterate_for (50);
+  rb_plugin_shutdown_async (plugin, NULL, shutdown_cb, &shut);
+
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    {
+      rb_test_wait_until (&queued[i].done, 5000);
+      g_assert_error (queued[i].error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE);
+      g_assert_nonnull (strstr (queued[i].error->message, "still queued"));
+      /* Before the running call (and so the shutdown) finished. */
+      g_assert_false (busy.done);
+      result_clear (&queued[i]);
+    }
+  rb_test_wait_until (&shut.done, 5000);
+  g_assert_no_error (shut.error);
+  g_assert_true (busy.done);
+  g_assert_no_error (busy.error);
+  result_clear (&busy);
+  rb_test_assert_finalized (plugin);
+}
+
+typedef struct {
+  RbPlugin *plugin;
+  Result    call;
+  Result    shut;
+} AppCheck;
+
+static void
+app_shutdown_cb (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      data)
+{
+  shutdown_cb (source, res, &((AppCheck *) data)->shut);
+}
+
+static void
+app_activate_cb (GApplication *app,
+                 AppCheck     *check)
+{
+  /* A call in flight makes the shutdown take a while; the application
+   * holds nothing itself: only the shutdown keeps it running. */
+  rb_plugin_call_async (check->plugin, "test.sleep", "{\"duration_ms\":300}", NULL,
+                        result_cb, &check->call);
+  rb_test_iterate_for (50);
+  rb_plugin_shutdown_async (check->plugin, NULL, app_shutdown_cb, check);
+}
+
+static void
+test_shutdown_holds_application (void)
+{
+  g_autoptr(GApplication) app = g_application_new ("org.rustbridge.ShutdownTest",
+                                                    G_APPLICATION_NON_UNIQUE);
+  AppCheck check = { 0 };
+  char *argv[] = { (char *) "test", NULL };
+
+  check.plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  g_signal_connect (app, "activate", G_CALLBACK (app_activate_cb), &check);
+  g_assert_cmpint (g_application_run (app, 1, argv), ==, 0);
+  /* run() returned only once the shutdown's callback had run. */
+  g_assert_true (check.shut.done);
+  g_assert_no_error (check.shut.error);
+  g_assert_cmpint (rb_plugin_get_state (check.plugin), ==, RB_LIFECYCLE_STATE_STOPPED);
+  rb_test_wait_until (&check.call.done, 5000);
+  g_assert_no_error (check.call.error);
+  result_clear (&check.call);
+  rb_test_assert_finalized (check.plugin);
+}
+
 /* ---- finalize with calls in flight ---- */
 
 static void
@@ -749,6 +831,8 @@ main (int   argc,
   g_test_add_func ("/async/unref-with-calls-in-flight", test_unref_with_calls_in_flight);
   g_test_add_func ("/async/load-errors", test_async_load_errors);
   g_test_add_func ("/async/notify-from-other-thread", test_notify_from_other_thread);
+  g_test_add_func ("/async/shutdown-fails-queued-calls", test_shutdown_fails_queued_calls);
+  g_test_add_func ("/async/shutdown-holds-application", test_shutdown_holds_application);
 
   return g_test_run ();
 }
