@@ -1099,6 +1099,13 @@ rb_plugin_class_init (RbPluginClass *klass)
    *
    * The lifecycle state. Every change is notified (and
    * [signal@RustBridge.Plugin::state-changed] emitted) in the owner context.
+   *
+   * A `notify::state` handler reads the state when the notification is
+   * delivered: when two changes are delivered together (a shutdown on
+   * another thread, the start-up pair) both notifications show the final
+   * state. Follow transitions with [signal@RustBridge.Plugin::state-changed],
+   * which carries each one's states; use the notification to refresh a
+   * view of the current state ([threading](threading.html) has an example).
    */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
@@ -1247,7 +1254,11 @@ rb_plugin_class_init (RbPluginClass *klass)
    * @new_state: the new state
    *
    * Emitted on every lifecycle transition, together with the notification
-   * of [property@RustBridge.Plugin:state], in the owner context.
+   * of [property@RustBridge.Plugin:state], in the owner context. Unlike a
+   * `notify::state` handler, which reads the state at delivery time, a
+   * handler sees every transition, in order. The start-up transitions
+   * (`INSTALLED` to `STARTING` to `ACTIVE`) reach handlers connected right
+   * after the load (see [signal@RustBridge.Plugin::log]).
    */
   signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed",
