@@ -517,6 +517,16 @@ if (minisign && makeBundle) {
         plugin.shutdown(null);
         plugin = await bundle.load_plugin_async(null, null, null);
         assertEq(plugin.bundle_version, '3.1.4', 'bundle version');
+        // Connected after await: the start-up events still arrive, in order.
+        const events = [];
+        plugin.connect('log', (_p, _level, _target, message) => {
+            events.push(message);
+            return true;
+        });
+        plugin.connect('state-changed', (_p, _from, to) => events.push(to));
+        iterateUntil(() => events.length >= 3);
+        assertEq([events[0], events[2]], [State.STARTING, State.ACTIVE], 'start-up states');
+        assert(events[1].endsWith(' plugin started'), `start-up message: ${events[1]}`);
         plugin.shutdown(null);
     });
 
