@@ -347,7 +347,10 @@ rb_relay_log (gpointer    relay,
   gint n_pending;
 
   if (message == NULL)
-    message_len = 0;
+    {
+      message = "";   /* not NULL: memchr() and friends want a pointer */
+      message_len = 0;
+    }
   if (target == NULL)
     target = "";
   keep = MIN (message_len, RB_RELAY_MAX_MESSAGE_BYTES);
