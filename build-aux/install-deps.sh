@@ -3,6 +3,8 @@
 # Installs the Debian 12 packages needed to build and test rustbridge-glib.
 # clang and libclang-rt-14-dev (its libFuzzer and sanitizer runtimes) build
 # the fuzz targets that the 'fuzz' suite runs (tests/fuzz/README.md).
+# libgtk-4-dev, xvfb and xauth build the GTK example and run it headless
+# (xvfb-run) in the 'examples' suite; without them it is skipped.
 # As root: runs `apt-get update` once and installs what is missing.
 # Otherwise: prints the apt command to run and fails.
 set -eu
@@ -13,6 +15,7 @@ gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0 gir1.2-json-1.0
 valac gjs python3 python3-gi python3-pytest
 minisign unzip valgrind gi-docgen
 clang libclang-rt-14-dev
+libgtk-4-dev xvfb xauth
 librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-once-cell-dev"
 
 # The Rust test plugin needs cargo; Debian's works when none is installed.

@@ -540,6 +540,8 @@ load_plugin_ready (GObject      *source,
       return;
     }
   rb_plugin_set_bundle_info (plugin, rb_bundle_get_name (self), rb_bundle_get_version (self));
+  /* Its start-up events wait until our caller has it too. */
+  rb_plugin_hold_start_up_until (plugin, task);
   g_task_return_pointer (task, plugin, g_object_unref);
 }
 

@@ -119,6 +119,30 @@ rb_call_queue_get_max_queued (RbCallQueue *self)
   return self->max_queued;
 }
 
+guint
+rb_call_queue_take_waiting (RbCallQueue     *self,
+                            RbCallQueueFunc  func)
+{
+  GQueue waiting = G_QUEUE_INIT;
+  gpointer item;
+  guint n;
+
+  g_mutex_lock (&self->lock);
+  waiting = self->submitted;
+  g_queue_init (&self->submitted);
+  g_atomic_int_set (&self->n_submitted, 0);
+  g_mutex_unlock (&self->lock);
+
+  /* Idle drainers find nothing and retire. */
+  n = waiting.length;
+  while ((item = g_queue_pop_head (&waiting)) != NULL)
+    {
+      g_atomic_int_add (&self->queued, -1);
+      func (item);
+    }
+  return n;
+}
+
 gboolean
 rb_call_queue_try_push (RbCallQueue *self,
                         gpointer     item)

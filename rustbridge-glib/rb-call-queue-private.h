@@ -45,6 +45,12 @@ gboolean     rb_call_queue_try_push  (RbCallQueue      *self,
                                       gpointer          item);
 guint        rb_call_queue_get_max_queued (RbCallQueue *self);
 
+/* Takes every item still waiting (not those running) out of the queue and
+ * its bound, and calls @func on each, in order, on the calling thread
+ * with no lock held (@func must hand the item on). Returns how many. */
+guint        rb_call_queue_take_waiting (RbCallQueue     *self,
+                                         RbCallQueueFunc  func);
+
 /* The pool size for a plugin: @worker_threads (0: one per processor),
  * never more than @max_concurrent_ops (0: no limit), at least 1. */
 guint        rb_call_queue_pool_size (guint             worker_threads,

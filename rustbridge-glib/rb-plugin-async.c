@@ -215,6 +215,25 @@ rb_call_complete (gpointer data)
                            rb_call_drop, call);
 }
 
+/* A call that was still waiting at shutdown: it never reaches the plugin. */
+static void
+rb_call_fail_waiting (gpointer data)
+{
+  RbCall *call = data;
+
+  g_set_error (&call->error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE,
+               "Plugin “%s” is shutting down: the call was still queued and was not made",
+               call->plugin->path);
+  rb_call_complete (call);
+}
+
+void
+rb_plugin_fail_queued_calls (RbPlugin *self)
+{
+  if (self->calls != NULL)
+    rb_call_queue_take_waiting (self->calls, rb_call_fail_waiting);
+}
+
 gboolean
 rb_plugin_start_call_queue (RbPlugin  *self,
                             GError   **error)

@@ -71,6 +71,9 @@ struct _RbPlugin {
   RbDispatcher     *owner;
   RbRelay          *relay;
   RbLogSink         sink;
+  /* Whether the plugin's own hold on the relay (start-up events, from
+   * creation until the caller has the object) is still taken; atomic. */
+  gint              start_up_held;
 };
 
 /* ---- rb-plugin.c ---- */
@@ -91,6 +94,18 @@ const char *rb_lifecycle_state_name    (RbLifecycleState   state);
 void      rb_plugin_set_bundle_info    (RbPlugin          *self,
                                         const char        *bundle_name,
                                         const char        *bundle_version);
+
+/* Keeps the plugin's start-up events (rb_relay_hold()) until @task's
+ * callback has returned: for a loader whose own task hands the plugin
+ * out (RbBundle). Call it on the owner context before returning @task. */
+void      rb_plugin_hold_start_up_until (RbPlugin         *self,
+                                         GTask            *task);
+
+/* ---- rb-plugin-async.c ---- */
+
+/* Fails the async calls still waiting in the queue (not those running)
+ * with %RB_PLUGIN_ERROR_INVALID_STATE: at shutdown. */
+void      rb_plugin_fail_queued_calls  (RbPlugin          *self);
 
 /* ---- rb-plugin-call.c ---- */
 

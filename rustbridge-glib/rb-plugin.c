@@ -122,7 +122,10 @@ syslog_priority_for (RbLogLevel level)
     }
 }
 
-static void
+/* The default handler of RbPlugin::log: runs only when no handler took
+ * the message (returned TRUE). Returns FALSE so that the handlers
+ * connected after it still see the message. */
+static gboolean
 rb_plugin_real_log (RbPlugin   *self,
                     RbLogLevel  level,
                     const char *target,
@@ -137,6 +140,7 @@ rb_plugin_real_log (RbPlugin   *self,
   };
 
   g_log_structured_array (glib_level_for (level), fields, G_N_ELEMENTS (fields));
+  return FALSE;
 }
 
 static void
@@ -145,9 +149,11 @@ rb_plugin_relay_log (GObject    *object,
                      const char *target,
                      const char *message)
 {
+  gboolean handled = FALSE;
+
   if (level > RB_LOG_LEVEL_OFF)
     level = RB_LOG_LEVEL_ERROR;
-  g_signal_emit (object, signals[SIGNAL_LOG], 0, (RbLogLevel) level, target, message);
+  g_signal_emit (object, signals[SIGNAL_LOG], 0, (RbLogLevel) level, target, message, &handled);
 }
 
 static void
@@ -356,17 +362,129 @@ fail:
   return FALSE;
 }
 
+/* ------------------------------------------------------------------ */
+/* Start-up events                                                     */
+
+/*
+ * A plugin's start-up logs and state changes (INSTALLED → STARTING →
+ * ACTIVE) happen before its creator has the object to connect handlers
+ * to. So the relay holds them, from creation until the creator has it:
+ * after GInitable.init returns (the caller connects before its main
+ * context runs again), or after the callback of the async init (or of a
+ * loader's own task, rb_plugin_hold_start_up_until()) has returned. Then
+ * they are queued, in order, for the next iteration of the owner context.
+ */
+
+static void
+rb_plugin_release_start_up (RbPlugin *self)
+{
+  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
+    rb_relay_release (self->relay);
+}
+
+/* GTask:completed is notified once the task's callback has returned. */
+static void
+rb_plugin_task_completed_cb (GObject    *task,
+                             GParamSpec *pspec,
+                             gpointer    relay)
+{
+  rb_relay_release (relay);
+  g_signal_handlers_disconnect_by_func (task, rb_plugin_task_completed_cb, relay);
+}
+
+static void
+rb_plugin_hold_relay_until (RbRelay *relay,
+                            GTask   *task)
+{
+  rb_relay_hold (relay);
+  g_signal_connect_data (task, "notify::completed", G_CALLBACK (rb_plugin_task_completed_cb),
+                         rb_relay_ref (relay), (GClosureNotify) G_CALLBACK (rb_relay_unref), 0);
+}
+
+void
+rb_plugin_hold_start_up_until (RbPlugin *self,
+                               GTask    *task)
+{
+  g_return_if_fail (RB_IS_PLUGIN (self));
+  g_return_if_fail (G_IS_TASK (task));
+
+  rb_plugin_hold_relay_until (self->relay, task);
+}
+
+/* GInitable.init, called by the creator: the events wait for the owner
+ * context's next iteration. */
+static gboolean
+rb_plugin_initable_init_and_release (GInitable     *initable,
+                                     GCancellable  *cancellable,
+                                     GError       **error)
+{
+  RbPlugin *self = RB_PLUGIN (initable);
+  gboolean ok = rb_plugin_initable_init (initable, cancellable, error);
+
+  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
+    rb_relay_release_later (self->relay);
+  return ok;
+}
+
 static void
 rb_plugin_initable_iface_init (GInitableIface *iface)
 {
-  iface->init = rb_plugin_initable_init;
+  iface->init = rb_plugin_initable_init_and_release;
+}
+
+static void
+rb_plugin_init_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (rb_plugin_initable_init (source_object, cancellable, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* GAsyncInitable.init_async: GInitable.init in a thread (loading is rare,
+ * and plugin_init may block for a while); the start-up events wait until
+ * the callback has returned. */
+static void
+rb_plugin_init_async (GAsyncInitable      *initable,
+                      int                  io_priority,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  RbPlugin *self = RB_PLUGIN (initable);
+  g_autoptr(GTask) task = g_task_new (initable, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, rb_plugin_init_async);
+  g_task_set_priority (task, io_priority);
+  /* The plugin's own hold goes with this task's completion. */
+  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
+    {
+      rb_plugin_hold_relay_until (self->relay, task);
+      rb_relay_release (self->relay);
+    }
+  g_task_run_in_thread (task, rb_plugin_init_thread);
+}
+
+static gboolean
+rb_plugin_init_finish (GAsyncInitable  *initable,
+                       GAsyncResult    *result,
+                       GError         **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
 rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface)
 {
-  /* GAsyncInitable's default implementation runs GInitable.init in a
-   * thread: loading is rare, and plugin_init may block for a while. */
+  iface->init_async = rb_plugin_init_async;
+  iface->init_finish = rb_plugin_init_finish;
 }
 
 static gboolean
@@ -386,9 +504,11 @@ rb_plugin_do_shutdown (RbPlugin  *self,
       return TRUE;
     }
 
-  /* New calls are refused from here on; queued async calls fail with
-   * INVALID_STATE when a worker picks them up. */
+  /* New calls are refused from here on; async calls still queued fail
+   * with INVALID_STATE now, without waiting for a worker (a worker that
+   * took one just before sees the state and fails it the same way). */
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STOPPING);
+  rb_plugin_fail_queued_calls (self);
 
   {
     guint timeout_ms = rb_plugin_config_get_shutdown_timeout_ms (self->config);
@@ -429,17 +549,20 @@ rb_plugin_do_shutdown (RbPlugin  *self,
  * @error: return location for a #GError
  *
  * Stops the plugin: new calls fail with %RB_PLUGIN_ERROR_INVALID_STATE,
- * calls in flight get up to [property@RustBridge.PluginConfig:shutdown-timeout-ms]
- * to finish, queued async calls fail with %RB_PLUGIN_ERROR_INVALID_STATE,
- * then the plugin's own shutdown runs, whatever is still running.
+ * async calls still waiting in the queue (not yet running) fail at once
+ * with %RB_PLUGIN_ERROR_INVALID_STATE and never reach the plugin, calls
+ * in flight get up to [property@RustBridge.PluginConfig:shutdown-timeout-ms]
+ * to finish, then the plugin's own shutdown runs, whatever is still running.
  *
  * The timeout bounds only that wait. The plugin's own shutdown comes on
  * top of it: it gives the plugin's stop code up to 5 seconds and its
  * runtime up to 2.5 more, and it may wait for a handler that is still
  * running; calls that race with it fail with %RB_PLUGIN_ERROR_INVALID_STATE
  * or %RB_PLUGIN_ERROR_RUNTIME. A failed plugin (after a panic) shuts down
- * successfully. Shutting down a plugin that is already stopped does
- * nothing and succeeds. Disposing a plugin shuts it down too.
+ * successfully. This blocks for as long as the calls in flight run: on a
+ * main thread, use [method@RustBridge.Plugin.shutdown_async]. Shutting down
+ * a plugin that is already stopped does nothing and succeeds. Disposing a
+ * plugin shuts it down too.
  *
  * Returns: %TRUE on success, or %FALSE with @error set
  *   (%RB_PLUGIN_ERROR_SHUTDOWN_FAILED; the plugin is then in the failed
@@ -473,6 +596,15 @@ rb_plugin_shutdown_thread (GTask        *task,
     g_task_return_error (task, error);
 }
 
+static void
+rb_plugin_shutdown_completed_cb (GObject    *task,
+                                 GParamSpec *pspec,
+                                 gpointer    application)
+{
+  g_application_release (application);
+  g_signal_handlers_disconnect_by_func (task, rb_plugin_shutdown_completed_cb, application);
+}
+
 /**
  * rb_plugin_shutdown_async:
  * @self: a #RbPlugin
@@ -480,7 +612,19 @@ rb_plugin_shutdown_thread (GTask        *task,
  * @callback: (scope async): called when the plugin has stopped
  * @user_data: data for @callback
  *
- * Starts [method@RustBridge.Plugin.shutdown] in a thread.
+ * Starts [method@RustBridge.Plugin.shutdown] in a thread: the caller's
+ * main loop goes on while calls in flight finish. Async calls still
+ * queued fail at once with %RB_PLUGIN_ERROR_INVALID_STATE (their
+ * callbacks run in their own main contexts, as usual).
+ *
+ * If the process has a default [class@Gio.Application]
+ * ([func@Gio.Application.get_default]), the shutdown holds it
+ * ([method@Gio.Application.hold]) until @callback has returned, so that
+ * an application whose last window closed does not quit before its
+ * plugin has stopped: call this from the window's
+ * [signal@Gtk.Window::close-request] handler, let the window close, and
+ * the application's [method@Gio.Application.run] returns once the plugin
+ * is stopped. See the GTK recipe in [threading](threading.html).
  */
 void
 rb_plugin_shutdown_async (RbPlugin            *self,
@@ -489,11 +633,24 @@ rb_plugin_shutdown_async (RbPlugin            *self,
                           gpointer             user_data)
 {
   g_autoptr(GTask) task = NULL;
+  GApplication *application;
 
   g_return_if_fail (RB_IS_PLUGIN (self));
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, rb_plugin_shutdown_async);
+
+  /* Released in the task's context once the callback has returned (a
+   * GApplication is not to be released from another thread). */
+  application = g_application_get_default ();
+  if (application != NULL)
+    {
+      g_application_hold (application);
+      g_signal_connect_data (task, "notify::completed", G_CALLBACK (rb_plugin_shutdown_completed_cb),
+                             g_object_ref (application), (GClosureNotify) G_CALLBACK (g_object_unref),
+                             0);
+    }
+
   if (g_task_return_error_if_cancelled (task))
     return;
   g_task_run_in_thread (task, rb_plugin_shutdown_thread);
@@ -823,6 +980,14 @@ rb_plugin_dispose (GObject *object)
 {
   RbPlugin *self = RB_PLUGIN (object);
 
+  /* Dropped before its owner context ran (or in the load's callback):
+   * what is held is delivered now, before the shutdown's state changes,
+   * to the handlers connected so far. */
+  if (rb_relay_on_owner_context (self->relay))
+    rb_relay_flush (self->relay);
+  else
+    rb_plugin_release_start_up (self);
+
   /* Async calls in flight hold references, so none is running here. */
   {
     g_autoptr(GError) error = NULL;
@@ -963,6 +1128,13 @@ rb_plugin_class_init (RbPluginClass *klass)
    *
    * The lifecycle state. Every change is notified (and
    * [signal@RustBridge.Plugin::state-changed] emitted) in the owner context.
+   *
+   * A `notify::state` handler reads the state when the notification is
+   * delivered: when two changes are delivered together (a shutdown on
+   * another thread, the start-up pair) both notifications show the final
+   * state. Follow transitions with [signal@RustBridge.Plugin::state-changed],
+   * which carries each one's states; use the notification to refresh a
+   * view of the current state ([threading](threading.html) has an example).
    */
   properties[PROP_STATE] =
     g_param_spec_enum ("state", NULL, NULL,
@@ -1052,21 +1224,54 @@ rb_plugin_class_init (RbPluginClass *klass)
    * messages or 8 MiB may wait for the owner context per plugin: more are
    * dropped and counted in [property@RustBridge.Plugin:dropped-log-count].
    *
-   * The default handler passes the message to GLib's structured logging
-   * with the log domain `RustBridge` and the fields `RB_PLUGIN_TARGET` and
-   * `RB_PLUGIN_PATH`. Trace and debug map to %G_LOG_LEVEL_DEBUG, info to
+   * Messages the plugin logs while it starts (in `plugin_create` and
+   * `plugin_init`) are kept until its creator has the object: a handler
+   * connected right after [ctor@RustBridge.Plugin.new] returns, or in the
+   * callback of [func@RustBridge.Plugin.new_async] or
+   * [method@RustBridge.Bundle.load_plugin_async], receives them, in order
+   * with the start-up [signal@RustBridge.Plugin::state-changed] emissions,
+   * once the owner context runs again.
+   *
+   * A handler returns %TRUE to take the message: the emission stops
+   * there, and the message does not reach GLib's log. A handler that
+   * returns %FALSE (in Python and JavaScript, also one that returns
+   * nothing) leaves it to the next handler and, in the end, to the
+   * default handler. In C:
+   *
+   * ```c
+   * static gboolean
+   * on_log (RbPlugin *plugin, RbLogLevel level, const char *target,
+   *         const char *message, gpointer user_data)
+   * {
+   *   append_to_log_view (user_data, level, message);
+   *   return TRUE;  // taken: not printed by GLib
+   * }
+   * ```
+   *
+   * In Python: `plugin.connect('log', lambda p, level, target, message: view.add(message) or True)`;
+   * in JavaScript: `plugin.connect('log', (_p, level, target, message) => { view.add(message); return true; })`.
+   *
+   * The default handler runs when no handler took the message. It passes
+   * the message to GLib's structured logging with the log domain
+   * `RustBridge` and the fields `RB_PLUGIN_TARGET` and `RB_PLUGIN_PATH`.
+   * Trace and debug map to %G_LOG_LEVEL_DEBUG, info to
    * %G_LOG_LEVEL_INFO, warn and error to %G_LOG_LEVEL_MESSAGE — never to
    * a level GLib can make fatal — with the severity kept in the
-   * `PRIORITY` field (4 for warn, 3 for error). Stop the emission (or
-   * connect with `G_CONNECT_AFTER` and not at all) to silence it.
+   * `PRIORITY` field (4 for warn, 3 for error). Handlers connected with
+   * `G_CONNECT_AFTER` (`connect_after()` in Python and JavaScript) run
+   * after it: they see every message that no handler took, once it has
+   * gone to GLib's log, and what they return changes nothing.
+   *
+   * Returns: %TRUE if the handler took the message (stop the emission and
+   *   keep it out of GLib's log), %FALSE to pass it on
    */
   signals[SIGNAL_LOG] =
     g_signal_new_class_handler ("log",
                                 G_TYPE_FROM_CLASS (klass),
                                 G_SIGNAL_RUN_LAST,
                                 G_CALLBACK (rb_plugin_real_log),
-                                NULL, NULL, NULL,
-                                G_TYPE_NONE, 3,
+                                g_signal_accumulator_true_handled, NULL, NULL,
+                                G_TYPE_BOOLEAN, 3,
                                 RB_TYPE_LOG_LEVEL,
                                 G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE,
                                 G_TYPE_STRING | G_SIGNAL_TYPE_STATIC_SCOPE);
@@ -1078,7 +1283,11 @@ rb_plugin_class_init (RbPluginClass *klass)
    * @new_state: the new state
    *
    * Emitted on every lifecycle transition, together with the notification
-   * of [property@RustBridge.Plugin:state], in the owner context.
+   * of [property@RustBridge.Plugin:state], in the owner context. Unlike a
+   * `notify::state` handler, which reads the state at delivery time, a
+   * handler sees every transition, in order. The start-up transitions
+   * (`INSTALLED` to `STARTING` to `ACTIVE`) reach handlers connected right
+   * after the load (see [signal@RustBridge.Plugin::log]).
    */
   signals[SIGNAL_STATE_CHANGED] =
     g_signal_new ("state-changed",
@@ -1102,4 +1311,7 @@ rb_plugin_init (RbPlugin *self)
   self->owner = rb_dispatcher_get_thread_default ();
   self->relay = rb_relay_new (G_OBJECT (self), self->owner, self->owner_thread,
                               &rb_plugin_relay_funcs);
+  /* Start-up events wait for the creator (see rb_plugin_release_start_up()). */
+  rb_relay_hold (self->relay);
+  self->start_up_held = TRUE;
 }

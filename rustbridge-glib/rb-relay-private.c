@@ -21,7 +21,22 @@ struct _RbRelay {
   gint                drop_queued;    /* atomic */
   gboolean            drop_reported;  /* owner context only */
   guint64             dropped;        /* 64-bit atomic */
+  /* Holding (see rb_relay_hold()): `holds` is written under hold_lock
+   * and read without it on the fast path. */
+  GMutex              hold_lock;
+  gint                holds;          /* atomic */
+  GArray             *held;           /* RbHeldItem, guarded by hold_lock */
+  /* Set by rb_relay_flush() (owner context): holds end for good, and
+   * items reach the object through self_object while it flushes. */
+  gboolean            detached;       /* guarded by hold_lock */
+  gboolean            flushing;       /* owner context only */
 };
+
+typedef struct {
+  RbDispatchFunc func;
+  RbDispatchFunc destroy;
+  gpointer       data;
+} RbHeldItem;
 
 RbRelay *
 rb_relay_new (GObject            *object,
@@ -37,6 +52,8 @@ rb_relay_new (GObject            *object,
   self->funcs = funcs;
   self->owner = rb_dispatcher_ref (owner);
   self->owner_thread = owner_thread;
+  g_mutex_init (&self->hold_lock);
+  self->held = g_array_new (FALSE, FALSE, sizeof (RbHeldItem));
   return self;
 }
 
@@ -52,8 +69,11 @@ rb_relay_unref (RbRelay *self)
 {
   if (!g_atomic_ref_count_dec (&self->ref))
     return;
+  /* Held items hold references: none is left here. */
   g_weak_ref_clear (&self->object);
   rb_dispatcher_unref (self->owner);
+  g_array_unref (self->held);
+  g_mutex_clear (&self->hold_lock);
   g_free (self);
 }
 
@@ -67,6 +87,131 @@ guint64
 rb_relay_get_dropped (RbRelay *self)
 {
   return __atomic_load_n (&self->dropped, __ATOMIC_RELAXED);
+}
+
+/* The object, for a delivery on the owner context: a strong reference,
+ * or NULL once it is gone. While rb_relay_flush() runs (from the
+ * object's dispose, where weak references are already cleared) it is
+ * self_object. */
+static GObject *
+rb_relay_get_object (RbRelay *self)
+{
+  if (self->flushing)
+    return g_object_ref (self->self_object);
+  return g_weak_ref_get (&self->object);
+}
+
+/* ------------------------------------------------------------------ */
+/* Holding                                                             */
+
+static gboolean
+rb_relay_is_held (RbRelay *self)
+{
+  return g_atomic_int_get (&self->holds) > 0;
+}
+
+/* Queues an item for the owner context, or keeps it while held. Items
+ * pushed after a release always follow the held ones: the release queues
+ * those before it lets anyone past the lock. */
+static void
+rb_relay_push (RbRelay        *self,
+               RbDispatchFunc  func,
+               RbDispatchFunc  destroy,
+               gpointer        data)
+{
+  if (G_UNLIKELY (rb_relay_is_held (self)))
+    {
+      g_mutex_lock (&self->hold_lock);
+      if (self->holds > 0)
+        {
+          RbHeldItem item = { func, destroy, data };
+
+          g_array_append_val (self->held, item);
+          g_mutex_unlock (&self->hold_lock);
+          return;
+        }
+      g_mutex_unlock (&self->hold_lock);
+    }
+  rb_dispatcher_push (self->owner, func, destroy, data);
+}
+
+void
+rb_relay_hold (RbRelay *self)
+{
+  g_mutex_lock (&self->hold_lock);
+  if (!self->detached)
+    g_atomic_int_inc (&self->holds);
+  g_mutex_unlock (&self->hold_lock);
+}
+
+void
+rb_relay_release (RbRelay *self)
+{
+  g_mutex_lock (&self->hold_lock);
+  if (self->detached)
+    {
+      g_mutex_unlock (&self->hold_lock);
+      return;
+    }
+  if (G_UNLIKELY (self->holds <= 0))
+    {
+      g_mutex_unlock (&self->hold_lock);
+      g_return_if_reached ();
+    }
+  if (self->holds == 1)
+    {
+      /* In order, and under the lock: whoever pushes next waits for it
+       * (or sees the count at zero only once these are queued). */
+      for (guint i = 0; i < self->held->len; i++)
+        {
+          RbHeldItem *item = &g_array_index (self->held, RbHeldItem, i);
+
+          rb_dispatcher_push (self->owner, item->func, item->destroy, item->data);
+        }
+      g_array_set_size (self->held, 0);
+    }
+  g_atomic_int_add (&self->holds, -1);
+  g_mutex_unlock (&self->hold_lock);
+}
+
+static void
+rb_relay_release_cb (gpointer data)
+{
+  RbRelay *self = data;
+
+  rb_relay_release (self);
+  rb_relay_unref (self);
+}
+
+void
+rb_relay_release_later (RbRelay *self)
+{
+  /* If the context is gone, the destroy notify releases (what is held
+   * then goes to the dead dispatcher, which destroys it). */
+  rb_dispatcher_push (self->owner, rb_relay_release_cb, rb_relay_release_cb, rb_relay_ref (self));
+}
+
+void
+rb_relay_flush (RbRelay *self)
+{
+  GArray *held;
+
+  g_mutex_lock (&self->hold_lock);
+  self->detached = TRUE;
+  held = self->held;
+  self->held = g_array_new (FALSE, FALSE, sizeof (RbHeldItem));
+  g_atomic_int_set (&self->holds, 0);
+  g_mutex_unlock (&self->hold_lock);
+
+  self->flushing = TRUE;
+  for (guint i = 0; i < held->len; i++)
+    {
+      RbHeldItem *item = &g_array_index (held, RbHeldItem, i);
+
+      item->func (item->data);
+    }
+  self->flushing = FALSE;
+  g_array_unref (held);
 }
 
 /* ------------------------------------------------------------------ */
@@ -95,7 +240,7 @@ static void
 rb_relay_deliver_log (gpointer data)
 {
   RbLogItem *item = data;
-  g_autoptr(GObject) object = g_weak_ref_get (&item->relay->object);
+  g_autoptr(GObject) object = rb_relay_get_object (item->relay);
 
   if (object != NULL)
     item->relay->funcs->log (object, item->level, item->target, item->message);
@@ -116,7 +261,7 @@ static void
 rb_relay_deliver_drop (gpointer data)
 {
   RbRelay *self = data;
-  g_autoptr(GObject) object = g_weak_ref_get (&self->object);
+  g_autoptr(GObject) object = rb_relay_get_object (self);
 
   /* Re-armed before the report: a drop from now on queues another. */
   g_atomic_int_set (&self->drop_queued, FALSE);
@@ -135,7 +280,7 @@ rb_relay_log_dropped (RbRelay *self)
 {
   __atomic_fetch_add (&self->dropped, 1, __ATOMIC_RELAXED);
   if (g_atomic_int_compare_and_exchange (&self->drop_queued, FALSE, TRUE))
-    rb_dispatcher_push (self->owner, rb_relay_deliver_drop, rb_drop_item_free, rb_relay_ref (self));
+    rb_relay_push (self, rb_relay_deliver_drop, rb_drop_item_free, rb_relay_ref (self));
 }
 
 /* A message and its target, cut to their caps, as valid UTF-8 without
@@ -214,7 +359,10 @@ rb_relay_log (gpointer    relay,
   gint n_pending;
 
   if (message == NULL)
-    message_len = 0;
+    {
+      message = "";   /* not NULL: memchr() and friends want a pointer */
+      message_len = 0;
+    }
   if (target == NULL)
     target = "";
   keep = MIN (message_len, RB_RELAY_MAX_MESSAGE_BYTES);
@@ -243,7 +391,7 @@ rb_relay_log (gpointer    relay,
     }
 
   rb_relay_ref (self);
-  rb_dispatcher_push (self->owner, rb_relay_deliver_log, rb_log_item_free, item);
+  rb_relay_push (self, rb_relay_deliver_log, rb_log_item_free, item);
 }
 
 /* ------------------------------------------------------------------ */
@@ -269,7 +417,7 @@ static void
 rb_relay_deliver_state (gpointer data)
 {
   RbStateItem *item = data;
-  g_autoptr(GObject) object = g_weak_ref_get (&item->relay->object);
+  g_autoptr(GObject) object = rb_relay_get_object (item->relay);
 
   g_atomic_int_dec_and_test (&item->relay->pending_states);
   if (object != NULL)
@@ -286,9 +434,11 @@ rb_relay_state_changed (RbRelay *self,
 {
   RbStateItem *item;
 
-  /* At once when we are on the owner context and nothing older is still
-   * queued (which keeps changes in order); else queued. */
-  if (g_atomic_int_get (&self->pending_states) == 0 && rb_relay_on_owner_context (self))
+  /* At once when we are on the owner context, nothing older is still
+   * queued (which keeps changes in order) and nothing is held; else
+   * queued. */
+  if (g_atomic_int_get (&self->pending_states) == 0 && !rb_relay_is_held (self) &&
+      rb_relay_on_owner_context (self))
     {
       self->funcs->state_changed (self->self_object, old_state, new_state);
       return;
@@ -299,7 +449,7 @@ rb_relay_state_changed (RbRelay *self,
   item->old_state = old_state;
   item->new_state = new_state;
   g_atomic_int_inc (&self->pending_states);
-  rb_dispatcher_push (self->owner, rb_relay_deliver_state, rb_state_item_free, item);
+  rb_relay_push (self, rb_relay_deliver_state, rb_state_item_free, item);
 }
 
 /* ------------------------------------------------------------------ */
@@ -323,7 +473,7 @@ static void
 rb_relay_deliver_notify (gpointer data)
 {
   RbNotifyItem *item = data;
-  g_autoptr(GObject) object = g_weak_ref_get (&item->relay->object);
+  g_autoptr(GObject) object = rb_relay_get_object (item->relay);
 
   if (object != NULL)
     g_object_notify_by_pspec (object, item->pspec);
@@ -336,7 +486,7 @@ rb_relay_notify (RbRelay    *self,
 {
   RbNotifyItem *item;
 
-  if (rb_relay_on_owner_context (self))
+  if (!rb_relay_is_held (self) && rb_relay_on_owner_context (self))
     {
       g_object_notify_by_pspec (self->self_object, pspec);
       return;
@@ -344,5 +494,5 @@ rb_relay_notify (RbRelay    *self,
   item = g_new (RbNotifyItem, 1);
   item->relay = rb_relay_ref (self);
   item->pspec = pspec;
-  rb_dispatcher_push (self->owner, rb_relay_deliver_notify, rb_notify_item_free, item);
+  rb_relay_push (self, rb_relay_deliver_notify, rb_notify_item_free, item);
 }

@@ -34,6 +34,16 @@ G_BEGIN_DECLS
  * only, with no lock held. A state change or a notification made on the
  * owner context is delivered at once when nothing older is queued.
  *
+ * Holding: while the relay is held (rb_relay_hold()), everything it
+ * would deliver — log messages, drop reports, state changes, property
+ * notifications, including those made on the owner context — is kept, in
+ * order, instead of being queued for the owner context; the last
+ * rb_relay_release() queues it all there (still in order, before anything
+ * that comes later). RbPlugin holds its relay from its creation until the
+ * caller has the started object, so that handlers connected then see the
+ * start-up events. Held log messages count against the same bounds as
+ * queued ones.
+ *
  * Ownership: the relay is reference-counted; its owner holds one
  * reference and every queued item another, so a relay outlives its
  * object while items are queued. It holds a reference to the owner
@@ -88,6 +98,16 @@ void      rb_relay_state_changed   (RbRelay            *self,
                                     gint                new_state);
 void      rb_relay_notify          (RbRelay            *self,
                                     GParamSpec         *pspec);
+
+/* Start or end a hold (any thread; releases must match holds). */
+void      rb_relay_hold            (RbRelay            *self);
+void      rb_relay_release         (RbRelay            *self);
+/* Releases on the owner context's next iteration (any thread). */
+void      rb_relay_release_later   (RbRelay            *self);
+/* On the owner context, from the object's dispose: delivers what is held
+ * now, to the object being disposed, and ends holding for good (later
+ * holds and releases do nothing). */
+void      rb_relay_flush           (RbRelay            *self);
 
 /* Messages dropped so far (any thread). */
 guint64   rb_relay_get_dropped     (RbRelay            *self);

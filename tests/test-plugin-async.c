@@ -373,6 +373,88 @@ test_shutdown_while_busy (gconstpointer data)
   rb_test_assert_finalized (plugin);
 }
 
+/* ---- shutdown: queued calls, the default GApplication ---- */
+
+/* Calls still queued fail at once when the shutdown starts, not when a
+ * worker gets to them after the running call. */
+static void
+test_shutdown_fails_queued_calls (void)
+{
+  g_autoptr(RbPluginConfig) config = config_new (1, 1, 0);
+  RbPlugin *plugin = rb_test_load (RB_TEST_FIXTURE, config);
+  Result busy = { 0 }, shut = { 0 };
+  Result queued[3] = { { 0 } };
+
+  rb_plugin_call_async (plugin, "test.sleep", "{\"duration_ms\":400}", NULL, result_cb, &busy);
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    rb_plugin_call_async (plugin, "echo", "{\"message\":\"queued\"}", NULL, result_cb, &queued[i]);
+  rb_test_iterate_for (50);
+  rb_plugin_shutdown_async (plugin, NULL, shutdown_cb, &shut);
+
+  for (guint i = 0; i < G_N_ELEMENTS (queued); i++)
+    {
+      rb_test_wait_until (&queued[i].done, 5000);
+      g_assert_error (queued[i].error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE);
+      g_assert_nonnull (strstr (queued[i].error->message, "still queued"));
+      /* Before the running call (and so the shutdown) finished. */
+      g_assert_false (busy.done);
+      result_clear (&queued[i]);
+    }
+  rb_test_wait_until (&shut.done, 5000);
+  g_assert_no_error (shut.error);
+  g_assert_true (busy.done);
+  g_assert_no_error (busy.error);
+  result_clear (&busy);
+  rb_test_assert_finalized (plugin);
+}
+
+typedef struct {
+  RbPlugin *plugin;
+  Result    call;
+  Result    shut;
+} AppCheck;
+
+static void
+app_shutdown_cb (GObject      *source,
+                 GAsyncResult *res,
+                 gpointer      data)
+{
+  shutdown_cb (source, res, &((AppCheck *) data)->shut);
+}
+
+static void
+app_activate_cb (GApplication *app,
+                 AppCheck     *check)
+{
+  /* A call in flight makes the shutdown take a while; the application
+   * holds nothing itself: only the shutdown keeps it running. */
+  rb_plugin_call_async (check->plugin, "test.sleep", "{\"duration_ms\":300}", NULL,
+                        result_cb, &check->call);
+  rb_test_iterate_for (50);
+  rb_plugin_shutdown_async (check->plugin, NULL, app_shutdown_cb, check);
+}
+
+static void
+test_shutdown_holds_application (void)
+{
+  g_autoptr(GApplication) app = g_application_new ("org.rustbridge.ShutdownTest",
+                                                    G_APPLICATION_NON_UNIQUE);
+  AppCheck check = { 0 };
+  char *argv[] = { (char *) "test", NULL };
+
+  check.plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  g_signal_connect (app, "activate", G_CALLBACK (app_activate_cb), &check);
+  g_assert_cmpint (g_application_run (app, 1, argv), ==, 0);
+  /* run() returned only once the shutdown's callback had run. */
+  g_assert_true (check.shut.done);
+  g_assert_no_error (check.shut.error);
+  g_assert_cmpint (rb_plugin_get_state (check.plugin), ==, RB_LIFECYCLE_STATE_STOPPED);
+  rb_test_wait_until (&check.call.done, 5000);
+  g_assert_no_error (check.call.error);
+  result_clear (&check.call);
+  rb_test_assert_finalized (check.plugin);
+}
+
 /* ---- finalize with calls in flight ---- */
 
 static void
@@ -546,7 +628,7 @@ typedef struct {
   gboolean wrong_thread;
 } SignalCheck;
 
-static void
+static gboolean
 any_log_cb (RbPlugin   *plugin,
             RbLogLevel  level,
             const char *target,
@@ -557,6 +639,7 @@ any_log_cb (RbPlugin   *plugin,
     check->wrong_thread = TRUE;
   if (g_str_has_prefix (message, "async-log"))
     check->logs++;
+  return FALSE;
 }
 
 static void
@@ -607,9 +690,11 @@ test_signals_on_owner_context (gconstpointer data)
   /* A shutdown from another thread notifies on the owner context. */
   thread = g_thread_new ("shutdown", shutdown_in_thread, plugin);
   g_thread_join (thread);
-  g_assert_cmpuint (check.notifies, ==, 0);
-  rb_test_iterate_for (50);
+  /* The two start-up changes (held until the load returned) came with
+   * the first iteration. */
   g_assert_cmpuint (check.notifies, ==, 2);
+  rb_test_iterate_for (50);
+  g_assert_cmpuint (check.notifies, ==, 4);
   g_assert_false (check.wrong_thread);
 }
 
@@ -812,6 +897,8 @@ main (int   argc,
                    test_context_dropped_with_completion_queued);
   g_test_add_func ("/async/load-errors", test_async_load_errors);
   g_test_add_func ("/async/notify-from-other-thread", test_notify_from_other_thread);
+  g_test_add_func ("/async/shutdown-fails-queued-calls", test_shutdown_fails_queued_calls);
+  g_test_add_func ("/async/shutdown-holds-application", test_shutdown_holds_application);
 
   return g_test_run ();
 }

@@ -74,9 +74,10 @@ typedef struct {
   GArray    *levels;
   gboolean   wrong_thread;
   gboolean   stop;
+  gboolean   take;
 } LogLog;
 
-static void
+static gboolean
 log_cb (RbPlugin   *plugin,
         RbLogLevel  level,
         const char *target,
@@ -90,6 +91,7 @@ log_cb (RbPlugin   *plugin,
   g_array_append_val (log->levels, level);
   if (log->stop)
     g_signal_stop_emission_by_name (plugin, "log");
+  return log->take;
 }
 
 static void
@@ -101,6 +103,7 @@ log_init (LogLog *log)
   log->levels = g_array_new (FALSE, FALSE, sizeof (RbLogLevel));
   log->wrong_thread = FALSE;
   log->stop = FALSE;
+  log->take = FALSE;
 }
 
 static void
@@ -260,6 +263,167 @@ test_default_handler (void)
   log_clear (&log);
 }
 
+/* A handler that returns TRUE takes the message: GLib's log never sees
+ * it, and handlers connected after the default handler neither. One
+ * that returns FALSE passes it on to both. */
+static void
+test_handler_takes_message (void)
+{
+  g_autoptr(RbPlugin) plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+  LogLog log, after;
+
+  log_init (&log);
+  log_init (&after);
+  rb_test_iterate_for (10);
+  captured_clear ();
+  g_signal_connect (plugin, "log", G_CALLBACK (log_cb), &log);
+  g_signal_connect_after (plugin, "log", G_CALLBACK (log_cb), &after);
+
+  log.take = TRUE;
+  emit (plugin, 3, "error", "taken", FALSE);
+  wait_for_prefix (&log, "taken", 3);
+  g_assert_cmpuint (count_with_prefix (&log, "taken"), ==, 3);
+  g_assert_cmpuint (count_with_prefix (&after, "taken"), ==, 0);
+  g_mutex_lock (&captured_lock);
+  g_assert_cmpuint (captured->len, ==, 0);
+  g_mutex_unlock (&captured_lock);
+
+  log.take = FALSE;
+  emit (plugin, 2, "warn", "passed-on", FALSE);
+  wait_for_prefix (&log, "passed-on", 2);
+  g_assert_cmpuint (count_with_prefix (&after, "passed-on"), ==, 2);
+  g_mutex_lock (&captured_lock);
+  g_assert_cmpuint (captured->len, ==, 2);
+  g_assert_cmpstr (((Captured *) g_ptr_array_index (captured, 0))->message, ==, "passed-on 0");
+  g_mutex_unlock (&captured_lock);
+
+  g_clear_object (&plugin);
+  log_clear (&log);
+  log_clear (&after);
+}
+
+/* ---- start-up events ---- */
+
+/* Logs and state changes in one list, in the order they arrive. */
+static gboolean
+event_log_cb (RbPlugin   *plugin,
+              RbLogLevel  level,
+              const char *target,
+              const char *message,
+              GPtrArray  *events)
+{
+  g_ptr_array_add (events, g_strdup_printf ("log %s", message));
+  return TRUE;
+}
+
+static void
+event_state_cb (RbPlugin         *plugin,
+                RbLifecycleState  old_state,
+                RbLifecycleState  new_state,
+                GPtrArray        *events)
+{
+  g_ptr_array_add (events, g_strdup_printf ("state %d>%d", old_state, new_state));
+}
+
+static void
+connect_events (RbPlugin  *plugin,
+                GPtrArray *events)
+{
+  g_signal_connect (plugin, "log", G_CALLBACK (event_log_cb), events);
+  g_signal_connect (plugin, "state-changed", G_CALLBACK (event_state_cb), events);
+}
+
+static void
+assert_start_up_events (RbTestPluginKind  kind,
+                        GPtrArray        *events)
+{
+  const char *started = kind == RB_TEST_RUST ? "log rust plugin started" : "log fixture plugin started";
+  g_autofree char *joined = NULL;
+
+  g_ptr_array_add (events, NULL);
+  joined = g_strjoinv (", ", (char **) events->pdata);
+  g_ptr_array_remove_index (events, events->len - 1);
+  g_test_message ("events: %s", joined);
+  g_assert_cmpuint (events->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (events, 0), ==, "state 0>1");
+  g_assert_cmpstr (g_ptr_array_index (events, 1), ==, started);
+  g_assert_cmpstr (g_ptr_array_index (events, 2), ==, "state 1>2");
+}
+
+/* Connected right after a sync load returns: every start-up event
+ * arrives, in order, once the context runs. */
+static void
+test_start_up_events_sync (gconstpointer data)
+{
+  RbTestPluginKind kind = RB_TEST_KIND (data);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+
+  if (rb_test_skip_if_missing (kind))
+    return;
+  plugin = rb_test_load (kind, NULL);
+  connect_events (plugin, events);
+  g_assert_cmpuint (events->len, ==, 0);
+  rb_test_iterate_for (50);
+  assert_start_up_events (kind, events);
+  g_signal_handlers_disconnect_by_data (plugin, events);
+}
+
+typedef struct {
+  RbPlugin  *plugin;
+  GPtrArray *events;
+  gboolean   done;
+} AsyncLoad;
+
+static void
+loaded_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  AsyncLoad *load = data;
+  g_autoptr(GError) error = NULL;
+
+  load->plugin = rb_plugin_new_finish (result, &error);
+  g_assert_no_error (error);
+  /* Connected in the callback: nothing was emitted before. */
+  connect_events (load->plugin, load->events);
+  load->done = TRUE;
+}
+
+/* Connected in the async load's callback: the same. */
+static void
+test_start_up_events_async (gconstpointer data)
+{
+  RbTestPluginKind kind = RB_TEST_KIND (data);
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  AsyncLoad load = { NULL, events, FALSE };
+
+  if (rb_test_skip_if_missing (kind))
+    return;
+  rb_plugin_new_async (rb_test_plugin_path (kind), NULL, G_PRIORITY_DEFAULT, NULL, loaded_cb, &load);
+  rb_test_wait_until (&load.done, 10000);
+  rb_test_iterate_for (50);
+  assert_start_up_events (kind, events);
+  g_signal_handlers_disconnect_by_data (load.plugin, events);
+  g_clear_object (&load.plugin);
+}
+
+/* Dropped before its context ran: the held events are delivered by
+ * dispose, before the shutdown's own changes. */
+static void
+test_start_up_events_dispose (void)
+{
+  g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func (g_free);
+  RbPlugin *plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
+
+  connect_events (plugin, events);
+  rb_test_assert_finalized (plugin);
+  g_assert_cmpuint (events->len, ==, 5);
+  g_assert_cmpstr (g_ptr_array_index (events, 2), ==, "state 1>2");
+  g_assert_cmpstr (g_ptr_array_index (events, 3), ==, "state 2>3");
+  g_assert_cmpstr (g_ptr_array_index (events, 4), ==, "state 3>4");
+}
+
 /* Two instances of one file: a message logged on the calling thread goes
  * to the instance being called; one from a plugin thread to both. */
 static void
@@ -365,6 +529,9 @@ test_log_after_finalize (void)
   RbPlugin *plugin = rb_test_load (RB_TEST_FIXTURE, NULL);
   LogLog log;
 
+  /* Past start-up: messages are queued for the context, not held for
+   * the creator (held ones are delivered by dispose). */
+  rb_test_iterate_for (10);
   log_init (&log);
   g_signal_connect (plugin, "log", G_CALLBACK (log_cb), &log);
   emit (plugin, 10, "info", "orphan", TRUE);
@@ -387,6 +554,10 @@ main (int   argc,
   rb_test_add_both ("/logging/attribution-same-file", test_attribution_same_file);
   rb_test_add_both ("/logging/storm-bounded", test_log_storm_bounded);
   g_test_add_func ("/logging/default-handler", test_default_handler);
+  g_test_add_func ("/logging/handler-takes-message", test_handler_takes_message);
+  rb_test_add_both ("/logging/start-up-events/sync", test_start_up_events_sync);
+  rb_test_add_both ("/logging/start-up-events/async", test_start_up_events_async);
+  g_test_add_func ("/logging/start-up-events/dispose", test_start_up_events_dispose);
   g_test_add_func ("/logging/attribution-two-files", test_attribution_two_files);
   g_test_add_func ("/logging/after-finalize", test_log_after_finalize);
 

@@ -468,7 +468,7 @@ typedef struct {
   guint      notified;
 } LogTally;
 
-static void
+static gboolean
 log_tally_cb (RbPlugin   *plugin,
               RbLogLevel  level,
               const char *target,
@@ -491,7 +491,7 @@ log_tally_cb (RbPlugin   *plugin,
       g_ptr_array_add (tally->messages, g_strdup (message));
       g_ptr_array_add (tally->targets, g_strdup (target));
     }
-  g_signal_stop_emission_by_name (plugin, "log");
+  return TRUE;
 }
 
 static void

@@ -14,7 +14,7 @@
 
 static const char *const level_names[] = { "trace", "debug", "info", "warn", "error", "off" };
 
-static void
+static gboolean
 on_log (RbPlugin   *plugin,
         RbLogLevel  level,
         const char *target,
@@ -26,7 +26,7 @@ on_log (RbPlugin   *plugin,
 
   fprintf (stderr, "[%s %s] %s\n", (guint) level < G_N_ELEMENTS (level_names) ? level_names[level] : "?",
            shown_target, shown);
-  g_signal_stop_emission_by_name (plugin, "log");
+  return TRUE;  /* printed: not for GLib's log too */
 }
 
 static void

@@ -33,7 +33,7 @@ state_name (RbLifecycleState state)
   return g_enum_get_value (klass, state)->value_nick;
 }
 
-static void
+static gboolean
 on_log (RbPlugin   *plugin,
         RbLogLevel  level,
         const char *target,
@@ -41,8 +41,8 @@ on_log (RbPlugin   *plugin,
         gpointer    user_data)
 {
   g_print ("  [plugin log] %s: %s\n", target, message);
-  /* Printed here; keep it out of GLib's default log output too. */
-  g_signal_stop_emission_by_name (plugin, "log");
+  /* Printed here: TRUE keeps it out of GLib's default log output. */
+  return TRUE;
 }
 
 static void

@@ -64,10 +64,10 @@ async function main([path, keyFile]) {
         max_concurrent_ops: 100,
     });
     const plugin = await load(path, keyFile, config);
-    plugin.connect('log', (p, level, target, message) => {
+    plugin.connect('log', (_p, level, target, message) => {
         print(`  [${nick(RustBridge.LogLevel, level)}] ${target}: ${message}`);
-        // Printed: keep the message out of GLib's default log output.
-        p.stop_emission_by_name('log');
+        // Printed: returning true keeps it out of GLib's default log output.
+        return true;
     });
     plugin.connect('state-changed', (_p, from, to) =>
         print(`  [state] ${nick(RustBridge.LifecycleState, from)} -> ${nick(RustBridge.LifecycleState, to)}`));

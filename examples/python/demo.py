@@ -45,7 +45,9 @@ def main(path):
     config.props.max_concurrent_ops = 64
 
     with RustBridge.Plugin.new(path, config, None) as plugin:
-        plugin.connect('log', lambda p, level, target, msg: print(f'  [log {level.value_nick}] {target}: {msg}'))
+        # Printed; returning True keeps it out of GLib's default log output too.
+        plugin.connect('log', lambda p, level, target, msg:
+                       print(f'  [log {level.value_nick}] {target}: {msg}') or True)
 
         print('echo ->', plugin.call('echo', '{"message": "Hello, World!"}'))
         print('dict ->', plugin.call_obj('echo', {'message': 'Hello'}))

@@ -52,8 +52,8 @@ async void run (string path, string? key_file) throws Error {
     var plugin = yield load (path, key_file, config);
     plugin.log.connect ((level, target, message) => {
         print ("  [%s] %s: %s\n", nick (typeof (LogLevel), level), target, message);
-        // Printed: keep the message out of GLib's default log output.
-        Signal.stop_emission_by_name (plugin, "log");
+        // Printed: returning true keeps it out of GLib's default log output.
+        return true;
     });
     plugin.state_changed.connect ((from, to) => {
         print ("  [state] %s -> %s\n", nick (typeof (LifecycleState), from), nick (typeof (LifecycleState), to));

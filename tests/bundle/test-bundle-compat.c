@@ -303,7 +303,9 @@ test_framework_newer_reported_once (void)
   g_assert_true (rb_bundle_verify (again, NULL, NULL, NULL));
   g_assert_true (rb_bundle_verify (again, NULL, NULL, NULL));
   g_assert_cmpuint (reports_about ("1.3.0"), ==, 2);
-  g_assert_cmpuint (reports->len, ==, 2);
+  /* Nothing else from the library; the plugins' own start-up logs (held
+   * until the caller has the plugin, then forwarded) are not reports. */
+  g_assert_cmpuint (reports->len - reports_about ("fixture plugin started"), ==, 2);
 }
 
 static void

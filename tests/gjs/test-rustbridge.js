@@ -220,6 +220,7 @@ testOnce('error-enums', () => {
 
 test('panic-marks-failed', path => {
     const plugin = RustBridge.Plugin.new(path, null, null);
+    iterateFor(10);  // the start-up events (held for the creator) first
     const changes = [];
     plugin.connect('state-changed', (_p, from, to) => changes.push([from, to]));
     assertThrows(() => plugin.call('panic', '{}', null), PluginError, PluginError.INTERNAL, 'panic');
@@ -257,6 +258,7 @@ test('config', path => {
 
     const plugin = RustBridge.Plugin.new(path, config, null);
     assertEq(plugin.log_level, RustBridge.LogLevel.WARN, 'plugin log level');
+    iterateFor(10);  // the start-up events (held for the creator) first
     assertEq(plugin.config.max_concurrent_ops, 4, 'max ops');
     config.max_concurrent_ops = 5;
     assertEq(plugin.config.max_concurrent_ops, 4, 'the plugin keeps a copy');
@@ -285,6 +287,7 @@ test('rejected-request-count', async path => {
 
 test('state-signals', path => {
     const plugin = RustBridge.Plugin.new(path, null, null);
+    iterateFor(10);  // the start-up events (held for the creator) first
     const states = [], changes = [];
     plugin.connect('notify::state', p => states.push(p.state));
     plugin.connect('state-changed', (_p, from, to) => changes.push([from, to]));
@@ -308,6 +311,43 @@ test('log-signal-from-plugin-threads', path => {
         assertEq(level, RustBridge.LogLevel.WARN, 'level');
         assertEq(targetType, 'string', 'target');
     }
+    plugin.shutdown(null);
+});
+
+test('log-handler-returning-true-takes-it', path => {
+    const plugin = RustBridge.Plugin.new(path, null, null);
+    const before = [], after = [];
+    plugin.connect('log', (_p, _level, _target, message) => {
+        if (!message.startsWith('taken'))
+            return false;
+        before.push(message);
+        return true;
+    });
+    plugin.connect_after('log', (_p, _level, _target, message) => {
+        if (message.startsWith('taken'))
+            after.push(message);
+    });
+    plugin.call('log.emit', '{"count":2,"level":"error","message":"taken"}', null);
+    iterateUntil(() => before.length === 2);
+    iterateFor(20);
+    assertEq(after, [], 'taken: the default and later handlers did not run');
+    plugin.shutdown(null);
+});
+
+// Connected once the promisified async load resolves: the start-up log
+// message and state changes still arrive, in order.
+test('start-up-events-after-await', async path => {
+    const plugin = await RustBridge.Plugin.new_async(path, null, GLib.PRIORITY_DEFAULT, null);
+    const events = [];
+    plugin.connect('log', (_p, _level, _target, message) => {
+        events.push(message);
+        return true;
+    });
+    plugin.connect('state-changed', (_p, _from, to) => events.push(to));
+    iterateUntil(() => events.length >= 3);
+    assertEq(events[0], State.STARTING, 'starting');
+    assert(events[1].endsWith(' plugin started'), `start-up message: ${events[1]}`);
+    assertEq(events[2], State.ACTIVE, 'active');
     plugin.shutdown(null);
 });
 
@@ -477,6 +517,16 @@ if (minisign && makeBundle) {
         plugin.shutdown(null);
         plugin = await bundle.load_plugin_async(null, null, null);
         assertEq(plugin.bundle_version, '3.1.4', 'bundle version');
+        // Connected after await: the start-up events still arrive, in order.
+        const events = [];
+        plugin.connect('log', (_p, _level, _target, message) => {
+            events.push(message);
+            return true;
+        });
+        plugin.connect('state-changed', (_p, _from, to) => events.push(to));
+        iterateUntil(() => events.length >= 3);
+        assertEq([events[0], events[2]], [State.STARTING, State.ACTIVE], 'start-up states');
+        assert(events[1].endsWith(' plugin started'), `start-up message: ${events[1]}`);
         plugin.shutdown(null);
     });
 

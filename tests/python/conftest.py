@@ -52,6 +52,7 @@ def plugin_path(request):
 @pytest.fixture
 def plugin(plugin_path):
     with RustBridge.Plugin.new(plugin_path, None, None) as p:
+        iterate_for(10)     # its start-up events (held for the creator) first
         yield p
 
 

@@ -200,17 +200,19 @@ def test_signal_handlers_run_on_the_asyncio_thread(plugin_path):
         plugin.connect_after('notify::state', lambda p, pspec:
                              (threads.add(threading.get_ident()), notified.append(pspec.name)))
         reply = await plugin.call_obj_future('log.emit', {'count': 3, 'message': 'async'})
-        # Messages logged during a call arrive before the call's result.
-        assert logs == ['async 0', 'async 1', 'async 2']
+        # The start-up message (held until the load was awaited) comes
+        # first; messages logged during a call arrive before its result.
+        assert logs[0].endswith(' plugin started')
+        assert logs[1:] == ['async 0', 'async 1', 'async 2']
         assert reply == {'emitted': 3}
         await plugin.shutdown_future()
-        await until(lambda: len(states) == 2 and len(notified) == 2)
+        await until(lambda: len(states) == 4 and len(notified) == 4)
         return threading.get_ident()
 
     me = run(main())
     assert threads == {me}
-    assert states == [State.STOPPING, State.STOPPED]
-    assert notified == ['state', 'state']
+    assert states == [State.STARTING, State.ACTIVE, State.STOPPING, State.STOPPED]
+    assert notified == ['state'] * 4
 
 
 def test_disconnecting_a_handler(fixture_path):
@@ -226,7 +228,7 @@ def test_disconnecting_a_handler(fixture_path):
         await plugin.shutdown_future()
 
     run(main())
-    assert logs == ['one 0']
+    assert logs == ['fixture plugin started', 'one 0']
 
 
 def test_user_data_is_passed_to_handlers(fixture_path):
@@ -240,7 +242,7 @@ def test_user_data_is_passed_to_handlers(fixture_path):
         await plugin.shutdown_future()
 
     run(main())
-    assert got == [('ud 0', 'x', 2)]
+    assert got == [('fixture plugin started', 'x', 2), ('ud 0', 'x', 2)]
 
 
 def test_a_handler_can_stop_the_emission(fixture_path):
@@ -266,7 +268,7 @@ def test_a_handler_can_stop_the_emission(fixture_path):
 
     GLib.log_set_writer_func(writer, None)
     me = run(main())
-    assert seen == [('quiet 0', me)]
+    assert seen == [('fixture plugin started', me), ('quiet 0', me)]
     assert GLib.LogLevelFlags.LEVEL_MESSAGE not in forwarded
 
 
@@ -445,7 +447,9 @@ def test_bundle_load_plugin_future(signed_bundle):
         await plugin.shutdown_future()
         return threading.get_ident()
 
-    assert logs == [run(main())]
+    # The start-up message (held until the load was awaited), then the call's.
+    me = run(main())
+    assert logs == [me, me]
 
 
 def test_bundle_load_plugin_future_errors(signed_bundle, tmp_path):
@@ -530,6 +534,8 @@ def test_exit_after_asyncio_run(plugin_path, shutdown):
         '    p.connect("log", lambda *a: None)\n'
         '    print((await p.call_obj_future("math.add", {"a": 1, "b": 2}))["result"])\n'
         '    asyncio.ensure_future(p.call_future("test.sleep", {"duration_ms": 200}))\n'
+        # Running, not queued, when the shutdown starts (queued ones fail).
+        '    await asyncio.sleep(0.05)\n'
         + ('    await p.shutdown_future()\n' if shutdown else '') +
         '    return p\n'
         'p = asyncio.run(main())\n'

@@ -112,6 +112,28 @@ def test_load_plugin_async(signed):
         assert plugin.call_obj('math.add', {'a': 1, 'b': 1}) == {'result': 2}
 
 
+def test_start_up_events_of_an_async_bundle_load(signed):
+    """Handlers connected in the load callback get the start-up log
+    message and state changes, in order."""
+    path, pub = signed
+    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle.props.public_key = pub
+    events, out = [], []
+
+    def loaded(b, res):
+        plugin = b.load_plugin_finish(res)
+        plugin.connect('log', lambda p, level, target, message: events.append(message) or True)
+        plugin.connect('state-changed', lambda p, old, new: events.append(new.value_nick))
+        out.append(plugin)
+
+    bundle.load_plugin_async(None, None, None, loaded)
+    iterate_until(lambda: out and len(events) == 3)
+    with out[0]:
+        assert events[0] == 'starting'
+        assert events[1].endswith(' plugin started')
+        assert events[2] == 'active'
+
+
 def test_wrong_key_is_refused(signed, keys):
     path, _ = signed
     _, (_, other_pub) = keys

@@ -31,8 +31,9 @@ def test_dropped_plugin_is_disposed_and_shut_down(plugin_path):
     gc.collect()
     iterate_for(10)
     # dispose ran the shutdown on this (the owner) thread: the signal was
-    # emitted during dispose, then the object was finalized.
-    assert changes == [State.STOPPING, State.STOPPED]
+    # emitted during dispose (after the start-up changes, still held for
+    # the creator), then the object was finalized.
+    assert changes == [State.STARTING, State.ACTIVE, State.STOPPING, State.STOPPED]
     assert finalized == [True]
 
 

@@ -140,6 +140,7 @@ def test_protocol_errors(fixture_path):
 
 def test_panic_marks_failed(plugin_path):
     plugin = RustBridge.Plugin.new(plugin_path, None, None)
+    iterate_for(10)     # the start-up events (held for the creator) first
     changes = []
     plugin.connect('state-changed', lambda p, old, new: changes.append((old, new)))
     with pytest.raises(GLib.Error) as info:
@@ -228,6 +229,7 @@ def test_rejected_request_count(plugin_path):
 
 def test_state_notifications(plugin_path):
     plugin = RustBridge.Plugin.new(plugin_path, None, None)
+    iterate_for(10)     # the start-up events (held for the creator) first
     notified, changes = [], []
     plugin.connect('notify::state', lambda p, pspec: notified.append(p.props.state))
     plugin.connect('state-changed', lambda p, old, new: changes.append((old, new)))
@@ -246,6 +248,7 @@ def test_state_notifications(plugin_path):
 
 def test_state_notifications_from_a_thread_arrive_on_main_thread(plugin_path):
     plugin = RustBridge.Plugin.new(plugin_path, None, None)
+    iterate_for(10)     # the start-up events (held for the creator) first
     threads = []
     plugin.connect('notify::state', lambda p, pspec: threads.append(threading.get_ident()))
     worker = threading.Thread(target=plugin.shutdown, args=(None,))
@@ -409,6 +412,7 @@ def test_async_error_and_cancel(fixture_path):
 
 def test_shutdown_async(plugin_path):
     plugin = RustBridge.Plugin.new(plugin_path, None, None)
+    iterate_for(10)     # the start-up events (held for the creator) first
     changes, out = [], []
     plugin.connect('state-changed', lambda p, old, new: changes.append(new))
     plugin.shutdown_async(None, lambda p, res: out.append(p.shutdown_finish(res)))
@@ -433,3 +437,75 @@ def test_concurrent_sync_calls_from_threads(plugin):
         t.join()
     assert not failures
     assert plugin.call_obj('counter.calls')['calls'] >= 200
+
+
+# ---- start-up events, taking log messages, shutdown ------------------------------
+
+def _record_events(plugin, events, take=True):
+    plugin.connect('log', lambda p, level, target, message: events.append(message) or take)
+    plugin.connect('state-changed', lambda p, old, new: events.append(new.value_nick))
+
+
+def test_start_up_events_after_a_sync_load(plugin_path):
+    plugin = RustBridge.Plugin.new(plugin_path, None, None)
+    events = []
+    _record_events(plugin, events)
+    iterate_until(lambda: len(events) == 3)
+    assert events[0] == 'starting' and events[2] == 'active'
+    assert events[1].endswith(' plugin started')
+    plugin.shutdown(None)
+
+
+def test_start_up_events_in_the_async_load_callback(plugin_path):
+    events, out = [], []
+
+    def loaded(source, res):
+        plugin = RustBridge.Plugin.new_finish(res)
+        _record_events(plugin, events)
+        out.append(plugin)
+
+    RustBridge.Plugin.new_async(plugin_path, None, GLib.PRIORITY_DEFAULT, None, loaded)
+    iterate_until(lambda: out and len(events) == 3)
+    assert events[0] == 'starting' and events[2] == 'active'
+    assert events[1].endswith(' plugin started')
+    out[0].shutdown(None)
+
+
+@pytest.mark.parametrize('returns', ['True', 'None'])
+def test_a_log_handler_returning_true_keeps_it_off_stderr(fixture_path, returns):
+    import subprocess
+    import sys
+    code = (
+        'import gi\n'
+        'gi.require_version("RustBridge", "1.0")\n'
+        'from gi.repository import GLib, RustBridge\n'
+        f'p = RustBridge.Plugin.new({fixture_path!r}, None, None)\n'
+        'seen = []\n'
+        f'p.connect("log", lambda p, level, target, message: seen.append(message) or {returns})\n'
+        'p.call("log.emit", \'{"message": "shown", "level": "warn"}\')\n'
+        'ctx = GLib.MainContext.default()\n'
+        'while "shown 0" not in seen:\n'
+        '    ctx.iteration(True)\n'
+        'p.shutdown(None)\n'
+    )
+    out = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    # A warning not taken goes to GLib's log: "RustBridge-Message: ... shown 0".
+    assert ('shown 0' in out.stderr) == (returns == 'None'), out.stderr
+
+
+def test_shutdown_fails_queued_calls(fixture_path):
+    config = RustBridge.PluginConfig(worker_threads=1, max_concurrent_ops=1)
+    plugin = RustBridge.Plugin.new(fixture_path, config, None)
+    results, shut = [], []
+    done = collect_results(results)
+    plugin.call_async('test.sleep', {'duration_ms': 300}, None, done)
+    for _ in range(3):
+        plugin.call_async('echo', {'message': 'queued'}, None, done)
+    iterate_for(50)
+    plugin.shutdown_async(None, lambda p, res: shut.append(p.shutdown_finish(res)))
+    iterate_until(lambda: len(results) == 3)
+    assert not shut                   # the running call is still running
+    assert all(e.code == RustBridge.PluginError.INVALID_STATE for e in results)
+    iterate_until(lambda: shut and len(results) == 4)
+    assert shut == [True] and isinstance(results[3], str)

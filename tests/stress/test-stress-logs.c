@@ -19,7 +19,7 @@ typedef struct {
   guint       bad_level;
 } LogCount;
 
-static void
+static gboolean
 count_log_cb (RbPlugin   *plugin,
               RbLogLevel  level,
               const char *target,
@@ -28,6 +28,7 @@ count_log_cb (RbPlugin   *plugin,
 {
   if (g_str_has_prefix (message, count->prefix))
     count->delivered++;
+  return FALSE;
 }
 
 /* Delivers what is queued (an idle context has nothing left to do). */
