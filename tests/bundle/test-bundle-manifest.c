@@ -268,7 +268,9 @@ test_deep_manifest (void)
   struct stat st;
 
   g_assert_cmpint (g_stat (p1, &st), ==, 0);
-  g_assert_cmpint (st.st_size, <, 64 * 1024);
+  /* A small file: the 100,000-deep manifest compresses to a few KiB; most
+   * of the rest is the fixture library (larger in a sanitizer build). */
+  g_assert_cmpint (st.st_size, <, 1024 * 1024);
   open_fails (p1, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
   open_fails (p2, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
   open_fails (p3, RB_BUNDLE_ERROR_INVALID_MANIFEST, "nested deeper than 512 levels");
