@@ -568,9 +568,9 @@ rb_json_node_is_finite (JsonNode *node)
     }
 }
 
-static void
-write_string (GString    *out,
-              const char *s)
+void
+rb_json_write_string (GString    *out,
+                      const char *s)
 {
   g_string_append_c (out, '"');
   for (const guchar *p = (const guchar *) s; *p != '\0'; p++)
@@ -641,7 +641,7 @@ write_node (GString  *out,
             if (!first)
               g_string_append_c (out, ',');
             first = FALSE;
-            write_string (out, name);
+            rb_json_write_string (out, name);
             g_string_append_c (out, ':');
             write_node (out, member);
           }
@@ -676,7 +676,7 @@ write_node (GString  *out,
           g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
           break;
         case G_TYPE_STRING:
-          write_string (out, json_node_get_string (node));
+          rb_json_write_string (out, json_node_get_string (node));
           break;
         default:
           g_string_append (out, "null");

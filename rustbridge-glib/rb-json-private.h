@@ -97,6 +97,9 @@ gboolean  rb_json_node_is_finite  (JsonNode    *node);
  * writes 1e-08 as "1e-08.0", which is not JSON), always valid JSON; a
  * non-finite double is written as null. Recurses once per level. */
 char     *rb_json_to_string       (JsonNode    *node) G_GNUC_WARN_UNUSED_RESULT;
+/* Appends @s (UTF-8) to @out as a JSON string literal, quotes included. */
+void      rb_json_write_string    (GString     *out,
+                                   const char  *s);
 
 /* Typed member getters. @object may be NULL (no members). */
 

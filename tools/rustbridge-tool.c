@@ -17,6 +17,7 @@
 
 #include "rb-archive-private.h"
 #include "rb-names-private.h"
+#include "rb-json-private.h"
 #include "rbt-common.h"
 
 G_DEFINE_QUARK (rustbridge-tool-error-quark, rbt_error)
@@ -283,32 +284,6 @@ rbt_source_date_epoch (gint64  *out,
 }
 
 static void
-json_string (GString    *out,
-             const char *s)
-{
-  g_string_append_c (out, '"');
-  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
-    {
-      switch (*p)
-        {
-        case '"': g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        case '\b': g_string_append (out, "\\b"); break;
-        case '\f': g_string_append (out, "\\f"); break;
-        default:
-          if (*p < 0x20)
-            g_string_append_printf (out, "\\u%04x", *p);
-          else
-            g_string_append_c (out, (char) *p);
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 indent (GString *out,
         guint    depth)
 {
@@ -337,7 +312,7 @@ json_node (GString  *out,
         for (GList *l = members; l != NULL; l = l->next)
           {
             indent (out, depth + 1);
-            json_string (out, l->data);
+            rb_json_write_string (out, l->data);
             g_string_append (out, ": ");
             json_node (out, json_object_get_member (object, l->data), depth + 1);
             if (l->next != NULL)
@@ -378,7 +353,7 @@ json_node (GString  *out,
       switch (json_node_get_value_type (node))
         {
         case G_TYPE_STRING:
-          json_string (out, json_node_get_string (node));
+          rb_json_write_string (out, json_node_get_string (node));
           break;
         case G_TYPE_BOOLEAN:
           g_string_append (out, json_node_get_boolean (node) ? "true" : "false");
