@@ -5,6 +5,8 @@
 # the fuzz targets that the 'fuzz' suite runs (tests/fuzz/README.md).
 # libgtk-4-dev, xvfb and xauth build the GTK example and run it headless
 # (xvfb-run) in the 'examples' suite; without them it is skipped.
+# bubblewrap and libseccomp-dev run isolated plugins in the SANDBOX mode
+# (its tests are skipped without bwrap).
 # As root: runs `apt-get update` once and installs what is missing.
 # Otherwise: prints the apt command to run and fails.
 set -eu
@@ -16,6 +18,7 @@ valac gjs python3 python3-gi python3-pytest
 minisign unzip valgrind gi-docgen
 clang libclang-rt-14-dev
 libgtk-4-dev xvfb xauth
+bubblewrap libseccomp-dev
 librust-tokio-dev librust-serde-dev librust-serde-derive-dev librust-serde-json-dev librust-once-cell-dev"
 
 # The Rust test plugin needs cargo; Debian's works when none is installed.
