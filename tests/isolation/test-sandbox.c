@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -348,6 +349,58 @@ test_seccomp_fd (void)
   g_assert_cmpint (write (fd, "x", 1), ==, -1);
   close (fd);
   close (fd2);
+}
+
+/* In a child: fds that sit on each other's targets (the second one at
+ * 3, where the first must go) end up in place, and nothing else stays. */
+static void
+test_child_fds (void)
+{
+  int a[2], b[2], status;
+  struct stat want_a, want_b;
+  pid_t pid;
+
+  g_assert_no_errno (pipe2 (a, O_CLOEXEC));
+  g_assert_no_errno (pipe2 (b, O_CLOEXEC));
+  g_assert_no_errno (fstat (a[0], &want_a));
+  g_assert_no_errno (fstat (b[0], &want_b));
+
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  if (pid == 0)
+    {
+      struct stat st;
+      int fds[2];
+
+      /* a's read end well above, then b's at 3 (where a's must go). */
+      if (dup2 (a[0], 40) < 0 || dup2 (b[0], 3) < 0)
+        _exit (10);
+      fds[0] = 40;
+      fds[1] = 3;
+      if (rb_sandbox_child_setup_fds (fds, 2) < 0)
+        _exit (11);
+      if (fstat (3, &st) < 0 || st.st_ino != want_a.st_ino || fcntl (3, F_GETFD) != 0)
+        _exit (12);
+      if (fstat (4, &st) < 0 || st.st_ino != want_b.st_ino || fcntl (4, F_GETFD) != 0)
+        _exit (13);
+      for (int fd = 5; fd < 64; fd++)
+        if (fcntl (fd, F_GETFD) != -1)
+          _exit (14);
+      /* A bad fd is an error, not a crash. */
+      fds[0] = 1000;
+      if (rb_sandbox_child_setup_fds (fds, 1) != -1 || errno != EBADF)
+        _exit (15);
+      if (rb_sandbox_child_setup_fds (fds, 17) != -1 || errno != EINVAL)
+        _exit (16);
+      _exit (0);
+    }
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  close (a[0]);
+  close (a[1]);
+  close (b[0]);
+  close (b[1]);
 }
 
 /* ---- what the sandboxed process can do -------------------------------------- */
@@ -762,22 +815,26 @@ main (int    argc,
   g_autofree char *home_template = NULL;
   int status;
 
-  /* A home directory of our own, outside /tmp (the sandbox's /tmp is
-   * private anyway, which would prove nothing), set before any thread. */
-  home_template = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
-                                    "sandbox-home-XXXXXX", NULL);
-  fake_home = g_mkdtemp (g_steal_pointer (&home_template));
-  g_assert_nonnull (fake_home);
-  {
-    g_autofree char *absolute = realpath (fake_home, NULL);
-    g_free (fake_home);
-    fake_home = g_steal_pointer (&absolute);
-  }
-  g_setenv ("HOME", fake_home, TRUE);
-  secret = g_build_filename (fake_home, "secret.txt", NULL);
-  g_assert_true (g_file_set_contents (secret, "the user's secret", -1, NULL));
-
   rb_test_init (&argc, &argv);
+
+  /* A home directory of our own, outside /tmp (the sandbox's /tmp is
+   * private anyway, which would prove nothing), set before any thread;
+   * the find-bwrap subprocess needs none. */
+  if (!g_test_subprocess ())
+    {
+      home_template = g_build_filename (g_getenv ("G_TEST_BUILDDIR") ? g_getenv ("G_TEST_BUILDDIR") : ".",
+                                        "sandbox-home-XXXXXX", NULL);
+      fake_home = g_mkdtemp (g_steal_pointer (&home_template));
+      g_assert_nonnull (fake_home);
+      {
+        g_autofree char *absolute = realpath (fake_home, NULL);
+        g_free (fake_home);
+        fake_home = g_steal_pointer (&absolute);
+      }
+      g_setenv ("HOME", fake_home, TRUE);
+      secret = g_build_filename (fake_home, "secret.txt", NULL);
+      g_assert_true (g_file_set_contents (secret, "the user's secret", -1, NULL));
+    }
 
   bwrap = rb_sandbox_find_bwrap ();
   if (bwrap == NULL)
@@ -792,6 +849,7 @@ main (int    argc,
   g_test_add_func ("/sandbox/find-bwrap", test_find_bwrap);
   g_test_add_func ("/sandbox/argv", test_argv);
   g_test_add_func ("/sandbox/seccomp-fd", test_seccomp_fd);
+  g_test_add_func ("/sandbox/child-fds", test_child_fds);
   g_test_add_func ("/sandbox/network", test_network);
   g_test_add_func ("/sandbox/network-interfaces", test_network_interfaces);
   g_test_add_func ("/sandbox/home", test_home);
@@ -808,8 +866,10 @@ main (int    argc,
 
   status = g_test_run ();
 
-  g_unlink (secret);
-  g_rmdir (fake_home);
+  if (secret != NULL)
+    g_unlink (secret);
+  if (fake_home != NULL)
+    g_rmdir (fake_home);
   g_free (fake_home);
   g_free (bwrap);
   g_free (skip_reason);
