@@ -392,7 +392,15 @@ test_child_fds (void)
         _exit (15);
       if (rb_sandbox_child_setup_fds (fds, 17) != -1 || errno != EINVAL)
         _exit (16);
-      _exit (0);
+      /* Success leaves through exec, not _exit(): under valgrind, an
+       * exit would run the leak check in this copy of a threaded
+       * process, which fails it. */
+      {
+        static char *true_argv[] = { (char *) "true", NULL };
+        static char *no_env[] = { NULL };
+        execve ("/bin/true", true_argv, no_env);
+      }
+      _exit (17);
     }
   g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
   g_assert_true (WIFEXITED (status));
