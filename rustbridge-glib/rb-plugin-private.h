@@ -16,8 +16,10 @@ G_BEGIN_DECLS
 /*
  * RbPlugin's insides, shared by the files that make it up:
  *
- *   rb-plugin.c       the GObject face: lifecycle (init, shutdown),
- *                     accessors, properties, signals, class_init
+ *   rb-plugin.c       the GObject face: constructors, accessors,
+ *                     properties, signals, class_init
+ *   rb-plugin-lifecycle.c  start (GInitable, GAsyncInitable), the start-up
+ *                     events, shutdown
  *   rb-plugin-call.c  admission and the synchronous JSON/JsonNode/raw
  *                     calls (the hot path)
  *   rb-plugin-async.c RbCall: the _async/_finish calls, completion and
@@ -76,17 +78,55 @@ struct _RbPlugin {
   gint              start_up_held;
 };
 
-/* ---- rb-plugin.c ---- */
+/* ---- state (here: every plugin file uses it) ---- */
+
+/* The state's name, as in messages ("active"). */
+static inline const char *
+rb_lifecycle_state_name (RbLifecycleState state)
+{
+  switch (state)
+    {
+    case RB_LIFECYCLE_STATE_INSTALLED:
+      return "installed";
+    case RB_LIFECYCLE_STATE_STARTING:
+      return "starting";
+    case RB_LIFECYCLE_STATE_ACTIVE:
+      return "active";
+    case RB_LIFECYCLE_STATE_STOPPING:
+      return "stopping";
+    case RB_LIFECYCLE_STATE_STOPPED:
+      return "stopped";
+    case RB_LIFECYCLE_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+    }
+}
 
 /* Publishes @new_state (notified through the relay). */
-void      rb_plugin_set_state          (RbPlugin          *self,
-                                        RbLifecycleState   new_state);
+static inline void
+rb_plugin_set_state (RbPlugin         *self,
+                     RbLifecycleState  new_state)
+{
+  RbLifecycleState old_state = g_atomic_int_exchange (&self->state, new_state);
+
+  if (old_state != new_state)
+    rb_relay_state_changed (self->relay, old_state, new_state);
+}
+
 /* Moves from @from to @to only if the state is still @from. */
-gboolean  rb_plugin_transition         (RbPlugin          *self,
-                                        RbLifecycleState   from,
-                                        RbLifecycleState   to);
-/* The state's name, as in messages ("active"). */
-const char *rb_lifecycle_state_name    (RbLifecycleState   state);
+static inline gboolean
+rb_plugin_transition (RbPlugin         *self,
+                      RbLifecycleState  from,
+                      RbLifecycleState  to)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->state, from, to))
+    return FALSE;
+  rb_relay_state_changed (self->relay, from, to);
+  return TRUE;
+}
+
+/* ---- rb-plugin.c ---- */
 
 /* Records which bundle a plugin was loaded from (shown by the
  * bundle-name/bundle-version properties). Called by RbBundle right after
@@ -95,11 +135,22 @@ void      rb_plugin_set_bundle_info    (RbPlugin          *self,
                                         const char        *bundle_name,
                                         const char        *bundle_version);
 
+
+/* ---- rb-plugin-lifecycle.c ---- */
+
 /* Keeps the plugin's start-up events (rb_relay_hold()) until @task's
  * callback has returned: for a loader whose own task hands the plugin
  * out (RbBundle). Call it on the owner context before returning @task. */
 void      rb_plugin_hold_start_up_until (RbPlugin         *self,
                                          GTask            *task);
+
+void      rb_plugin_initable_iface_init       (GInitableIface      *iface);
+void      rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface);
+/* Gives the start-up events free (dispose: the creator never took them). */
+void      rb_plugin_release_start_up    (RbPlugin         *self);
+/* Shuts the plugin down (idempotent); the shutdown of dispose too. */
+gboolean  rb_plugin_do_shutdown         (RbPlugin         *self,
+                                         GError          **error);
 
 /* ---- rb-plugin-async.c ---- */
 
