@@ -26,6 +26,29 @@
  * calls are in rb-isolated-call-private.c.
  */
 
+/* ---- the helper's command line --------------------------------------------- */
+
+/*
+ * The helper's argv (the strings are borrowed): its path and the app's
+ * pid, after @wrapper when the SANDBOX hook gave one (the sandbox's
+ * command, e.g. bwrap and its arguments: see rb_plugin_sandbox_argv() in
+ * rb-plugin-backend.c). argv[0] is what is executed.
+ */
+static char **
+rb_isolated_build_argv (const char * const *wrapper,
+                        const char         *helper,
+                        const char         *pid_text)
+{
+  GPtrArray *argv = g_ptr_array_new ();
+
+  for (gsize i = 0; wrapper != NULL && wrapper[i] != NULL; i++)
+    g_ptr_array_add (argv, (gpointer) wrapper[i]);
+  g_ptr_array_add (argv, (gpointer) helper);
+  g_ptr_array_add (argv, (gpointer) pid_text);
+  g_ptr_array_add (argv, NULL);
+  return (char **) g_ptr_array_free (argv, FALSE);
+}
+
 /* ---- the watcher ---------------------------------------------------------- */
 
 /* One frame from the helper. Returns FALSE at EOF (or on a read error),
@@ -339,7 +362,7 @@ rb_isolated_new (const char               *plugin_path,
   RbSpawnJob job = { 0 };
   RbWireInit header = { 0 };
   const char *spin_env;
-  char *argv[3];
+  g_autofree char **argv = NULL;
   int sv[2];
   int shm_fd;
   guint32 code = 0, slot = 0;
@@ -419,11 +442,9 @@ rb_isolated_new (const char               *plugin_path,
 
   helper = rb_isolated_helper_path (options != NULL ? options->helper_path : NULL);
   pid_text = g_strdup_printf ("%d", (int) getpid ());
-  argv[0] = helper;
-  argv[1] = pid_text;
-  argv[2] = NULL;
+  argv = rb_isolated_build_argv (options != NULL ? options->wrapper_argv : NULL, helper, pid_text);
   envp = rb_isolated_helper_environ ();
-  job.helper = helper;
+  job.helper = argv[0];
   job.argv = argv;
   job.envp = envp;
   job.fd = sv[1];

@@ -17,6 +17,92 @@
 /* ------------------------------------------------------------------ */
 /* Lifecycle                                                           */
 
+static gboolean rb_plugin_start_instance (RbPlugin    *self,
+                                          const char  *config_json,
+                                          GError     **error);
+
+/* Starts an instance in process: the factory, plugin_init, the handle
+ * claimed, the log level; STARTING -> ACTIVE, or FAILED with @error. */
+static gboolean
+rb_plugin_start_in_process (RbPlugin    *self,
+                            const char  *config_json,
+                            GError     **error)
+{
+  RbLogSink *previous;
+  void *instance;
+
+  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
+
+  /* A factory plugin sees the config's `data` only through
+   * plugin_create_with_config: give it the bytes plugin_init gets. The
+   * factory may log, so the call is attributed to this instance. */
+  previous = rb_library_enter_call (&self->sink);
+  if (self->abi->plugin_create_with_config != NULL)
+    instance = self->abi->plugin_create_with_config ((const uint8_t *) config_json,
+                                                     strlen (config_json));
+  else
+    instance = self->abi->plugin_create ();
+  rb_library_leave_call (previous);
+  if (instance == NULL)
+    {
+      if (self->abi->plugin_create_with_config != NULL)
+        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
+                     "(the plugin rejected its configuration %s, or its factory failed)",
+                     self->path, config_json);
+      else
+        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create returned NULL "
+                     "(its factory failed)", self->path);
+      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+      return FALSE;
+    }
+
+  /* plugin_init owns the instance from here on, whatever it returns. */
+  previous = rb_library_enter_call (&self->sink);
+  self->handle = self->abi->plugin_init (instance, (const uint8_t *) config_json,
+                                         strlen (config_json),
+                                         rb_library_get_log_callback (self->library));
+  rb_library_leave_call (previous);
+
+  if (self->handle == NULL)
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                   "Plugin “%s” failed to start: plugin_init returned NULL "
+                   "(the plugin rejected its configuration %s, or its start-up failed)",
+                   self->path, config_json);
+      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+      return FALSE;
+    }
+
+  /* A handle that another instance still uses would be shut down twice and
+   * used after that: never touch it (it is not ours to shut down). */
+  if (!rb_library_claim_handle (self->library, self->handle))
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
+                   "that another live instance of this plugin already uses",
+                   self->path, self->handle);
+      self->handle = NULL;
+      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+      return FALSE;
+    }
+  g_mutex_lock (&self->handle_lock);
+  self->handle_live = TRUE;
+  g_mutex_unlock (&self->handle_lock);
+
+  /* The plugin builds its log filter at the first plugin_init of the
+   * library only: set the level again so that it holds after a restart. */
+  previous = rb_library_enter_call (&self->sink);
+  self->abi->plugin_set_log_level (self->handle,
+                                   (uint8_t) rb_plugin_config_get_log_level (self->config));
+  rb_library_leave_call (previous);
+
+  g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
+  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
+  return TRUE;
+}
+
 static gboolean
 rb_plugin_initable_init (GInitable     *initable,
                          GCancellable  *cancellable,
@@ -24,8 +110,6 @@ rb_plugin_initable_init (GInitable     *initable,
 {
   RbPlugin *self = RB_PLUGIN (initable);
   g_autofree char *config_json = NULL;
-  RbLogSink *previous;
-  void *instance;
 
   /* GInitable: a second init reports what the first one did. */
   if (self->initialized)
@@ -49,96 +133,48 @@ rb_plugin_initable_init (GInitable     *initable,
   if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
     goto fail;
 
-  self->library = rb_library_open (self->path, &self->init_error);
-  if (self->library == NULL)
-    goto fail;
-  self->abi = rb_library_get_abi (self->library);
-
   if (self->config == NULL)
     self->config = rb_plugin_config_new ();
+  if (!rb_plugin_backend_prepare (self, &self->init_error))
+    goto fail;
   config_json = rb_plugin_config_to_json (self->config);
+
+  /* An isolated plugin's library is never mapped here: the helper maps it. */
+  if (self->backend != RB_BACKEND_ISOLATED)
+    {
+      self->library = rb_library_open (self->path, &self->init_error);
+      if (self->library == NULL)
+        goto fail;
+      self->abi = rb_library_get_abi (self->library);
+    }
 
   if (!rb_plugin_start_call_queue (self, &self->init_error))
     goto fail;
 
-  self->sink.func = rb_relay_log;
-  self->sink.user_data = self->relay;
-  rb_library_add_sink (self->library, &self->sink);
-
-  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
-
-  /* A factory plugin sees the config's `data` only through
-   * plugin_create_with_config: give it the bytes plugin_init gets. The
-   * factory may log, so the call is attributed to this instance. */
-  previous = rb_library_enter_call (&self->sink);
-  if (self->abi->plugin_create_with_config != NULL)
-    instance = self->abi->plugin_create_with_config ((const uint8_t *) config_json,
-                                                     strlen (config_json));
-  else
-    instance = self->abi->plugin_create ();
-  rb_library_leave_call (previous);
-  if (instance == NULL)
+  if (self->library != NULL)
     {
-      if (self->abi->plugin_create_with_config != NULL)
-        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
-                     "(the plugin rejected its configuration %s, or its factory failed)",
-                     self->path, config_json);
-      else
-        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create returned NULL "
-                     "(its factory failed)", self->path);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
+      self->sink.func = rb_relay_log;
+      self->sink.user_data = self->relay;
+      rb_library_add_sink (self->library, &self->sink);
     }
 
-  /* plugin_init owns the instance from here on, whatever it returns. */
-  previous = rb_library_enter_call (&self->sink);
-  self->handle = self->abi->plugin_init (instance, (const uint8_t *) config_json,
-                                         strlen (config_json),
-                                         rb_library_get_log_callback (self->library));
-  rb_library_leave_call (previous);
-
-  if (self->handle == NULL)
-    {
-      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned NULL "
-                   "(the plugin rejected its configuration %s, or its start-up failed)",
-                   self->path, config_json);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
-    }
-
-  /* A handle that another instance still uses would be shut down twice and
-   * used after that: never touch it (it is not ours to shut down). */
-  if (!rb_library_claim_handle (self->library, self->handle))
-    {
-      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
-                   "that another live instance of this plugin already uses",
-                   self->path, self->handle);
-      self->handle = NULL;
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
-    }
-  g_mutex_lock (&self->handle_lock);
-  self->handle_live = TRUE;
-  g_mutex_unlock (&self->handle_lock);
-
-  /* The plugin builds its log filter at the first plugin_init of the
-   * library only: set the level again so that it holds after a restart. */
-  previous = rb_library_enter_call (&self->sink);
-  self->abi->plugin_set_log_level (self->handle,
-                                   (uint8_t) rb_plugin_config_get_log_level (self->config));
-  rb_library_leave_call (previous);
-
-  g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
-  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
-  return TRUE;
+  if (rb_plugin_start_instance (self, config_json, &self->init_error))
+    return TRUE;
 
 fail:
   g_propagate_error (error, g_error_copy (self->init_error));
   return FALSE;
+}
+
+/* A fresh instance (init and restart), in the plugin's back end. */
+static gboolean
+rb_plugin_start_instance (RbPlugin    *self,
+                          const char  *config_json,
+                          GError     **error)
+{
+  if (self->backend == RB_BACKEND_ISOLATED)
+    return rb_plugin_backend_start_isolated (self, config_json, error);
+  return rb_plugin_start_in_process (self, config_json, error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -266,21 +302,30 @@ rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface)
   iface->init_finish = rb_plugin_init_finish;
 }
 
-gboolean
-rb_plugin_do_shutdown (RbPlugin  *self,
-                       GError   **error)
+/* The shutdown, shutdown_lock held. */
+static gboolean
+rb_plugin_do_shutdown_locked (RbPlugin  *self,
+                              GError   **error)
 {
   RbLifecycleState state;
   gboolean ok = TRUE;
-
-  g_mutex_lock (&self->shutdown_lock);
 
   state = g_atomic_int_get (&self->state);
   if (!self->handle_live)
     {
       /* Already stopped, or never started: nothing to do (idempotent). */
-      g_mutex_unlock (&self->shutdown_lock);
       return TRUE;
+    }
+
+  /* A helper that crashed has nothing left to stop: the plugin stays
+   * FAILED, its calls have failed, only what they used is freed. */
+  if (self->backend == RB_BACKEND_ISOLATED && !rb_isolated_is_alive (self->isolated))
+    {
+      rb_plugin_fail_queued_calls (self);
+      g_mutex_lock (&self->handle_lock);
+      self->handle_live = FALSE;
+      g_mutex_unlock (&self->handle_lock);
+      return rb_plugin_backend_shutdown_isolated (self, error);
     }
 
   /* New calls are refused from here on; async calls still queued fail
@@ -305,6 +350,15 @@ rb_plugin_do_shutdown (RbPlugin  *self,
   self->handle_live = FALSE;
   g_mutex_unlock (&self->handle_lock);
 
+  if (self->backend == RB_BACKEND_ISOLATED)
+    {
+      /* The helper runs plugin_shutdown; past shutdown-timeout-ms it is
+       * killed. */
+      ok = rb_plugin_backend_shutdown_isolated (self, error);
+      rb_plugin_set_state (self, ok ? RB_LIFECYCLE_STATE_STOPPED : RB_LIFECYCLE_STATE_FAILED);
+      return ok;
+    }
+
   if (!self->abi->plugin_shutdown (self->handle))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SHUTDOWN_FAILED,
@@ -316,7 +370,51 @@ rb_plugin_do_shutdown (RbPlugin  *self,
    * again): never touch it again. */
   rb_library_release_handle (self->library, self->handle);
   rb_plugin_set_state (self, ok ? RB_LIFECYCLE_STATE_STOPPED : RB_LIFECYCLE_STATE_FAILED);
+  return ok;
+}
 
+gboolean
+rb_plugin_do_shutdown (RbPlugin  *self,
+                       GError   **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&self->shutdown_lock);
+  ok = rb_plugin_do_shutdown_locked (self, error);
+  g_mutex_unlock (&self->shutdown_lock);
+  return ok;
+}
+
+/* Stops what runs (if anything) and starts a fresh instance. */
+static gboolean
+rb_plugin_do_restart (RbPlugin  *self,
+                      GError   **error)
+{
+  g_autofree char *config_json = NULL;
+  g_autoptr(GError) shutdown_error = NULL;
+  RbLifecycleState state;
+  gboolean ok;
+
+  g_mutex_lock (&self->shutdown_lock);
+  state = g_atomic_int_get (&self->state);
+  if (!self->initialized || (self->library == NULL && self->backend != RB_BACKEND_ISOLATED) ||
+      (state != RB_LIFECYCLE_STATE_ACTIVE && state != RB_LIFECYCLE_STATE_FAILED &&
+       state != RB_LIFECYCLE_STATE_STOPPED))
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE,
+                   "Plugin “%s” cannot be restarted (state: %s)", self->path,
+                   rb_lifecycle_state_name (state));
+      g_mutex_unlock (&self->shutdown_lock);
+      return FALSE;
+    }
+
+  /* A plugin that fails to shut down has lost its handle all the same:
+   * start anew either way. */
+  if (!rb_plugin_do_shutdown_locked (self, &shutdown_error))
+    g_debug ("%s", shutdown_error->message);
+
+  config_json = rb_plugin_config_to_json (self->config);
+  ok = rb_plugin_start_instance (self, config_json, error);
   g_mutex_unlock (&self->shutdown_lock);
   return ok;
 }
@@ -458,3 +556,105 @@ rb_plugin_shutdown_finish (RbPlugin      *self,
   return g_task_propagate_boolean (G_TASK (result), error);
 }
 
+
+/**
+ * rb_plugin_restart:
+ * @self: a #RbPlugin
+ * @cancellable: (nullable): a #GCancellable, checked before restarting
+ * @error: return location for a #GError
+ *
+ * Starts a fresh instance of the plugin, from the same file (or bundle)
+ * with the same configuration: after a crash of an isolated plugin
+ * (`FAILED`, see [property@RustBridge.Plugin:crash-count]), or to reset
+ * one that is `ACTIVE` (it is shut down first, as by
+ * [method@RustBridge.Plugin.shutdown]) or `STOPPED`. The state goes
+ * through `STARTING` to `ACTIVE`, notified in the owner context as at
+ * creation. Calls made while the restart runs fail with
+ * %RB_PLUGIN_ERROR_INVALID_STATE (or, after a crash,
+ * %RB_PLUGIN_ERROR_CRASHED). This blocks while the plugin stops and
+ * starts: on a main thread, use [method@RustBridge.Plugin.restart_async].
+ *
+ * A plugin loaded from a bundle restarts only while its library file is
+ * still there (in-process plugins always can: their library stays mapped).
+ *
+ * Returns: %TRUE when the plugin is active again, or %FALSE with @error
+ *   set (%RB_PLUGIN_ERROR_INVALID_STATE when the plugin never started or
+ *   is starting or stopping; the errors of [ctor@RustBridge.Plugin.new]
+ *   when the new instance failed to start, leaving the plugin `FAILED`)
+ */
+gboolean
+rb_plugin_restart (RbPlugin      *self,
+                   GCancellable  *cancellable,
+                   GError       **error)
+{
+  g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  return rb_plugin_do_restart (self, error);
+}
+
+static void
+rb_plugin_restart_thread (GTask        *task,
+                          gpointer      source_object,
+                          gpointer      task_data,
+                          GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (rb_plugin_do_restart (source_object, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/**
+ * rb_plugin_restart_async:
+ * @self: a #RbPlugin
+ * @cancellable: (nullable): a #GCancellable, checked before restarting
+ * @callback: (scope async): called when the plugin has restarted
+ * @user_data: data for @callback
+ *
+ * Starts [method@RustBridge.Plugin.restart] in a thread.
+ */
+void
+rb_plugin_restart_async (RbPlugin            *self,
+                         GCancellable        *cancellable,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (RB_IS_PLUGIN (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, rb_plugin_restart_async);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  g_task_run_in_thread (task, rb_plugin_restart_thread);
+}
+
+/**
+ * rb_plugin_restart_finish:
+ * @self: a #RbPlugin
+ * @result: the #GAsyncResult given to the callback
+ * @error: return location for a #GError
+ *
+ * Finishes [method@RustBridge.Plugin.restart_async].
+ *
+ * Returns: %TRUE when the plugin is active again, or %FALSE with @error set
+ */
+gboolean
+rb_plugin_restart_finish (RbPlugin      *self,
+                          GAsyncResult  *result,
+                          GError       **error)
+{
+  g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_plugin_restart_async, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}

@@ -63,6 +63,7 @@ enum {
   PROP_BUNDLE_NAME,
   PROP_BUNDLE_VERSION,
   PROP_DROPPED_LOG_COUNT,
+  PROP_CRASH_COUNT,
   N_PROPS
 };
 
@@ -73,6 +74,7 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+GParamSpec *rb_plugin_crash_count_pspec;
 static guint signals[N_SIGNALS];
 
 /* ------------------------------------------------------------------ */
@@ -357,7 +359,10 @@ rb_plugin_set_log_level (RbPlugin   *self,
 
   if (!rb_plugin_admit (self, &ticket, NULL))
     return;
-  self->abi->plugin_set_log_level (self->handle, (uint8_t) log_level);
+  if (self->backend == RB_BACKEND_ISOLATED)
+    rb_isolated_set_log_level (self->isolated, (guint8) log_level);
+  else
+    self->abi->plugin_set_log_level (self->handle, (uint8_t) log_level);
   rb_plugin_release (self, ticket);
 
   if (g_atomic_int_exchange (&self->log_level, log_level) != (gint) log_level)
@@ -384,7 +389,10 @@ rb_plugin_get_rejected_request_count (RbPlugin *self)
   count = __atomic_load_n (&self->host_rejected, __ATOMIC_RELAXED);
   if (rb_plugin_admit (self, &ticket, NULL))
     {
-      count += self->abi->plugin_get_rejected_count (self->handle);
+      if (self->backend == RB_BACKEND_ISOLATED)
+        count += rb_isolated_get_rejected_count (self->isolated);
+      else
+        count += self->abi->plugin_get_rejected_count (self->handle);
       rb_plugin_release (self, ticket);
     }
   return count;
@@ -403,7 +411,25 @@ gboolean
 rb_plugin_get_has_binary_transport (RbPlugin *self)
 {
   g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
+  if (self->backend == RB_BACKEND_ISOLATED)
+    return self->isolated_has_raw;
   return self->library != NULL && rb_library_has_raw (self->library);
+}
+
+/**
+ * rb_plugin_get_crash_count:
+ * @self: a #RbPlugin
+ *
+ * Gets [property@RustBridge.Plugin:crash-count].
+ *
+ * Returns: how many times the plugin's helper process died (isolated
+ *   plugins; always 0 for a plugin in the application's process)
+ */
+guint
+rb_plugin_get_crash_count (RbPlugin *self)
+{
+  g_return_val_if_fail (RB_IS_PLUGIN (self), 0);
+  return (guint) g_atomic_int_get (&self->crash_count);
 }
 
 /**
@@ -521,6 +547,8 @@ rb_plugin_finalize (GObject *object)
   g_clear_pointer (&self->owner, rb_dispatcher_unref);
   g_clear_pointer (&self->relay, rb_relay_unref);
   g_clear_error (&self->init_error);
+  g_clear_error (&self->crash_error);
+  g_clear_pointer (&self->isolated, rb_isolated_free);
   g_clear_object (&self->config);
   g_free (self->path);
   g_free (self->bundle_name);
@@ -528,6 +556,7 @@ rb_plugin_finalize (GObject *object)
   rb_inflight_clear (&self->inflight);
   g_mutex_clear (&self->shutdown_lock);
   g_mutex_clear (&self->handle_lock);
+  g_mutex_clear (&self->crash_lock);
 
   G_OBJECT_CLASS (rb_plugin_parent_class)->finalize (object);
 }
@@ -568,6 +597,9 @@ rb_plugin_get_property (GObject    *object,
       break;
     case PROP_DROPPED_LOG_COUNT:
       g_value_set_uint64 (value, rb_plugin_get_dropped_log_count (self));
+      break;
+    case PROP_CRASH_COUNT:
+      g_value_set_uint (value, rb_plugin_get_crash_count (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -709,7 +741,23 @@ rb_plugin_class_init (RbPluginClass *klass)
                          0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * RbPlugin:crash-count:
+   *
+   * How many times the helper process of an isolated plugin
+   * ([property@RustBridge.PluginConfig:isolation]) died on its own: a
+   * crash, an exit, a kill by the system, or a kill after a call
+   * timeout. Each one turns the plugin `FAILED` (its calls fail with
+   * %RB_PLUGIN_ERROR_CRASHED until [method@RustBridge.Plugin.restart]).
+   * Notified in the owner context. Always 0 without isolation.
+   */
+  properties[PROP_CRASH_COUNT] =
+    g_param_spec_uint ("crash-count", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  rb_plugin_crash_count_pspec = properties[PROP_CRASH_COUNT];
 
   /**
    * RbPlugin::log:
@@ -813,6 +861,7 @@ rb_plugin_init (RbPlugin *self)
   rb_inflight_init (&self->inflight);
   g_mutex_init (&self->shutdown_lock);
   g_mutex_init (&self->handle_lock);
+  g_mutex_init (&self->crash_lock);
   self->owner_thread = g_thread_self ();
   self->owner = rb_dispatcher_get_thread_default ();
   self->relay = rb_relay_new (G_OBJECT (self), self->owner, self->owner_thread,
