@@ -214,6 +214,8 @@ test_shutdown (gconstpointer data)
   rb_test_iterate_for (10);
   while (g_main_context_iteration (NULL, FALSE))
     ;
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
   g_signal_connect (plugin, "state-changed", G_CALLBACK (state_changed_cb), &log);
   g_signal_connect (plugin, "notify::state", G_CALLBACK (state_notify_cb), &log);
 
