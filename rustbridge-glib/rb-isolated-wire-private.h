@@ -269,4 +269,25 @@ rb_wire_wait (_Atomic guint32 *word,
     }
 }
 
+/* ---- the app side's socket and memfd helpers (rb-isolated-wire-private.c) */
+
+/* Sends one frame (and @fd, if >= 0). FALSE when the helper is gone (its
+ * watcher reports that). */
+gboolean  rb_wire_send          (int          sock,
+                                 guint16      kind,
+                                 guint32      slot,
+                                 guint32      code,
+                                 guint64      id,
+                                 const void  *payload,
+                                 gsize        len,
+                                 int          fd);
+/* A sealed memfd holding @data, or -1 with errno set. */
+int       rb_wire_sealed_memfd  (const char  *name,
+                                 const void  *data,
+                                 gsize        len);
+/* A read-only view of a sealed memfd from the helper, or NULL if it is
+ * not one (not sealed against writes and shrinking, or too short). */
+GBytes   *rb_wire_map_sealed    (int          fd,
+                                 guint64      len);
+
 G_END_DECLS

@@ -13,7 +13,9 @@
  * RbPlugin's calls: admission and the synchronous JSON, JsonNode and raw
  * paths. rb_plugin_invoke() and rb_plugin_invoke_raw() are inlined into
  * the sync entry points here; the async path (rb-plugin-async.c) reaches
- * them through out-of-line copies.
+ * them through out-of-line copies. Each starts with the one branch to the
+ * other back ends (rb-plugin-backend.c): a load and a predicted jump on
+ * the in-process path.
  */
 
 void
@@ -21,6 +23,11 @@ rb_plugin_set_inactive_error (RbPlugin          *self,
                               RbLifecycleState   state,
                               GError           **error)
 {
+  if (state == RB_LIFECYCLE_STATE_FAILED && self->backend == RB_BACKEND_ISOLATED)
+    {
+      rb_plugin_backend_set_crash_error (self, error);
+      return;
+    }
   g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE,
                "Plugin “%s” is not active (state: %s)", self->path,
                rb_lifecycle_state_name (state));
@@ -52,7 +59,7 @@ rb_plugin_check_failed (RbPlugin     *self,
 /* Calls (the same code runs for sync calls and on pool workers)       */
 
 static inline G_ALWAYS_INLINE char *
-rb_plugin_invoke (RbPlugin      *self,
+rb_plugin_invoke_direct (RbPlugin      *self,
                   const char    *type_tag,
                   const char    *request,
                   gsize          request_len,
@@ -124,10 +131,10 @@ rb_raw_holder_free (gpointer data)
 }
 
 static inline G_ALWAYS_INLINE GBytes *
-rb_plugin_invoke_raw (RbPlugin  *self,
-                      guint32    message_id,
-                      GBytes    *request,
-                      GError   **error)
+rb_plugin_invoke_raw_direct (RbPlugin  *self,
+                             guint32    message_id,
+                             GBytes    *request,
+                             GError   **error)
 {
   RbInflightSlot *ticket;
   RbLogSink *previous;
@@ -186,11 +193,55 @@ rb_plugin_invoke_raw (RbPlugin  *self,
   return NULL;
 }
 
+/* The entry of every JSON call: the in-process path, or another back end. */
+static inline G_ALWAYS_INLINE char *
+rb_plugin_invoke (RbPlugin      *self,
+                  const char    *type_tag,
+                  const char    *request,
+                  gsize          request_len,
+                  GError       **error)
+{
+  if (G_UNLIKELY (self->backend != RB_BACKEND_DIRECT))
+    return rb_plugin_backend_call (self, type_tag, request, request_len, error);
+  return rb_plugin_invoke_direct (self, type_tag, request, request_len, error);
+}
+
+static inline G_ALWAYS_INLINE GBytes *
+rb_plugin_invoke_raw (RbPlugin  *self,
+                      guint32    message_id,
+                      GBytes    *request,
+                      GError   **error)
+{
+  if (G_UNLIKELY (self->backend != RB_BACKEND_DIRECT))
+    return rb_plugin_backend_call_raw (self, message_id, request, error);
+  return rb_plugin_invoke_raw_direct (self, message_id, request, error);
+}
+
+char *
+rb_plugin_invoke_direct_json (RbPlugin    *self,
+                              const char  *type_tag,
+                              const char  *request,
+                              gsize        request_len,
+                              GError     **error)
+{
+  return rb_plugin_invoke_direct (self, type_tag, request, request_len, error);
+}
+
+GBytes *
+rb_plugin_invoke_direct_raw (RbPlugin  *self,
+                             guint32    message_id,
+                             GBytes    *request,
+                             GError   **error)
+{
+  return rb_plugin_invoke_raw_direct (self, message_id, request, error);
+}
+
 gboolean
 rb_plugin_check_raw (RbPlugin  *self,
                      GError   **error)
 {
-  /* A plugin that never started fails admission instead. */
+  /* A plugin that never started fails admission instead; an isolated
+   * one's helper answers the same error. */
   if (G_LIKELY (self->abi == NULL || self->abi->plugin_call_raw != NULL))
     return TRUE;
   g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_NOT_SUPPORTED,

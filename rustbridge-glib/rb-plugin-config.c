@@ -40,6 +40,9 @@ struct _RbPluginConfig {
   guint       max_concurrent_ops;
   guint       shutdown_timeout_ms;
   guint       max_queued_calls;
+  RbIsolation isolation;
+  guint       call_timeout_ms;
+  guint       memory_limit_mb;
   JsonObject *data;          /* nullable */
   JsonObject *init_params;   /* nullable */
 };
@@ -53,6 +56,9 @@ enum {
   PROP_MAX_CONCURRENT_OPS,
   PROP_SHUTDOWN_TIMEOUT_MS,
   PROP_MAX_QUEUED_CALLS,
+  PROP_ISOLATION,
+  PROP_CALL_TIMEOUT_MS,
+  PROP_MEMORY_LIMIT_MB,
   N_PROPS
 };
 
@@ -108,6 +114,15 @@ rb_plugin_config_get_property (GObject    *object,
     case PROP_MAX_QUEUED_CALLS:
       g_value_set_uint (value, self->max_queued_calls);
       break;
+    case PROP_ISOLATION:
+      g_value_set_enum (value, self->isolation);
+      break;
+    case PROP_CALL_TIMEOUT_MS:
+      g_value_set_uint (value, self->call_timeout_ms);
+      break;
+    case PROP_MEMORY_LIMIT_MB:
+      g_value_set_uint (value, self->memory_limit_mb);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -137,6 +152,15 @@ rb_plugin_config_set_property (GObject      *object,
       break;
     case PROP_MAX_QUEUED_CALLS:
       rb_plugin_config_set_max_queued_calls (self, g_value_get_uint (value));
+      break;
+    case PROP_ISOLATION:
+      rb_plugin_config_set_isolation (self, g_value_get_enum (value));
+      break;
+    case PROP_CALL_TIMEOUT_MS:
+      rb_plugin_config_set_call_timeout_ms (self, g_value_get_uint (value));
+      break;
+    case PROP_MEMORY_LIMIT_MB:
+      rb_plugin_config_set_memory_limit_mb (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -220,6 +244,52 @@ rb_plugin_config_class_init (RbPluginConfigClass *klass)
                        0, G_MAXINT32, 0,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * RbPluginConfig:isolation:
+   *
+   * Where the plugin's code runs: in the application's process (the
+   * default), in a helper process, or in a sandboxed helper process. The
+   * calls, signals and properties of [class@RustBridge.Plugin] are the
+   * same in every mode; see [isolation](isolation.html) for what each mode
+   * costs and protects against. A host-side setting: not passed to the
+   * plugin.
+   */
+  properties[PROP_ISOLATION] =
+    g_param_spec_enum ("isolation", NULL, NULL,
+                       RB_TYPE_ISOLATION, RB_ISOLATION_NONE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RbPluginConfig:call-timeout-ms:
+   *
+   * How long a call may take, in milliseconds; 0 (the default) means no
+   * limit. A call past it fails with %G_IO_ERROR_TIMED_OUT. With
+   * isolation the helper is then killed (nothing else stops a hung
+   * native call): the plugin goes to `FAILED`, its other calls fail with
+   * %RB_PLUGIN_ERROR_CRASHED, and [method@RustBridge.Plugin.restart]
+   * brings it back. Without isolation the caller gets the timeout but the
+   * native call keeps running on a worker thread; its late result is
+   * freed and dropped. A host-side setting: not passed to the plugin.
+   */
+  properties[PROP_CALL_TIMEOUT_MS] =
+    g_param_spec_uint ("call-timeout-ms", NULL, NULL,
+                       0, G_MAXINT32, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * RbPluginConfig:memory-limit-mb:
+   *
+   * The address-space limit of an isolated plugin's helper process
+   * (`RLIMIT_AS`), in MiB; 0 (the default) means none. A plugin that
+   * exceeds it fails its allocations (usually an abort: the plugin is
+   * reported as crashed). Ignored without isolation. A host-side setting:
+   * not passed to the plugin.
+   */
+  properties[PROP_MEMORY_LIMIT_MB] =
+    g_param_spec_uint ("memory-limit-mb", NULL, NULL,
+                       0, G_MAXINT32, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
@@ -274,6 +344,30 @@ read_uint_member (JsonObject  *object,
   return TRUE;
 }
 
+static gboolean
+read_isolation_member (JsonObject   *object,
+                       RbIsolation  *out,
+                       GError      **error)
+{
+  static const char * const names[] = { "none", "process", "sandbox" };
+  JsonNode *node = rb_json_object_get_present (object, "isolation");
+  const char *name;
+
+  if (node == NULL)
+    return TRUE;
+  name = json_node_get_value_type (node) == G_TYPE_STRING ? json_node_get_string (node) : NULL;
+  for (guint i = 0; name != NULL && i < G_N_ELEMENTS (names); i++)
+    if (g_ascii_strcasecmp (name, names[i]) == 0)
+      {
+        *out = (RbIsolation) i;
+        return TRUE;
+      }
+  g_set_error_literal (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
+                       "Invalid plugin configuration: “isolation” must be \"none\", "
+                       "\"process\" or \"sandbox\"");
+  return FALSE;
+}
+
 /**
  * rb_plugin_config_new_from_json:
  * @json: the configuration JSON of the plugin ABI
@@ -282,7 +376,10 @@ read_uint_member (JsonObject  *object,
  * Creates a configuration from the JSON object that plugins receive
  * (fields `log_level`, `worker_threads`, `max_concurrent_ops`,
  * `shutdown_timeout_ms`, `data` and `init_params`; all optional, unknown
- * fields ignored).
+ * fields ignored). The host-side fields `isolation` (`"none"`,
+ * `"process"` or `"sandbox"`), `call_timeout_ms` and `memory_limit_mb`
+ * are read too; [method@RustBridge.PluginConfig.to_json] leaves them out
+ * (the plugin never sees them).
  *
  * Returns: (transfer full): a new #RbPluginConfig, or %NULL with @error set
  *   to %RB_PLUGIN_ERROR_CONFIG if @json is not a JSON object, is nested
@@ -346,7 +443,10 @@ rb_plugin_config_new_from_json (const char  *json,
 
   if (!read_uint_member (root, "worker_threads", 0, &self->worker_threads, error) ||
       !read_uint_member (root, "max_concurrent_ops", 0, &self->max_concurrent_ops, error) ||
-      !read_uint_member (root, "shutdown_timeout_ms", 0, &self->shutdown_timeout_ms, error))
+      !read_uint_member (root, "shutdown_timeout_ms", 0, &self->shutdown_timeout_ms, error) ||
+      !read_uint_member (root, "call_timeout_ms", 0, &self->call_timeout_ms, error) ||
+      !read_uint_member (root, "memory_limit_mb", 0, &self->memory_limit_mb, error) ||
+      !read_isolation_member (root, &self->isolation, error))
     return NULL;
 
   node = rb_json_object_get_present (root, "data");
@@ -449,6 +549,9 @@ rb_plugin_config_copy (RbPluginConfig *self)
   copy->max_concurrent_ops = self->max_concurrent_ops;
   copy->shutdown_timeout_ms = self->shutdown_timeout_ms;
   copy->max_queued_calls = self->max_queued_calls;
+  copy->isolation = self->isolation;
+  copy->call_timeout_ms = self->call_timeout_ms;
+  copy->memory_limit_mb = self->memory_limit_mb;
   if (self->data != NULL)
     copy->data = json_object_deep_copy (self->data);
   if (self->init_params != NULL)
@@ -543,6 +646,75 @@ DEFINE_UINT_ACCESSORS (shutdown_timeout_ms, PROP_SHUTDOWN_TIMEOUT_MS, shutdown_t
  * Sets [property@RustBridge.PluginConfig:max-queued-calls].
  */
 DEFINE_UINT_ACCESSORS (max_queued_calls, PROP_MAX_QUEUED_CALLS, max_queued_calls <= G_MAXINT32)
+
+/**
+ * rb_plugin_config_get_call_timeout_ms:
+ * @self: a #RbPluginConfig
+ *
+ * Gets [property@RustBridge.PluginConfig:call-timeout-ms].
+ *
+ * Returns: the [property@RustBridge.PluginConfig:call-timeout-ms] setting
+ */
+/**
+ * rb_plugin_config_set_call_timeout_ms:
+ * @self: a #RbPluginConfig
+ * @call_timeout_ms: the limit of one call in milliseconds, 0 for none
+ *
+ * Sets [property@RustBridge.PluginConfig:call-timeout-ms].
+ */
+DEFINE_UINT_ACCESSORS (call_timeout_ms, PROP_CALL_TIMEOUT_MS, call_timeout_ms <= G_MAXINT32)
+
+/**
+ * rb_plugin_config_get_memory_limit_mb:
+ * @self: a #RbPluginConfig
+ *
+ * Gets [property@RustBridge.PluginConfig:memory-limit-mb].
+ *
+ * Returns: the [property@RustBridge.PluginConfig:memory-limit-mb] setting
+ */
+/**
+ * rb_plugin_config_set_memory_limit_mb:
+ * @self: a #RbPluginConfig
+ * @memory_limit_mb: the helper's address-space limit in MiB, 0 for none
+ *
+ * Sets [property@RustBridge.PluginConfig:memory-limit-mb].
+ */
+DEFINE_UINT_ACCESSORS (memory_limit_mb, PROP_MEMORY_LIMIT_MB, memory_limit_mb <= G_MAXINT32)
+
+/**
+ * rb_plugin_config_get_isolation:
+ * @self: a #RbPluginConfig
+ *
+ * Gets [property@RustBridge.PluginConfig:isolation].
+ *
+ * Returns: the [property@RustBridge.PluginConfig:isolation] setting
+ */
+RbIsolation
+rb_plugin_config_get_isolation (RbPluginConfig *self)
+{
+  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), RB_ISOLATION_NONE);
+  return self->isolation;
+}
+
+/**
+ * rb_plugin_config_set_isolation:
+ * @self: a #RbPluginConfig
+ * @isolation: where the plugin's code runs
+ *
+ * Sets [property@RustBridge.PluginConfig:isolation].
+ */
+void
+rb_plugin_config_set_isolation (RbPluginConfig *self,
+                                RbIsolation     isolation)
+{
+  g_return_if_fail (RB_IS_PLUGIN_CONFIG (self));
+  g_return_if_fail (isolation <= RB_ISOLATION_SANDBOX);
+
+  if (self->isolation == isolation)
+    return;
+  self->isolation = isolation;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ISOLATION]);
+}
 
 /**
  * rb_plugin_config_get_log_level:

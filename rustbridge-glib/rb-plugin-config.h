@@ -51,6 +51,21 @@ guint           rb_plugin_config_get_max_queued_calls (RbPluginConfig *self);
 RB_AVAILABLE_IN_1_0
 void            rb_plugin_config_set_max_queued_calls (RbPluginConfig *self,
                                                        guint           max_queued_calls);
+RB_AVAILABLE_IN_1_0
+RbIsolation     rb_plugin_config_get_isolation       (RbPluginConfig  *self);
+RB_AVAILABLE_IN_1_0
+void            rb_plugin_config_set_isolation       (RbPluginConfig  *self,
+                                                      RbIsolation      isolation);
+RB_AVAILABLE_IN_1_0
+guint           rb_plugin_config_get_call_timeout_ms (RbPluginConfig  *self);
+RB_AVAILABLE_IN_1_0
+void            rb_plugin_config_set_call_timeout_ms (RbPluginConfig  *self,
+                                                      guint            call_timeout_ms);
+RB_AVAILABLE_IN_1_0
+guint           rb_plugin_config_get_memory_limit_mb (RbPluginConfig  *self);
+RB_AVAILABLE_IN_1_0
+void            rb_plugin_config_set_memory_limit_mb (RbPluginConfig  *self,
+                                                      guint            memory_limit_mb);
 
 RB_AVAILABLE_IN_1_0
 void            rb_plugin_config_set_data            (RbPluginConfig  *self,

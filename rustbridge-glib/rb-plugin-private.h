@@ -7,6 +7,7 @@
 #include "rb-call-queue-private.h"
 #include "rb-dispatch-private.h"
 #include "rb-inflight-private.h"
+#include "rb-isolated-private.h"
 #include "rb-library-private.h"
 #include "rb-plugin.h"
 #include "rb-relay-private.h"
@@ -16,8 +17,10 @@ G_BEGIN_DECLS
 /*
  * RbPlugin's insides, shared by the files that make it up:
  *
- *   rb-plugin.c       the GObject face: lifecycle (init, shutdown),
- *                     accessors, properties, signals, class_init
+ *   rb-plugin.c       the GObject face: constructors, accessors,
+ *                     properties, signals, class_init
+ *   rb-plugin-lifecycle.c  start (GInitable, GAsyncInitable), the start-up
+ *                     events, shutdown
  *   rb-plugin-call.c  admission and the synchronous JSON/JsonNode/raw
  *                     calls (the hot path)
  *   rb-plugin-async.c RbCall: the _async/_finish calls, completion and
@@ -43,13 +46,25 @@ struct _RbPlugin {
   char             *bundle_name;
   char             *bundle_version;
 
-  RbLibrary        *library;      /* unowned: mapped for the process's life */
+  /* How calls reach the plugin (rb-plugin-backend.c): set once by init
+   * before the plugin is active, read by every call without a lock. */
+  guint8            backend;      /* RbBackend */
+
+  RbLibrary        *library;      /* unowned: mapped for the process's life; NULL when isolated */
   const RbAbi      *abi;
-  /* Set once by init and never changed: calls read it without a lock
-   * (admission keeps them away from a shut-down handle). What else asks
-   * the plugin about it outside admission checks `handle_live` under
-   * `handle_lock` first. */
+  /* Set by init (and by a restart, while no call is admitted): calls read
+   * it without a lock (admission keeps them away from a shut-down
+   * handle). What else asks the plugin about it outside admission checks
+   * `handle_live` under `handle_lock` first. */
   void             *handle;
+  /* The helper of an isolated plugin: the same rules as `handle`. */
+  RbIsolated       *isolated;
+  gboolean          isolated_has_raw;
+  /* Why the helper died (guarded by crash_lock): what later calls fail
+   * with until a restart; crash_count is atomic. */
+  GMutex            crash_lock;
+  GError           *crash_error;
+  guint             crash_count;
   GMutex            handle_lock;
   gboolean          handle_live;  /* guarded by handle_lock (and shutdown_lock to write) */
 
@@ -76,17 +91,58 @@ struct _RbPlugin {
   gint              start_up_held;
 };
 
-/* ---- rb-plugin.c ---- */
+/* ---- state (here: every plugin file uses it) ---- */
+
+/* The state's name, as in messages ("active"). */
+static inline const char *
+rb_lifecycle_state_name (RbLifecycleState state)
+{
+  switch (state)
+    {
+    case RB_LIFECYCLE_STATE_INSTALLED:
+      return "installed";
+    case RB_LIFECYCLE_STATE_STARTING:
+      return "starting";
+    case RB_LIFECYCLE_STATE_ACTIVE:
+      return "active";
+    case RB_LIFECYCLE_STATE_STOPPING:
+      return "stopping";
+    case RB_LIFECYCLE_STATE_STOPPED:
+      return "stopped";
+    case RB_LIFECYCLE_STATE_FAILED:
+      return "failed";
+    default:
+      return "unknown";
+    }
+}
 
 /* Publishes @new_state (notified through the relay). */
-void      rb_plugin_set_state          (RbPlugin          *self,
-                                        RbLifecycleState   new_state);
+static inline void
+rb_plugin_set_state (RbPlugin         *self,
+                     RbLifecycleState  new_state)
+{
+  RbLifecycleState old_state = g_atomic_int_exchange (&self->state, new_state);
+
+  if (old_state != new_state)
+    rb_relay_state_changed (self->relay, old_state, new_state);
+}
+
 /* Moves from @from to @to only if the state is still @from. */
-gboolean  rb_plugin_transition         (RbPlugin          *self,
-                                        RbLifecycleState   from,
-                                        RbLifecycleState   to);
-/* The state's name, as in messages ("active"). */
-const char *rb_lifecycle_state_name    (RbLifecycleState   state);
+static inline gboolean
+rb_plugin_transition (RbPlugin         *self,
+                      RbLifecycleState  from,
+                      RbLifecycleState  to)
+{
+  if (!g_atomic_int_compare_and_exchange (&self->state, from, to))
+    return FALSE;
+  rb_relay_state_changed (self->relay, from, to);
+  return TRUE;
+}
+
+/* ---- rb-plugin.c ---- */
+
+/* RbPlugin:crash-count, for rb_relay_notify() from the back end. */
+extern GParamSpec *rb_plugin_crash_count_pspec;
 
 /* Records which bundle a plugin was loaded from (shown by the
  * bundle-name/bundle-version properties). Called by RbBundle right after
@@ -95,11 +151,72 @@ void      rb_plugin_set_bundle_info    (RbPlugin          *self,
                                         const char        *bundle_name,
                                         const char        *bundle_version);
 
+
+/* ---- rb-plugin-lifecycle.c ---- */
+
 /* Keeps the plugin's start-up events (rb_relay_hold()) until @task's
  * callback has returned: for a loader whose own task hands the plugin
  * out (RbBundle). Call it on the owner context before returning @task. */
 void      rb_plugin_hold_start_up_until (RbPlugin         *self,
                                          GTask            *task);
+
+void      rb_plugin_initable_iface_init       (GInitableIface      *iface);
+void      rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface);
+/* Gives the start-up events free (dispose: the creator never took them). */
+void      rb_plugin_release_start_up    (RbPlugin         *self);
+/* Shuts the plugin down (idempotent); the shutdown of dispose too. */
+gboolean  rb_plugin_do_shutdown         (RbPlugin         *self,
+                                         GError          **error);
+
+/* ---- rb-plugin-backend.c: the ways a call reaches the plugin ---- */
+
+/*
+ * RB_BACKEND_DIRECT is the in-process hot path (rb-plugin-call.c): the
+ * sync entry points and the pool workers call the plugin's handler on
+ * their own thread. Every other back end is one branch away, taken before
+ * admission, and lives in rb-plugin-backend.c:
+ *
+ *   RB_BACKEND_DEADLINE  in process with a call-timeout-ms: the handler
+ *                        runs on a worker while the caller waits until
+ *                        the deadline (a late result is dropped)
+ *   RB_BACKEND_ISOLATED  PROCESS/SANDBOX: the handler runs in a helper
+ *                        process (rb-isolated-private.h)
+ *
+ * Async calls go through the same entry points on the plugin's pool, so
+ * they behave the same in every back end.
+ */
+typedef enum {
+  RB_BACKEND_DIRECT = 0,
+  RB_BACKEND_DEADLINE,
+  RB_BACKEND_ISOLATED,
+} RbBackend;
+
+/* Chooses the back end from the config; isolated: checks that it can run
+ * (the sandbox needs bwrap). Init, before anything else. */
+gboolean  rb_plugin_backend_prepare     (RbPlugin         *self,
+                                         GError          **error);
+/* Starts the helper and the plugin in it (state STARTING -> ACTIVE, or
+ * FAILED with @error). */
+gboolean  rb_plugin_backend_start_isolated (RbPlugin      *self,
+                                            const char    *config_json,
+                                            GError       **error);
+/* Shuts an isolated plugin's helper down (no call is admitted any more). */
+gboolean  rb_plugin_backend_shutdown_isolated (RbPlugin   *self,
+                                               GError    **error);
+/* The calls of the back ends other than DIRECT (admission included). */
+char     *rb_plugin_backend_call        (RbPlugin         *self,
+                                         const char       *type_tag,
+                                         const char       *request,
+                                         gsize             request_len,
+                                         GError          **error);
+GBytes   *rb_plugin_backend_call_raw    (RbPlugin         *self,
+                                         guint32           message_id,
+                                         GBytes           *request,
+                                         GError          **error);
+/* The error of a call to a plugin that is not active: its crash when it
+ * crashed. */
+void      rb_plugin_backend_set_crash_error (RbPlugin     *self,
+                                             GError      **error);
 
 /* ---- rb-plugin-async.c ---- */
 
@@ -126,6 +243,17 @@ char     *rb_plugin_invoke_json_text   (RbPlugin          *self,
                                         gsize              request_len,
                                         GError           **error);
 GBytes   *rb_plugin_invoke_raw_bytes   (RbPlugin          *self,
+                                        guint32            message_id,
+                                        GBytes            *request,
+                                        GError           **error);
+/* The in-process calls without the back-end branch (admission included),
+ * for the DEADLINE back end's workers. */
+char     *rb_plugin_invoke_direct_json (RbPlugin          *self,
+                                        const char        *type_tag,
+                                        const char        *request,
+                                        gsize              request_len,
+                                        GError           **error);
+GBytes   *rb_plugin_invoke_direct_raw  (RbPlugin          *self,
                                         guint32            message_id,
                                         GBytes            *request,
                                         GError           **error);

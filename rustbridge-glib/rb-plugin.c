@@ -48,9 +48,6 @@
  * `RbPlugin` reports these as the plugin does and does not hide them.
  */
 
-static void rb_plugin_initable_iface_init       (GInitableIface      *iface);
-static void rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface);
-
 G_DEFINE_FINAL_TYPE_WITH_CODE (RbPlugin, rb_plugin, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, rb_plugin_initable_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_ASYNC_INITABLE, rb_plugin_async_initable_iface_init))
@@ -66,6 +63,7 @@ enum {
   PROP_BUNDLE_NAME,
   PROP_BUNDLE_VERSION,
   PROP_DROPPED_LOG_COUNT,
+  PROP_CRASH_COUNT,
   N_PROPS
 };
 
@@ -76,6 +74,7 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+GParamSpec *rb_plugin_crash_count_pspec;
 static guint signals[N_SIGNALS];
 
 /* ------------------------------------------------------------------ */
@@ -187,497 +186,6 @@ static const RbRelayFuncs rb_plugin_relay_funcs = {
   .state_changed = rb_plugin_relay_state_changed,
   .logs_dropped = rb_plugin_relay_logs_dropped,
 };
-
-/* ------------------------------------------------------------------ */
-/* State                                                               */
-
-const char *
-rb_lifecycle_state_name (RbLifecycleState state)
-{
-  switch (state)
-    {
-    case RB_LIFECYCLE_STATE_INSTALLED:
-      return "installed";
-    case RB_LIFECYCLE_STATE_STARTING:
-      return "starting";
-    case RB_LIFECYCLE_STATE_ACTIVE:
-      return "active";
-    case RB_LIFECYCLE_STATE_STOPPING:
-      return "stopping";
-    case RB_LIFECYCLE_STATE_STOPPED:
-      return "stopped";
-    case RB_LIFECYCLE_STATE_FAILED:
-      return "failed";
-    default:
-      return "unknown";
-    }
-}
-
-void
-rb_plugin_set_state (RbPlugin         *self,
-                     RbLifecycleState  new_state)
-{
-  RbLifecycleState old_state = g_atomic_int_exchange (&self->state, new_state);
-
-  if (old_state != new_state)
-    rb_relay_state_changed (self->relay, old_state, new_state);
-}
-
-/* Moves from @from to @to only if the state is still @from. */
-gboolean
-rb_plugin_transition (RbPlugin         *self,
-                      RbLifecycleState  from,
-                      RbLifecycleState  to)
-{
-  if (!g_atomic_int_compare_and_exchange (&self->state, from, to))
-    return FALSE;
-  rb_relay_state_changed (self->relay, from, to);
-  return TRUE;
-}
-
-/* ------------------------------------------------------------------ */
-/* Lifecycle                                                           */
-
-static gboolean
-rb_plugin_initable_init (GInitable     *initable,
-                         GCancellable  *cancellable,
-                         GError       **error)
-{
-  RbPlugin *self = RB_PLUGIN (initable);
-  g_autofree char *config_json = NULL;
-  RbLogSink *previous;
-  void *instance;
-
-  /* GInitable: a second init reports what the first one did. */
-  if (self->initialized)
-    {
-      if (self->init_error != NULL)
-        {
-          g_propagate_error (error, g_error_copy (self->init_error));
-          return FALSE;
-        }
-      return TRUE;
-    }
-  self->initialized = TRUE;
-
-  if (self->path == NULL)
-    {
-      g_set_error_literal (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
-                           "Could not load plugin: no path was given");
-      goto fail;
-    }
-
-  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
-    goto fail;
-
-  self->library = rb_library_open (self->path, &self->init_error);
-  if (self->library == NULL)
-    goto fail;
-  self->abi = rb_library_get_abi (self->library);
-
-  if (self->config == NULL)
-    self->config = rb_plugin_config_new ();
-  config_json = rb_plugin_config_to_json (self->config);
-
-  if (!rb_plugin_start_call_queue (self, &self->init_error))
-    goto fail;
-
-  self->sink.func = rb_relay_log;
-  self->sink.user_data = self->relay;
-  rb_library_add_sink (self->library, &self->sink);
-
-  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
-
-  /* A factory plugin sees the config's `data` only through
-   * plugin_create_with_config: give it the bytes plugin_init gets. The
-   * factory may log, so the call is attributed to this instance. */
-  previous = rb_library_enter_call (&self->sink);
-  if (self->abi->plugin_create_with_config != NULL)
-    instance = self->abi->plugin_create_with_config ((const uint8_t *) config_json,
-                                                     strlen (config_json));
-  else
-    instance = self->abi->plugin_create ();
-  rb_library_leave_call (previous);
-  if (instance == NULL)
-    {
-      if (self->abi->plugin_create_with_config != NULL)
-        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
-                     "(the plugin rejected its configuration %s, or its factory failed)",
-                     self->path, config_json);
-      else
-        g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create returned NULL "
-                     "(its factory failed)", self->path);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
-    }
-
-  /* plugin_init owns the instance from here on, whatever it returns. */
-  previous = rb_library_enter_call (&self->sink);
-  self->handle = self->abi->plugin_init (instance, (const uint8_t *) config_json,
-                                         strlen (config_json),
-                                         rb_library_get_log_callback (self->library));
-  rb_library_leave_call (previous);
-
-  if (self->handle == NULL)
-    {
-      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned NULL "
-                   "(the plugin rejected its configuration %s, or its start-up failed)",
-                   self->path, config_json);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
-    }
-
-  /* A handle that another instance still uses would be shut down twice and
-   * used after that: never touch it (it is not ours to shut down). */
-  if (!rb_library_claim_handle (self->library, self->handle))
-    {
-      g_set_error (&self->init_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
-                   "that another live instance of this plugin already uses",
-                   self->path, self->handle);
-      self->handle = NULL;
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      goto fail;
-    }
-  g_mutex_lock (&self->handle_lock);
-  self->handle_live = TRUE;
-  g_mutex_unlock (&self->handle_lock);
-
-  /* The plugin builds its log filter at the first plugin_init of the
-   * library only: set the level again so that it holds after a restart. */
-  previous = rb_library_enter_call (&self->sink);
-  self->abi->plugin_set_log_level (self->handle,
-                                   (uint8_t) rb_plugin_config_get_log_level (self->config));
-  rb_library_leave_call (previous);
-
-  g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
-  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
-  return TRUE;
-
-fail:
-  g_propagate_error (error, g_error_copy (self->init_error));
-  return FALSE;
-}
-
-/* ------------------------------------------------------------------ */
-/* Start-up events                                                     */
-
-/*
- * A plugin's start-up logs and state changes (INSTALLED → STARTING →
- * ACTIVE) happen before its creator has the object to connect handlers
- * to. So the relay holds them, from creation until the creator has it:
- * after GInitable.init returns (the caller connects before its main
- * context runs again), or after the callback of the async init (or of a
- * loader's own task, rb_plugin_hold_start_up_until()) has returned. Then
- * they are queued, in order, for the next iteration of the owner context.
- */
-
-static void
-rb_plugin_release_start_up (RbPlugin *self)
-{
-  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
-    rb_relay_release (self->relay);
-}
-
-/* GTask:completed is notified once the task's callback has returned. */
-static void
-rb_plugin_task_completed_cb (GObject    *task,
-                             GParamSpec *pspec,
-                             gpointer    relay)
-{
-  rb_relay_release (relay);
-  g_signal_handlers_disconnect_by_func (task, rb_plugin_task_completed_cb, relay);
-}
-
-static void
-rb_plugin_hold_relay_until (RbRelay *relay,
-                            GTask   *task)
-{
-  rb_relay_hold (relay);
-  g_signal_connect_data (task, "notify::completed", G_CALLBACK (rb_plugin_task_completed_cb),
-                         rb_relay_ref (relay), (GClosureNotify) G_CALLBACK (rb_relay_unref), 0);
-}
-
-void
-rb_plugin_hold_start_up_until (RbPlugin *self,
-                               GTask    *task)
-{
-  g_return_if_fail (RB_IS_PLUGIN (self));
-  g_return_if_fail (G_IS_TASK (task));
-
-  rb_plugin_hold_relay_until (self->relay, task);
-}
-
-/* GInitable.init, called by the creator: the events wait for the owner
- * context's next iteration. */
-static gboolean
-rb_plugin_initable_init_and_release (GInitable     *initable,
-                                     GCancellable  *cancellable,
-                                     GError       **error)
-{
-  RbPlugin *self = RB_PLUGIN (initable);
-  gboolean ok = rb_plugin_initable_init (initable, cancellable, error);
-
-  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
-    rb_relay_release_later (self->relay);
-  return ok;
-}
-
-static void
-rb_plugin_initable_iface_init (GInitableIface *iface)
-{
-  iface->init = rb_plugin_initable_init_and_release;
-}
-
-static void
-rb_plugin_init_thread (GTask        *task,
-                       gpointer      source_object,
-                       gpointer      task_data,
-                       GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (rb_plugin_initable_init (source_object, cancellable, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-/* GAsyncInitable.init_async: GInitable.init in a thread (loading is rare,
- * and plugin_init may block for a while); the start-up events wait until
- * the callback has returned. */
-static void
-rb_plugin_init_async (GAsyncInitable      *initable,
-                      int                  io_priority,
-                      GCancellable        *cancellable,
-                      GAsyncReadyCallback  callback,
-                      gpointer             user_data)
-{
-  RbPlugin *self = RB_PLUGIN (initable);
-  g_autoptr(GTask) task = g_task_new (initable, cancellable, callback, user_data);
-
-  g_task_set_source_tag (task, rb_plugin_init_async);
-  g_task_set_priority (task, io_priority);
-  /* The plugin's own hold goes with this task's completion. */
-  if (g_atomic_int_compare_and_exchange (&self->start_up_held, TRUE, FALSE))
-    {
-      rb_plugin_hold_relay_until (self->relay, task);
-      rb_relay_release (self->relay);
-    }
-  g_task_run_in_thread (task, rb_plugin_init_thread);
-}
-
-static gboolean
-rb_plugin_init_finish (GAsyncInitable  *initable,
-                       GAsyncResult    *result,
-                       GError         **error)
-{
-  g_return_val_if_fail (g_task_is_valid (result, initable), FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
-
-static void
-rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface)
-{
-  iface->init_async = rb_plugin_init_async;
-  iface->init_finish = rb_plugin_init_finish;
-}
-
-static gboolean
-rb_plugin_do_shutdown (RbPlugin  *self,
-                       GError   **error)
-{
-  RbLifecycleState state;
-  gboolean ok = TRUE;
-
-  g_mutex_lock (&self->shutdown_lock);
-
-  state = g_atomic_int_get (&self->state);
-  if (!self->handle_live)
-    {
-      /* Already stopped, or never started: nothing to do (idempotent). */
-      g_mutex_unlock (&self->shutdown_lock);
-      return TRUE;
-    }
-
-  /* New calls are refused from here on; async calls still queued fail
-   * with INVALID_STATE now, without waiting for a worker (a worker that
-   * took one just before sees the state and fails it the same way). */
-  rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STOPPING);
-  rb_plugin_fail_queued_calls (self);
-
-  {
-    guint timeout_ms = rb_plugin_config_get_shutdown_timeout_ms (self->config);
-    gint64 end_time = g_get_monotonic_time () + (gint64) timeout_ms * G_TIME_SPAN_MILLISECOND;
-
-    /* The state above is published before this waits (seq_cst): a call
-     * either entered in time to be waited for, or sees the new state. */
-    rb_inflight_wait_idle (&self->inflight, end_time);
-  }
-
-  /* Calls the timeout gave up on may still run in the plugin (the
-   * plugin's shutdown is what ends them); from here on nothing else asks
-   * the plugin about the handle (rb_plugin_check_failed()). */
-  g_mutex_lock (&self->handle_lock);
-  self->handle_live = FALSE;
-  g_mutex_unlock (&self->handle_lock);
-
-  if (!self->abi->plugin_shutdown (self->handle))
-    {
-      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SHUTDOWN_FAILED,
-                   "Plugin “%s” failed to shut down (state before: %s)", self->path,
-                   rb_lifecycle_state_name (state));
-      ok = FALSE;
-    }
-  /* The plugin forgets the handle either way (and may hand its value out
-   * again): never touch it again. */
-  rb_library_release_handle (self->library, self->handle);
-  rb_plugin_set_state (self, ok ? RB_LIFECYCLE_STATE_STOPPED : RB_LIFECYCLE_STATE_FAILED);
-
-  g_mutex_unlock (&self->shutdown_lock);
-  return ok;
-}
-
-/**
- * rb_plugin_shutdown:
- * @self: a #RbPlugin
- * @cancellable: (nullable): a #GCancellable, checked before shutting down
- * @error: return location for a #GError
- *
- * Stops the plugin: new calls fail with %RB_PLUGIN_ERROR_INVALID_STATE,
- * async calls still waiting in the queue (not yet running) fail at once
- * with %RB_PLUGIN_ERROR_INVALID_STATE and never reach the plugin, calls
- * in flight get up to [property@RustBridge.PluginConfig:shutdown-timeout-ms]
- * to finish, then the plugin's own shutdown runs, whatever is still running.
- *
- * The timeout bounds only that wait. The plugin's own shutdown comes on
- * top of it: it gives the plugin's stop code up to 5 seconds and its
- * runtime up to 2.5 more, and it may wait for a handler that is still
- * running; calls that race with it fail with %RB_PLUGIN_ERROR_INVALID_STATE
- * or %RB_PLUGIN_ERROR_RUNTIME. A failed plugin (after a panic) shuts down
- * successfully. This blocks for as long as the calls in flight run: on a
- * main thread, use [method@RustBridge.Plugin.shutdown_async]. Shutting down
- * a plugin that is already stopped does nothing and succeeds. Disposing a
- * plugin shuts it down too.
- *
- * Returns: %TRUE on success, or %FALSE with @error set
- *   (%RB_PLUGIN_ERROR_SHUTDOWN_FAILED; the plugin is then in the failed
- *   state and its handle is gone)
- */
-gboolean
-rb_plugin_shutdown (RbPlugin      *self,
-                    GCancellable  *cancellable,
-                    GError       **error)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-
-  return rb_plugin_do_shutdown (self, error);
-}
-
-static void
-rb_plugin_shutdown_thread (GTask        *task,
-                           gpointer      source_object,
-                           gpointer      task_data,
-                           GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (rb_plugin_do_shutdown (source_object, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
-}
-
-static void
-rb_plugin_shutdown_completed_cb (GObject    *task,
-                                 GParamSpec *pspec,
-                                 gpointer    application)
-{
-  g_application_release (application);
-  g_signal_handlers_disconnect_by_func (task, rb_plugin_shutdown_completed_cb, application);
-}
-
-/**
- * rb_plugin_shutdown_async:
- * @self: a #RbPlugin
- * @cancellable: (nullable): a #GCancellable, checked before shutting down
- * @callback: (scope async): called when the plugin has stopped
- * @user_data: data for @callback
- *
- * Starts [method@RustBridge.Plugin.shutdown] in a thread: the caller's
- * main loop goes on while calls in flight finish. Async calls still
- * queued fail at once with %RB_PLUGIN_ERROR_INVALID_STATE (their
- * callbacks run in their own main contexts, as usual).
- *
- * If the process has a default [class@Gio.Application]
- * ([func@Gio.Application.get_default]), the shutdown holds it
- * ([method@Gio.Application.hold]) until @callback has returned, so that
- * an application whose last window closed does not quit before its
- * plugin has stopped: call this from the window's
- * [signal@Gtk.Window::close-request] handler, let the window close, and
- * the application's [method@Gio.Application.run] returns once the plugin
- * is stopped. See the GTK recipe in [threading](threading.html).
- */
-void
-rb_plugin_shutdown_async (RbPlugin            *self,
-                          GCancellable        *cancellable,
-                          GAsyncReadyCallback  callback,
-                          gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  GApplication *application;
-
-  g_return_if_fail (RB_IS_PLUGIN (self));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rb_plugin_shutdown_async);
-
-  /* Released in the task's context once the callback has returned (a
-   * GApplication is not to be released from another thread). */
-  application = g_application_get_default ();
-  if (application != NULL)
-    {
-      g_application_hold (application);
-      g_signal_connect_data (task, "notify::completed", G_CALLBACK (rb_plugin_shutdown_completed_cb),
-                             g_object_ref (application), (GClosureNotify) G_CALLBACK (g_object_unref),
-                             0);
-    }
-
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  g_task_run_in_thread (task, rb_plugin_shutdown_thread);
-}
-
-/**
- * rb_plugin_shutdown_finish:
- * @self: a #RbPlugin
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@RustBridge.Plugin.shutdown_async].
- *
- * Returns: %TRUE on success, or %FALSE with @error set
- */
-gboolean
-rb_plugin_shutdown_finish (RbPlugin      *self,
-                           GAsyncResult  *result,
-                           GError       **error)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_plugin_shutdown_async, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
-}
 
 /**
  * rb_plugin_new:
@@ -851,7 +359,10 @@ rb_plugin_set_log_level (RbPlugin   *self,
 
   if (!rb_plugin_admit (self, &ticket, NULL))
     return;
-  self->abi->plugin_set_log_level (self->handle, (uint8_t) log_level);
+  if (self->backend == RB_BACKEND_ISOLATED)
+    rb_isolated_set_log_level (self->isolated, (guint8) log_level);
+  else
+    self->abi->plugin_set_log_level (self->handle, (uint8_t) log_level);
   rb_plugin_release (self, ticket);
 
   if (g_atomic_int_exchange (&self->log_level, log_level) != (gint) log_level)
@@ -878,7 +389,10 @@ rb_plugin_get_rejected_request_count (RbPlugin *self)
   count = __atomic_load_n (&self->host_rejected, __ATOMIC_RELAXED);
   if (rb_plugin_admit (self, &ticket, NULL))
     {
-      count += self->abi->plugin_get_rejected_count (self->handle);
+      if (self->backend == RB_BACKEND_ISOLATED)
+        count += rb_isolated_get_rejected_count (self->isolated);
+      else
+        count += self->abi->plugin_get_rejected_count (self->handle);
       rb_plugin_release (self, ticket);
     }
   return count;
@@ -897,7 +411,25 @@ gboolean
 rb_plugin_get_has_binary_transport (RbPlugin *self)
 {
   g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
+  if (self->backend == RB_BACKEND_ISOLATED)
+    return self->isolated_has_raw;
   return self->library != NULL && rb_library_has_raw (self->library);
+}
+
+/**
+ * rb_plugin_get_crash_count:
+ * @self: a #RbPlugin
+ *
+ * Gets [property@RustBridge.Plugin:crash-count].
+ *
+ * Returns: how many times the plugin's helper process died (isolated
+ *   plugins; always 0 for a plugin in the application's process)
+ */
+guint
+rb_plugin_get_crash_count (RbPlugin *self)
+{
+  g_return_val_if_fail (RB_IS_PLUGIN (self), 0);
+  return (guint) g_atomic_int_get (&self->crash_count);
 }
 
 /**
@@ -1015,6 +547,8 @@ rb_plugin_finalize (GObject *object)
   g_clear_pointer (&self->owner, rb_dispatcher_unref);
   g_clear_pointer (&self->relay, rb_relay_unref);
   g_clear_error (&self->init_error);
+  g_clear_error (&self->crash_error);
+  g_clear_pointer (&self->isolated, rb_isolated_free);
   g_clear_object (&self->config);
   g_free (self->path);
   g_free (self->bundle_name);
@@ -1022,6 +556,7 @@ rb_plugin_finalize (GObject *object)
   rb_inflight_clear (&self->inflight);
   g_mutex_clear (&self->shutdown_lock);
   g_mutex_clear (&self->handle_lock);
+  g_mutex_clear (&self->crash_lock);
 
   G_OBJECT_CLASS (rb_plugin_parent_class)->finalize (object);
 }
@@ -1062,6 +597,9 @@ rb_plugin_get_property (GObject    *object,
       break;
     case PROP_DROPPED_LOG_COUNT:
       g_value_set_uint64 (value, rb_plugin_get_dropped_log_count (self));
+      break;
+    case PROP_CRASH_COUNT:
+      g_value_set_uint (value, rb_plugin_get_crash_count (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1203,7 +741,23 @@ rb_plugin_class_init (RbPluginClass *klass)
                          0, G_MAXUINT64, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * RbPlugin:crash-count:
+   *
+   * How many times the helper process of an isolated plugin
+   * ([property@RustBridge.PluginConfig:isolation]) died on its own: a
+   * crash, an exit, a kill by the system, or a kill after a call
+   * timeout. Each one turns the plugin `FAILED` (its calls fail with
+   * %RB_PLUGIN_ERROR_CRASHED until [method@RustBridge.Plugin.restart]).
+   * Notified in the owner context. Always 0 without isolation.
+   */
+  properties[PROP_CRASH_COUNT] =
+    g_param_spec_uint ("crash-count", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
+  rb_plugin_crash_count_pspec = properties[PROP_CRASH_COUNT];
 
   /**
    * RbPlugin::log:
@@ -1307,6 +861,7 @@ rb_plugin_init (RbPlugin *self)
   rb_inflight_init (&self->inflight);
   g_mutex_init (&self->shutdown_lock);
   g_mutex_init (&self->handle_lock);
+  g_mutex_init (&self->crash_lock);
   self->owner_thread = g_thread_self ();
   self->owner = rb_dispatcher_get_thread_default ();
   self->relay = rb_relay_new (G_OBJECT (self), self->owner, self->owner_thread,

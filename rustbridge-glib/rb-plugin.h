@@ -104,6 +104,20 @@ gboolean         rb_plugin_shutdown_finish      (RbPlugin            *self,
                                                  GError             **error);
 
 RB_AVAILABLE_IN_1_0
+gboolean         rb_plugin_restart              (RbPlugin            *self,
+                                                 GCancellable        *cancellable,
+                                                 GError             **error);
+RB_AVAILABLE_IN_1_0
+void             rb_plugin_restart_async        (RbPlugin            *self,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+RB_AVAILABLE_IN_1_0
+gboolean         rb_plugin_restart_finish       (RbPlugin            *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+
+RB_AVAILABLE_IN_1_0
 const char      *rb_plugin_get_path             (RbPlugin            *self);
 RB_AVAILABLE_IN_1_0
 RbPluginConfig  *rb_plugin_get_config           (RbPlugin            *self);
@@ -120,6 +134,8 @@ RB_AVAILABLE_IN_1_0
 gboolean         rb_plugin_get_has_binary_transport   (RbPlugin      *self);
 RB_AVAILABLE_IN_1_0
 guint64          rb_plugin_get_dropped_log_count      (RbPlugin      *self);
+RB_AVAILABLE_IN_1_0
+guint            rb_plugin_get_crash_count      (RbPlugin            *self);
 RB_AVAILABLE_IN_1_0
 const char      *rb_plugin_get_bundle_name      (RbPlugin            *self);
 RB_AVAILABLE_IN_1_0

@@ -67,4 +67,23 @@ typedef enum {
   RB_VERIFY_MODE_SKIP = 2,
 } RbVerifyMode;
 
+/**
+ * RbIsolation:
+ * @RB_ISOLATION_NONE: the plugin runs in the application's process (the
+ *   default, the fastest)
+ * @RB_ISOLATION_PROCESS: the plugin runs in a helper process: a crash or a
+ *   hang fails its calls with %RB_PLUGIN_ERROR_CRASHED or
+ *   %G_IO_ERROR_TIMED_OUT instead of taking the application down
+ * @RB_ISOLATION_SANDBOX: like %RB_ISOLATION_PROCESS, with the helper
+ *   confined by bubblewrap (and a seccomp filter where available); loading
+ *   fails with %G_IO_ERROR_NOT_SUPPORTED where bubblewrap is missing
+ *
+ * Where a plugin's code runs ([isolation](isolation.html)).
+ */
+typedef enum {
+  RB_ISOLATION_NONE = 0,
+  RB_ISOLATION_PROCESS = 1,
+  RB_ISOLATION_SANDBOX = 2,
+} RbIsolation;
+
 G_END_DECLS

@@ -31,14 +31,51 @@ rb_test_skip_if_missing (RbTestPluginKind kind)
   return TRUE;
 }
 
+/* The suites that run in every isolation mode (tests/isolation/meson.build)
+ * take theirs from RB_TEST_ISOLATION: "none" (or unset), "process" or
+ * "sandbox". */
+RbIsolation
+rb_test_isolation (void)
+{
+  const char *mode = g_getenv ("RB_TEST_ISOLATION");
+
+  if (g_strcmp0 (mode, "process") == 0)
+    return RB_ISOLATION_PROCESS;
+  if (g_strcmp0 (mode, "sandbox") == 0)
+    return RB_ISOLATION_SANDBOX;
+  return RB_ISOLATION_NONE;
+}
+
+/* Skips a test that is about the in-process path itself (a library
+ * mapped in this process, its counters, its handles). */
+gboolean
+rb_test_skip_if_isolated (void)
+{
+  if (rb_test_isolation () == RB_ISOLATION_NONE)
+    return FALSE;
+  g_test_skip ("about the in-process path (RB_TEST_ISOLATION is set)");
+  return TRUE;
+}
+
+/* @config (or the defaults) with the isolation of this run: a new reference. */
+RbPluginConfig *
+rb_test_config (RbPluginConfig *config)
+{
+  RbPluginConfig *copy = config != NULL ? rb_plugin_config_copy (config) : rb_plugin_config_new ();
+
+  rb_plugin_config_set_isolation (copy, rb_test_isolation ());
+  return copy;
+}
+
 RbPlugin *
 rb_test_load (RbTestPluginKind  kind,
               RbPluginConfig   *config)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(RbPluginConfig) run_config = rb_test_config (config);
   RbPlugin *plugin;
 
-  plugin = rb_plugin_new (rb_test_plugin_path (kind), config, NULL, &error);
+  plugin = rb_plugin_new (rb_test_plugin_path (kind), run_config, NULL, &error);
   g_assert_no_error (error);
   g_assert_nonnull (plugin);
   g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);

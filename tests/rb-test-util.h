@@ -30,6 +30,9 @@ guint64     rb_test_fixture_stale_handle_uses (void);
 guint64     rb_test_plugin_counter     (const char      *path,
                                         const char      *symbol);
 const char *rb_test_misbehave_path     (void);
+RbIsolation rb_test_isolation          (void);
+gboolean    rb_test_skip_if_isolated   (void);
+RbPluginConfig *rb_test_config         (RbPluginConfig  *config);
 guint64     rb_test_misbehave_counter  (const char      *symbol);
 guint       rb_test_count_fds          (void);
 

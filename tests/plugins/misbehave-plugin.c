@@ -31,6 +31,12 @@
  *   log.storm             {"threads":T,"count":N,"size":S}: T threads log N
  *                         messages of S bytes each
  *   exit, abort, segv     what they say (never in in-process tests)
+ *   crash.segv, crash.abort, crash.exit (status 3), crash.stack_overflow
+ *                         the same, and unbounded recursion (isolated
+ *                         tests only)
+ *   alloc.huge            touches {"mb":N} MiB (default 4096) of fresh
+ *                         memory; aborts when the allocation fails (a
+ *                         memory limit), answers success otherwise
  *
  * Raw ids (plugin_call_raw): 1 a good 16-byte reply, 2 len > capacity,
  * 3 NULL data with len > 0, 4 error with NULL text and len > 0, 5 error
@@ -362,6 +368,37 @@ hang (Handle *h)
   return str (11, "hang interrupted");
 }
 
+/* Recursion the compiler cannot turn into a loop; it stops only at a
+ * depth no stack holds (the limit is read at run time). */
+static volatile int depth_sink;
+static volatile long long depth_limit = 1LL << 40;
+
+static int
+recurse_deep (long long depth)
+{
+  volatile char frame[1024];
+
+  frame[0] = (char) depth;
+  depth_sink = frame[0];
+  if (depth >= depth_limit)
+    return 0;
+  return recurse_deep (depth + 1) + frame[0];
+}
+
+static RbFfiBuffer
+alloc_huge (const char *req, size_t len)
+{
+  size_t mb = (size_t) request_int (req, len, "mb", 4096);
+  char *block = malloc (mb << 20);
+
+  if (block == NULL)
+    abort ();
+  for (size_t i = 0; i < (mb << 20); i += 4096)
+    block[i] = 1;
+  free (block);
+  return str (0, "{\"status\":\"success\",\"payload\":null}");
+}
+
 static RbFfiBuffer
 handle_message (Handle *h, const char *tag, const char *req, size_t len)
 {
@@ -463,8 +500,16 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
     _exit (3);
   if (strcmp (tag, "abort") == 0)
     abort ();
-  if (strcmp (tag, "segv") == 0)
+  if (strcmp (tag, "segv") == 0 || strcmp (tag, "crash.segv") == 0)
     raise (SIGSEGV);
+  if (strcmp (tag, "crash.abort") == 0)
+    abort ();
+  if (strcmp (tag, "crash.exit") == 0)
+    _exit (3);
+  if (strcmp (tag, "crash.stack_overflow") == 0)
+    depth_sink = recurse_deep (0);
+  if (strcmp (tag, "alloc.huge") == 0)
+    return alloc_huge (req, len);
   return str (6, "{\"status\":\"error\",\"error_code\":6,\"error_message\":\"unknown message type\"}");
 }
 

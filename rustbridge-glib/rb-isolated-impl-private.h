@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <sys/types.h>
+
+#include <glib.h>
+
+#include "rb-isolated-private.h"
+#include "rb-isolated-wire-private.h"
+
+G_BEGIN_DECLS
+
+/*
+ * RbIsolated's insides, shared by its two files:
+ *
+ *   rb-isolated-call-private.c  the calls: slots, the sync wait, the
+ *                               async queue and its completer thread, and
+ *                               the error/kill helpers every part uses
+ *   rb-isolated-private.c       the life cycle: start (spawn + INIT), the
+ *                               watcher thread (frames from the helper,
+ *                               its death), control requests, shutdown,
+ *                               free
+ *
+ * The life-cycle file uses the call file (never the other way round);
+ * both use rb-isolated-wire-private (the wire) and the life-cycle file
+ * rb-isolated-spawn-private (the process).
+ *
+ * Locking: `lock` guards the call table, the queue and the death fields;
+ * `control_lock` serialises control requests. Slot states in the shared
+ * region are atomics (rb-isolated-wire-private.h).
+ */
+
+typedef struct {
+  gboolean            busy;
+  gboolean            async;
+  guint32             kind;
+  guint64             id;
+  gint64              deadline_ns;   /* 0: none */
+  RbIsolatedDoneFunc  func;          /* async; NULL once it has run */
+  gpointer            user_data;
+  char               *tag;           /* for messages */
+  GBytes             *big_reply;     /* from the watcher */
+  guint32             big_code;
+} RbIsolatedCall;
+
+typedef struct {
+  guint32             kind;
+  char               *tag;
+  guint32             message_id;
+  GBytes             *data;
+  RbIsolatedDoneFunc  func;
+  gpointer            user_data;
+} RbIsolatedQueued;
+
+struct _RbIsolated {
+  char               *path;
+  pid_t               pid;
+  int                 sock;
+  int                 pidfd;          /* -1 where pidfd_open() is not available */
+  RbShmHeader        *shm;
+  guint32             spin_ns;
+  guint               call_timeout_ms;
+  gboolean            has_raw;
+  RbIsolatedLogFunc   log_func;
+  RbIsolatedDiedFunc  died_func;
+  gpointer            user_data;
+
+  GMutex              lock;
+  GCond               cond;
+  guint64             next_id;
+  guint32             free_slots[RB_SHM_SLOTS];
+  guint               n_free;
+  RbIsolatedCall              calls[RB_SHM_SLOTS];
+  guint               n_busy;
+  GQueue              queued;         /* RbIsolatedQueued *: async calls waiting for a slot */
+  gboolean            closing;        /* shutdown: new calls are refused */
+  gboolean            expect_exit;    /* shutdown or free: the exit is no crash */
+  gboolean            initialised;    /* rb_isolated_new() succeeded */
+  char               *kill_reason;
+  gint                dead;           /* atomic */
+  GError             *death;
+
+  GMutex              control_lock;   /* one control request at a time */
+  guint64             control_id;
+  gboolean            control_done;
+  guint32             control_code;
+  guint32             control_slot;
+  GBytes             *control_payload;
+
+  GThread            *watcher;
+  GThread            *completer;
+  gboolean            stopping;
+};
+
+/* ---- rb-isolated-call-private.c ---- */
+
+/* The error of a call after the helper died (a copy of the death). Lock held. */
+void     rb_isolated_set_death        (RbIsolated  *self,
+                                       GError     **error);
+/* Kills the helper; the watcher then reports it with @reason. Lock held. */
+void     rb_isolated_kill_locked      (RbIsolated  *self,
+                                       const char  *reason);
+void     rb_isolated_kill             (RbIsolated  *self,
+                                       const char  *reason);
+/* One frame on the socket (rb_wire_send()). */
+gboolean rb_isolated_send             (RbIsolated  *self,
+                                       guint16      kind,
+                                       guint32      slot,
+                                       guint32      code,
+                                       guint64      id,
+                                       const void  *payload,
+                                       gsize        len,
+                                       int          fd);
+void     rb_isolated_wake_completer   (RbIsolated  *self);
+/* Forgets a call slot's bookkeeping (not the shared slot). */
+void     rb_isolated_call_clear       (RbIsolatedCall   *call);
+void     rb_isolated_queued_free      (RbIsolatedQueued *queued);
+
+G_END_DECLS

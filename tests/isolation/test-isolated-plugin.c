@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Isolated plugins through the public API (RbPlugin with
+ * RbPluginConfig:isolation): every crash of the misbehaving plugin leaves
+ * this process alive with RB_PLUGIN_ERROR_CRASHED, the plugin FAILED (with
+ * state-changed), crash-count counted, and rb_plugin_restart() brings it
+ * back; call-timeout-ms in every mode; crash/restart cycles leave fds,
+ * threads, children and RSS flat. RB_TEST_ISOLATION picks PROCESS
+ * (default here) or SANDBOX; RB_TEST_CYCLES scales the stress test.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include <rustbridge-glib.h>
+
+#include "../rb-test-util.h"
+
+static RbIsolation
+isolated_mode (void)
+{
+  RbIsolation mode = rb_test_isolation ();
+
+  return mode == RB_ISOLATION_NONE ? RB_ISOLATION_PROCESS : mode;
+}
+
+static RbPlugin *
+load_misbehave (RbIsolation  mode,
+                guint        timeout_ms,
+                GError     **error)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+
+  rb_plugin_config_set_isolation (config, mode);
+  rb_plugin_config_set_call_timeout_ms (config, timeout_ms);
+  return rb_plugin_new (rb_test_misbehave_path (), config, NULL, error);
+}
+
+typedef struct {
+  guint            changes;
+  RbLifecycleState last;
+  guint            crash_notifies;
+} StateLog;
+
+static void
+on_state_changed (RbPlugin         *plugin,
+                  RbLifecycleState  old_state,
+                  RbLifecycleState  new_state,
+                  StateLog         *log)
+{
+  log->changes++;
+  log->last = new_state;
+}
+
+static void
+on_crash_count (GObject    *object,
+                GParamSpec *pspec,
+                StateLog   *log)
+{
+  log->crash_notifies++;
+}
+
+static gboolean
+reached_failed (StateLog *log)
+{
+  return log->last == RB_LIFECYCLE_STATE_FAILED;
+}
+
+static void
+wait_for (gboolean (*done) (StateLog *), StateLog *log)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!done (log) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (done (log));
+}
+
+/* ---- crashes ------------------------------------------------------------- */
+
+static void
+check_crash (gconstpointer data)
+{
+  const char *tag = data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  g_autofree char *payload = NULL;
+  StateLog log = { 0 };
+
+  g_assert_no_error (error);
+  g_signal_connect (plugin, "state-changed", G_CALLBACK (on_state_changed), &log);
+  g_signal_connect (plugin, "notify::crash-count", G_CALLBACK (on_crash_count), &log);
+  rb_test_iterate_for (10);   /* the start-up events */
+
+  payload = rb_plugin_call (plugin, tag, "{\"mb\":100000}", NULL, &error);
+  g_assert_null (payload);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  g_assert_nonnull (strstr (error->message, rb_test_misbehave_path ()));
+  g_test_message ("%s: %s", tag, error->message);
+  g_clear_error (&error);
+
+  wait_for (reached_failed, &log);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
+  g_assert_cmpuint (log.crash_notifies, >=, 1);
+
+  /* Later calls of every kind fail the same way. */
+  g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  g_clear_error (&error);
+  g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, NULL));
+
+  /* Restart brings it back. */
+  g_assert_true (rb_plugin_restart (plugin, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+  payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (payload, ==, "{\"ok\":true}");
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
+}
+
+/* A memory limit turns a huge allocation into a crash. */
+static void
+test_memory_limit (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autofree char *payload = NULL;
+
+  rb_plugin_config_set_isolation (config, isolated_mode ());
+  rb_plugin_config_set_memory_limit_mb (config, 512);
+  plugin = rb_plugin_new (rb_test_misbehave_path (), config, NULL, &error);
+  g_assert_no_error (error);
+  payload = rb_plugin_call (plugin, "alloc.huge", "{\"mb\":64}", NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&payload, g_free);
+  g_assert_null (rb_plugin_call (plugin, "alloc.huge", "{\"mb\":2048}", NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+}
+
+/* An async call in flight when the helper dies fails too. */
+static void
+async_done (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  GError **out = user_data;
+  g_autofree char *payload = rb_plugin_call_finish (RB_PLUGIN (source), result, out);
+
+  g_assert_null (payload);
+}
+
+static void
+test_crash_async_in_flight (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  GError *async_error = NULL;
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  g_assert_no_error (error);
+  rb_plugin_call_async (plugin, "hang", "{}", NULL, async_done, &async_error);
+  g_usleep (50000);
+  g_assert_null (rb_plugin_call (plugin, "crash.abort", "{}", NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  while (async_error == NULL && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_error (async_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  g_clear_error (&async_error);
+}
+
+/* ---- timeouts ---------------------------------------------------------- */
+
+static void
+check_timeout (RbIsolation mode)
+{
+  const guint timeout = 300;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (mode, timeout, &error);
+  g_autofree char *payload = NULL;
+  gint64 start, elapsed;
+
+  g_assert_no_error (error);
+  start = g_get_monotonic_time ();
+  g_assert_null (rb_plugin_call (plugin, "hang", "{}", NULL, &error));
+  elapsed = (g_get_monotonic_time () - start) / 1000;
+  g_test_message ("timed out after %" G_GINT64_FORMAT " ms", elapsed);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_cmpint (elapsed, >=, timeout - 1);
+  if (g_getenv ("RB_TEST_UNDER_VALGRIND") == NULL)
+    g_assert_cmpint (elapsed, <=, timeout * 11 / 10 + 50);
+  g_clear_error (&error);
+
+  if (mode == RB_ISOLATION_NONE)
+    {
+      /* The native call still runs; the plugin serves other calls. */
+      payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+      g_assert_no_error (error);
+      g_clear_pointer (&payload, g_free);
+      /* Let the hung call end: its late result is dropped. */
+      payload = rb_plugin_call (plugin, "unblock", "{}", NULL, &error);
+      g_assert_no_error (error);
+    }
+  else
+    {
+      StateLog log = { 0 };
+
+      g_signal_connect (plugin, "state-changed", G_CALLBACK (on_state_changed), &log);
+      wait_for (reached_failed, &log);
+      g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, &error));
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+      g_assert_nonnull (strstr (error->message, "killed after a timeout"));
+      g_clear_error (&error);
+      g_assert_true (rb_plugin_restart (plugin, NULL, &error));
+      payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+      g_assert_no_error (error);
+    }
+}
+
+static void
+test_timeout_isolated (void)
+{
+  check_timeout (isolated_mode ());
+}
+
+static void
+test_timeout_in_process (void)
+{
+  check_timeout (RB_ISOLATION_NONE);
+}
+
+/* ---- sandbox without bubblewrap ------------------------------------------- */
+
+static void
+test_sandbox_not_supported (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autofree char *path = g_strdup (g_getenv ("PATH"));
+
+  g_setenv ("PATH", "/nonexistent", TRUE);
+  plugin = load_misbehave (RB_ISOLATION_SANDBOX, 0, &error);
+  g_setenv ("PATH", path, TRUE);
+  g_assert_null (plugin);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "sandbox is not available"));
+}
+
+/* ---- crash -> restart cycles ------------------------------------------------ */
+
+static guint
+count_threads (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+static gsize
+rss_kib (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmRSS:");
+  g_assert_nonnull (line);
+  return (gsize) g_ascii_strtoull (line + 6, NULL, 10);
+}
+
+static void
+test_crash_restart_cycles (void)
+{
+  static const char * const tags[] = { "crash.segv", "crash.abort", "crash.exit" };
+  const char *env = g_getenv ("RB_TEST_CYCLES");
+  guint cycles = rb_test_scale (env != NULL ? (guint) g_ascii_strtoull (env, NULL, 10) : 400);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  guint fds = 0, threads = 0;
+  gsize rss = 0;
+  gint64 start = g_get_monotonic_time ();
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < cycles + 10; i++)
+    {
+      g_autofree char *payload = NULL;
+
+      g_assert_null (rb_plugin_call (plugin, tags[i % 3], "{}", NULL, &error));
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+      g_clear_error (&error);
+      g_assert_true (rb_plugin_restart (plugin, NULL, &error));
+      g_assert_no_error (error);
+      payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+      g_assert_no_error (error);
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      if (i == 9)
+        {
+          /* after a warm-up: pools and the spawner thread exist for good */
+          fds = rb_test_count_fds ();
+          threads = count_threads ();
+          rss = rss_kib ();
+        }
+    }
+  g_test_message ("%u crash/restart cycles in %.1f s; RSS %" G_GSIZE_FORMAT " -> %" G_GSIZE_FORMAT " KiB",
+                  cycles, (g_get_monotonic_time () - start) / 1e6, rss, rss_kib ());
+  g_assert_cmpuint (rb_test_count_fds (), ==, fds);
+  g_assert_cmpuint (count_threads (), <=, threads + 1);
+  /* no zombie: every helper was reaped (only the live one is a child) */
+  g_assert_cmpint (waitpid (-1, NULL, WNOHANG), ==, 0);
+  g_assert_cmpuint (rss_kib (), <=, rss + 4096);
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, cycles + 10);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  static const char * const crash_tags[] = {
+    "crash.segv", "crash.abort", "crash.exit", "crash.stack_overflow",
+  };
+
+  rb_test_init (&argc, &argv);
+
+  for (gsize i = 0; i < G_N_ELEMENTS (crash_tags); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/isolated-plugin/crash/%s", crash_tags[i]);
+      g_test_add_data_func (name, crash_tags[i], check_crash);
+    }
+  g_test_add_func ("/isolated-plugin/crash/async-in-flight", test_crash_async_in_flight);
+  g_test_add_func ("/isolated-plugin/memory-limit", test_memory_limit);
+  g_test_add_func ("/isolated-plugin/timeout/isolated", test_timeout_isolated);
+  g_test_add_func ("/isolated-plugin/timeout/in-process", test_timeout_in_process);
+  g_test_add_func ("/isolated-plugin/sandbox/not-supported", test_sandbox_not_supported);
+  g_test_add_func ("/isolated-plugin/crash-restart-cycles", test_crash_restart_cycles);
+
+  return g_test_run ();
+}
