@@ -404,8 +404,6 @@ test_conflicts (void)
     g_assert_no_error (error);
     g_assert_cmpstr (rb_plugin_get_bundle_version (plugin), ==, "1.0.0");
   }
-  /* Versions compare as numbers. */
-  g_assert_cmpint (rb_registry_lookup_bundle (registry, "alpha") != NULL, ==, TRUE);
 }
 
 static void
@@ -531,7 +529,6 @@ test_cache (void)
 
   /* The trust inputs are part of the key: a key no longer trusted makes
    * the cached "available" void. */
-  g_assert_cmpint (g_rename (trusted_pub, "/dev/null/x") == 0, ==, FALSE);
   {
     g_autofree char *aside = g_strconcat (trusted_pub, ".off", NULL);
     g_autoptr(RbRegistry) registry = rb_registry_new (APP_ID);
