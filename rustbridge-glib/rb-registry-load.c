@@ -238,8 +238,9 @@ load_ready (GObject      *source,
   RbPlugin *existing;
   gboolean for_enabled;
   g_autoptr(GPtrArray) tasks = NULL;
+  g_autofree char *key = NULL;
 
-  g_hash_table_steal_extended (self->pending, data->name, NULL, (gpointer *) &pending);
+  g_hash_table_steal_extended (self->pending, data->name, (gpointer *) &key, (gpointer *) &pending);
   g_assert (pending != NULL);
   tasks = g_ptr_array_ref (pending->tasks);
   for_enabled = pending->for_enabled;
@@ -373,14 +374,14 @@ take_loaded (RbRegistry  *self,
              const char  *name,
              GError     **error)
 {
+  g_autofree char *key = NULL;
   Loaded *loaded = NULL;
 
-  if (!g_hash_table_steal_extended (self->loaded, name, NULL, (gpointer *) &loaded))
+  if (!g_hash_table_steal_extended (self->loaded, name, (gpointer *) &key, (gpointer *) &loaded))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INVALID_STATE, "Plugin “%s” is not loaded", name);
       return NULL;
     }
-  /* The key went with the steal. */
   g_object_notify_by_pspec (G_OBJECT (self), rb_registry_properties[RB_REGISTRY_PROP_LOADED_PLUGINS]);
   return loaded;
 }
