@@ -479,7 +479,10 @@ test_cache (void)
   clean_dirs ();
   install ("alpha-1.rbp", system_dir, "alpha.rbp");
   install ("unsigned.rbp", system_dir, "unsigned.rbp");
-  g_assert_true (g_file_set_contents (g_build_filename (system_dir, "junk.rbp", NULL), "junk", -1, NULL));
+  {
+    g_autofree char *junk = g_build_filename (system_dir, "junk.rbp", NULL);
+    g_assert_true (g_file_set_contents (junk, "junk", -1, NULL));
+  }
   {
     g_autoptr(RbRegistry) registry = rb_registry_new (APP_ID);
     rescan_ok (registry);
