@@ -93,6 +93,7 @@ enum {
   PROP_MAX_LIBRARY_SIZE,
   PROP_MAX_TOTAL_SIZE,
   PROP_MAX_ENTRIES,
+  PROP_AVAILABLE,           /* rb-bundle-availability.c */
   N_PROPS
 };
 
@@ -1014,6 +1015,7 @@ rb_bundle_get_property (GObject    *object,
     case PROP_MAX_LIBRARY_SIZE: g_value_set_uint64 (value, self->max_library_size); break;
     case PROP_MAX_TOTAL_SIZE: g_value_set_uint64 (value, self->max_total_size); break;
     case PROP_MAX_ENTRIES: g_value_set_uint (value, self->max_entries); break;
+    case PROP_AVAILABLE: g_value_set_boolean (value, rb_bundle_get_available (self)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -1178,6 +1180,7 @@ rb_bundle_class_init (RbBundleClass *klass)
    */
   properties[PROP_MAX_ENTRIES] =
     g_param_spec_uint ("max-entries", NULL, NULL, 1, G_MAXUINT, DEFAULT_MAX_ENTRIES, limit);
+  properties[PROP_AVAILABLE] = g_param_spec_boolean ("available", NULL, NULL, FALSE, ro);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -193,4 +193,10 @@ const char   *rb_bundle_get_notices_path        (RbBundle            *self);
 RB_AVAILABLE_IN_1_0
 const char   *rb_bundle_get_license_file_path   (RbBundle            *self);
 
+/* Availability (rb-bundle-availability.c) */
+RB_AVAILABLE_IN_1_0
+gboolean      rb_bundle_get_available           (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+const GError *rb_bundle_get_unavailable_reason  (RbBundle            *self);
+
 G_END_DECLS

@@ -12,5 +12,6 @@
 #include "rb-plugin.h"
 #include "rb-bundle-message.h"
 #include "rb-bundle.h"
+#include "rb-registry.h"
 
 #undef RUSTBRIDGE_GLIB_INSIDE

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// RbRegistry from GJS: the list model and its positions, availability,
+// loading by name (async), enabled-plugins. Prints TAP.
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import RustBridge from 'gi://RustBridge?version=1.0';
+import System from 'system';
+
+Gio._promisify(RustBridge.Registry.prototype, 'rescan_async', 'rescan_finish');
+Gio._promisify(RustBridge.Registry.prototype, 'load_plugin_async', 'load_plugin_finish');
+Gio._promisify(RustBridge.Registry.prototype, 'unload_plugin_async', 'unload_plugin_finish');
+
+const minisign = GLib.find_program_in_path('minisign');
+const makeBundle = GLib.getenv('RB_MAKE_BUNDLE');
+const fixturePath = GLib.getenv('RB_FIXTURE_PLUGIN');
+
+function assertEq(actual, expected, what) {
+    const a = JSON.stringify(actual), e = JSON.stringify(expected);
+    if (a !== e)
+        throw new Error(`${what ?? 'value'}: expected ${e}, got ${a}`);
+}
+
+function run(argv, cwd = null) {
+    const [, , err, status] = GLib.spawn_sync(cwd, argv, null, GLib.SpawnFlags.SEARCH_PATH, null);
+    if (!GLib.spawn_check_wait_status(status))
+        throw new Error(`${argv[0]} failed: ${new TextDecoder().decode(err)}`);
+}
+
+if (!minisign || !makeBundle) {
+    print('1..0 # SKIP minisign or the bundle maker missing');
+    System.exit(0);
+}
+
+const base = GLib.dir_make_tmp('rb-gjs-registry-XXXXXX');
+const plugins = `${base}/plugins`, keys = `${base}/keys`;
+GLib.mkdir_with_parents(plugins, 0o700);
+GLib.mkdir_with_parents(keys, 0o700);
+run([minisign, '-G', '-W', '-p', `${keys}/k.pub`, '-s', `${base}/k.key`]);
+function make(file, name, version, sign = true) {
+    const argv = ['/usr/bin/python3', makeBundle, `${base}/${file}`, '--library', fixturePath,
+        '--platform', RustBridge.Bundle.get_current_platform(), '--name', name, '--version', version];
+    if (sign)
+        argv.push('--sign', `${base}/k.key`, '--public-key', `${keys}/k.pub`);
+    run(argv);
+}
+make('alpha.rbp', 'alpha', '1.0.0');
+make('beta.rbp', 'beta', '1.0.0');
+make('gamma.rbp', 'gamma', '1.0.0', false);
+function install(file) {
+    Gio.File.new_for_path(`${base}/${file}`).copy(Gio.File.new_for_path(`${plugins}/${file}`),
+        Gio.FileCopyFlags.OVERWRITE, null, null);
+}
+
+const registry = RustBridge.Registry.new('org.rustbridge.GjsRegistryTest');
+registry.trusted_keys_dir = keys;
+registry.add_search_path(plugins);
+const changes = [];
+registry.connect('items-changed', (m, pos, removed, added) => changes.push([pos, removed, added]));
+
+const tests = [
+    ['model', async () => {
+        install('beta.rbp');
+        await registry.rescan_async(null);
+        install('alpha.rbp');
+        await registry.rescan_async(null);
+        install('gamma.rbp');
+        await registry.rescan_async(null);
+        assertEq(changes, [[0, 0, 1], [0, 0, 1], [2, 0, 1]], 'items-changed');
+        const names = [];
+        for (let i = 0; i < registry.get_n_items(); i++)
+            names.push(registry.get_item(i).name);
+        assertEq(names, ['alpha', 'beta', 'gamma'], 'order');
+    }],
+    ['availability', () => {
+        const gamma = registry.lookup_bundle('gamma');
+        assertEq(gamma.available, false, 'gamma available');
+        const reason = gamma.get_unavailable_reason();
+        assertEq(reason.matches(RustBridge.bundle_error_quark(), RustBridge.BundleError.SIGNATURE_MISSING),
+            true, 'reason');
+        assertEq(registry.lookup_bundle('alpha').available, true, 'alpha available');
+    }],
+    ['load-unload', async () => {
+        const plugin = await registry.load_plugin_async('alpha', null, null);
+        assertEq(registry.get_plugin('alpha') === plugin, true, 'get_plugin');
+        assertEq(registry.loaded_plugins, ['alpha'], 'loaded');
+        await registry.unload_plugin_async('alpha', null);
+        assertEq(plugin.state, RustBridge.LifecycleState.STOPPED, 'state');
+        try {
+            await registry.load_plugin_async('gamma', null, null);
+            throw new Error('gamma loaded');
+        } catch (e) {
+            assertEq(e.matches(RustBridge.bundle_error_quark(), RustBridge.BundleError.SIGNATURE_MISSING),
+                true, e.message);
+        }
+    }],
+    ['enabled-plugins', async () => {
+        await new Promise(resolve => {
+            const id = registry.connect('plugin-loaded', () => {
+                if (registry.loaded_plugins.length === 2) {
+                    registry.disconnect(id);
+                    resolve();
+                }
+            });
+            registry.enabled_plugins = ['alpha', 'beta'];
+        });
+        assertEq(registry.loaded_plugins, ['alpha', 'beta'], 'loaded');
+        await new Promise(resolve => {
+            const id = registry.connect('plugin-unloaded', () => {
+                registry.disconnect(id);
+                resolve();
+            });
+            registry.enabled_plugins = ['beta'];
+        });
+        assertEq(registry.loaded_plugins, ['beta'], 'after disabling alpha');
+        registry.enabled_plugins = [];
+    }],
+];
+
+print(`1..${tests.length}`);
+let failed = 0;
+for (const [i, [name, fn]] of tests.entries()) {
+    try {
+        // eslint-disable-next-line no-await-in-loop
+        await fn();
+        print(`ok ${i + 1} - ${name}`);
+    } catch (e) {
+        failed++;
+        print(`not ok ${i + 1} - ${name}`);
+        printerr(e.stack ? `${e}\n${e.stack}` : `${e}`);
+    }
+}
+run(['rm', '-rf', base]);
+System.exit(failed > 0 ? 1 : 0);
