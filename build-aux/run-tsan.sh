@@ -35,7 +35,7 @@ G_SLICE=always-malloc
 export G_SLICE
 
 if [ $# -eq 0 ]; then
-  set -- plugin plugin-async plugin-logging inflight stress-async stress-lifecycle stress-logs
+  set -- error plugin plugin-async plugin-logging inflight stress-async stress-lifecycle stress-logs
 fi
 # G_DEBUG= (no gc-friendly): its memset of a freed list node inside
 # libglib's GAsyncQueue would be one more report of the same hand-off.

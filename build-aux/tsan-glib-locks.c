@@ -625,15 +625,22 @@ g_source_set_callback (GSource        *source,
   g_source_set_callback_indirect (source, callback, &source_callback_funcs);
 }
 
+/* The context's table of sources, which an attach may grow (realloc),
+ * is libglib's, under the context's lock: a thread attaching a GTask's
+ * result and the owner thread attaching or destroying are not a race. */
 SHIM_EXPORT guint
 g_source_attach (GSource      *source,
                  GMainContext *context)
 {
   guint (*real) (GSource *, GMainContext *) = next_symbol ("g_source_attach");
+  guint id;
 
   if (source->callback_funcs == &source_callback_funcs)
     __tsan_release (source->callback_data);
-  return real (source, context);
+  libglib_own_begin ();
+  id = real (source, context);
+  libglib_own_end ();
+  return id;
 }
 
 /* ---- GAsyncQueue hand-off ---------------------------------------------- */
