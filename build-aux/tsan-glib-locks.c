@@ -35,8 +35,8 @@
  * g_source_set_callback() installs callback functions whose get(), called
  * by the dispatching thread before the callback runs, acquires it.
  *
- * Built with -fsanitize=thread so that TSan sees the atomic publication
- * of the pthread objects.
+ * Not built with -fsanitize=thread (see the annotations below): TSan
+ * sees the pthread calls and the annotations, not the shim's own accesses.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -60,6 +60,52 @@ shim_fail (const char *what,
 
 #define CHECK(call) G_STMT_START { int _e = (call); if (_e != 0) shim_fail (#call, _e); } G_STMT_END
 
+/* TSan's annotation interface, defined by the instrumented program. Weak,
+ * and the shim is not instrumented itself: LD_PRELOAD reaches the
+ * programs the tests run too (python3, minisign), which have no TSan. */
+extern void __tsan_acquire (void *addr) __attribute__ ((weak));
+extern void __tsan_release (void *addr) __attribute__ ((weak));
+extern void AnnotateIgnoreReadsBegin (const char *file, int line) __attribute__ ((weak));
+extern void AnnotateIgnoreReadsEnd (const char *file, int line) __attribute__ ((weak));
+extern void AnnotateIgnoreWritesBegin (const char *file, int line) __attribute__ ((weak));
+extern void AnnotateIgnoreWritesEnd (const char *file, int line) __attribute__ ((weak));
+
+/* What happened in this thread before tsan_release (@addr) happens before
+ * what another thread does after a later tsan_acquire (@addr). */
+static void
+tsan_acquire (void *addr)
+{
+  if (__tsan_acquire != NULL)
+    __tsan_acquire (addr);
+}
+
+static void
+tsan_release (void *addr)
+{
+  if (__tsan_release != NULL)
+    __tsan_release (addr);
+}
+
+/* Around a call into libglib whose allocations stay libglib's (see the
+ * top of the file). Only around calls that run no code of ours. */
+static void
+libglib_own_begin (void)
+{
+  if (AnnotateIgnoreReadsBegin == NULL)
+    return;
+  AnnotateIgnoreReadsBegin (__FILE__, __LINE__);
+  AnnotateIgnoreWritesBegin (__FILE__, __LINE__);
+}
+
+static void
+libglib_own_end (void)
+{
+  if (AnnotateIgnoreReadsEnd == NULL)
+    return;
+  AnnotateIgnoreWritesEnd (__FILE__, __LINE__);
+  AnnotateIgnoreReadsEnd (__FILE__, __LINE__);
+}
+
 typedef void *(*ShimNew) (void);
 typedef void  (*ShimFree) (void *impl);
 
@@ -72,12 +118,18 @@ shim_get (gpointer *slot,
   void *impl = __atomic_load_n (slot, __ATOMIC_ACQUIRE);
   void *expected = NULL;
 
+  /* The publication, for TSan (the shim is not instrumented). */
   if (impl != NULL)
-    return impl;
+    {
+      tsan_acquire (slot);
+      return impl;
+    }
   impl = create ();
+  tsan_release (slot);
   if (__atomic_compare_exchange_n (slot, &expected, impl, FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
     return impl;
   destroy (impl);
+  tsan_acquire (slot);
   return expected;
 }
 
@@ -368,28 +420,6 @@ g_cond_wait_until (GCond  *cond,
 
 /* ---- GThreadPool hand-off --------------------------------------------- */
 
-void __tsan_acquire (void *addr);
-void __tsan_release (void *addr);
-void AnnotateIgnoreReadsBegin (const char *file, int line);
-void AnnotateIgnoreReadsEnd (const char *file, int line);
-void AnnotateIgnoreWritesBegin (const char *file, int line);
-void AnnotateIgnoreWritesEnd (const char *file, int line);
-
-/* Around a call into libglib whose allocations stay libglib's (see the
- * top of the file). Only around calls that run no code of ours. */
-static void
-libglib_own_begin (void)
-{
-  AnnotateIgnoreReadsBegin (__FILE__, __LINE__);
-  AnnotateIgnoreWritesBegin (__FILE__, __LINE__);
-}
-
-static void
-libglib_own_end (void)
-{
-  AnnotateIgnoreWritesEnd (__FILE__, __LINE__);
-  AnnotateIgnoreReadsEnd (__FILE__, __LINE__);
-}
 
 typedef struct {
   GFunc    func;
@@ -406,7 +436,7 @@ pool_task_run (gpointer data,
 {
   PoolTask *task = user_data;
 
-  __tsan_acquire (task);
+  tsan_acquire (task);
   task->func (data, task->user_data);
 }
 
@@ -508,7 +538,7 @@ g_thread_pool_push (GThreadPool  *pool,
   gboolean pushed;
 
   if (task != NULL)
-    __tsan_release (task);
+    tsan_release (task);
   libglib_own_begin ();
   pushed = real (pool, data, error);
   libglib_own_end ();
@@ -571,7 +601,7 @@ source_callback_ref (gpointer cb_data)
 {
   SourceCallback *callback = cb_data;
 
-  __tsan_acquire (callback);
+  tsan_acquire (callback);
   __atomic_add_fetch (&callback->ref_count, 1, __ATOMIC_RELAXED);
 }
 
@@ -595,7 +625,7 @@ source_callback_get (gpointer      cb_data,
 {
   SourceCallback *callback = cb_data;
 
-  __tsan_acquire (callback);
+  tsan_acquire (callback);
   *func = callback->func;
   *data = callback->data;
 }
@@ -621,7 +651,7 @@ g_source_set_callback (GSource        *source,
   callback->data = data;
   callback->notify = notify;
   /* For a source that is already attached. */
-  __tsan_release (callback);
+  tsan_release (callback);
   g_source_set_callback_indirect (source, callback, &source_callback_funcs);
 }
 
@@ -636,7 +666,7 @@ g_source_attach (GSource      *source,
   guint id;
 
   if (source->callback_funcs == &source_callback_funcs)
-    __tsan_release (source->callback_data);
+    tsan_release (source->callback_data);
   libglib_own_begin ();
   id = real (source, context);
   libglib_own_end ();
@@ -677,7 +707,7 @@ g_async_queue_push (GAsyncQueue *queue,
 {
   void (*real) (GAsyncQueue *, gpointer) = next_symbol ("g_async_queue_push");
 
-  __tsan_release (queue);
+  tsan_release (queue);
   libglib_own_begin ();
   real (queue, data);
   libglib_own_end ();
@@ -689,7 +719,7 @@ g_async_queue_push_front (GAsyncQueue *queue,
 {
   void (*real) (GAsyncQueue *, gpointer) = next_symbol ("g_async_queue_push_front");
 
-  __tsan_release (queue);
+  tsan_release (queue);
   libglib_own_begin ();
   real (queue, data);
   libglib_own_end ();
@@ -704,7 +734,7 @@ g_async_queue_pop (GAsyncQueue *queue)
   libglib_own_begin ();
   data = real (queue);
   libglib_own_end ();
-  __tsan_acquire (queue);
+  tsan_acquire (queue);
   return data;
 }
 
@@ -717,7 +747,7 @@ g_async_queue_try_pop (GAsyncQueue *queue)
   libglib_own_begin ();
   data = real (queue);
   libglib_own_end ();
-  __tsan_acquire (queue);
+  tsan_acquire (queue);
   return data;
 }
 
@@ -731,7 +761,7 @@ g_async_queue_timeout_pop (GAsyncQueue *queue,
   libglib_own_begin ();
   data = real (queue, timeout);
   libglib_own_end ();
-  __tsan_acquire (queue);
+  tsan_acquire (queue);
   return data;
 }
 
@@ -758,7 +788,7 @@ SHIM_EXPORT gboolean
   gboolean initialize = real (location);
 
   if (!initialize)
-    __tsan_acquire ((void *) location);
+    tsan_acquire ((void *) location);
   return initialize;
 }
 
@@ -768,6 +798,6 @@ SHIM_EXPORT void
 {
   void (*real) (volatile void *, gsize) = next_symbol ("g_once_init_leave");
 
-  __tsan_release ((void *) location);
+  tsan_release ((void *) location);
   real (location, result);
 }
