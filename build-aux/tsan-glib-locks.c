@@ -28,6 +28,10 @@
  * ignore the accesses inside those calls, so that these allocations and
  * frees are not reported against each other.
  *
+ * Reference counts: g_atomic_ref_count_dec() and the atomic GRcBox release
+ * functions are libglib's; dropping a reference releases, and the thread
+ * that drops the last one acquires before the free.
+ *
  * Main-loop sources: a GTask run in a thread returns its result through
  * an idle source attached (g_source_attach(), from libgio) to the
  * caller's context; the context hands it to the thread that dispatches it
@@ -763,6 +767,55 @@ g_async_queue_timeout_pop (GAsyncQueue *queue,
   libglib_own_end ();
   tsan_acquire (queue);
   return data;
+}
+
+/* ---- Reference counts ---------------------------------------------------- */
+
+/* g_atomic_ref_count_dec() is a libglib function (the inline version needs
+ * G_DISABLE_CHECKS): what a thread did before dropping its reference
+ * happens before the free by the thread that drops the last one. */
+SHIM_EXPORT gboolean
+g_atomic_ref_count_dec (gatomicrefcount *arc)
+{
+  gboolean (*real) (gatomicrefcount *) = next_symbol ("g_atomic_ref_count_dec");
+  gboolean last;
+
+  tsan_release (arc);
+  last = real (arc);
+  if (last)
+    tsan_acquire (arc);
+  return last;
+}
+
+/* The same for an atomic GRcBox, whose count is inside libglib: the clear
+ * function, called before the free by the last releaser, acquires. */
+static __thread GDestroyNotify rc_box_clear;
+
+static void
+rc_box_clear_acquire (gpointer mem)
+{
+  GDestroyNotify clear = rc_box_clear;
+
+  tsan_acquire (mem);
+  if (clear != NULL)
+    clear (mem);
+}
+
+SHIM_EXPORT void
+g_atomic_rc_box_release_full (gpointer       mem_block,
+                              GDestroyNotify clear_func)
+{
+  void (*real) (gpointer, GDestroyNotify) = next_symbol ("g_atomic_rc_box_release_full");
+
+  tsan_release (mem_block);
+  rc_box_clear = clear_func;
+  real (mem_block, rc_box_clear_acquire);
+}
+
+SHIM_EXPORT void
+g_atomic_rc_box_release (gpointer mem_block)
+{
+  g_atomic_rc_box_release_full (mem_block, NULL);
 }
 
 /* ---- Locks libglib creates for itself ----------------------------------- */
