@@ -13,8 +13,8 @@
  * stored in the GLib object's first pointer; a zero-filled (static)
  * GLib object gets one on first use, as GLib's own non-futex fallback
  * does. Calls made inside libglib itself are bound there and do not come
- * here: those hand-offs (GAsyncQueue, GThreadPool, GMainContext) are the
- * ones build-aux/tsan.supp names.
+ * here: their hand-offs are modelled below where a call from outside
+ * libglib brackets them; what is left is named in build-aux/tsan.supp.
  *
  * Thread pools get the same treatment: libglib hands a pushed item to a
  * pool thread through its own futex lock, so g_thread_pool_push() (called
@@ -35,9 +35,9 @@
  * Main-loop sources: a GTask run in a thread returns its result through
  * an idle source attached (g_source_attach(), from libgio) to the
  * caller's context; the context hands it to the thread that dispatches it
- * under libglib's own lock. g_source_attach() releases the source and
- * g_source_set_callback() installs callback functions whose get(), called
- * by the dispatching thread before the callback runs, acquires it.
+ * under libglib's own lock. g_source_set_callback() installs callback
+ * functions whose ref() and get(), called by the dispatching thread before
+ * the callback runs, acquire what g_source_attach() released.
  *
  * Not built with -fsanitize=thread (see the annotations below): TSan
  * sees the pthread calls and the annotations, not the shim's own accesses.
