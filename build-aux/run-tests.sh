@@ -4,10 +4,13 @@
 # ASan+UBSan, Python, GJS, Vala). Ends with one line "N passed, N failed,
 # N skipped". RB_SKIP_VALGRIND=1 skips the memcheck run, RB_SKIP_ASAN=1
 # the ASan+UBSan build (build-aux/run-asan.sh, in ${BUILD_DIR}-asan).
+# RB_WITH_TSAN=1 adds the TSan build (build-aux/run-tsan.sh, in
+# ${BUILD_DIR}-tsan; off by default: see doc/robustness-dev.md).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-"$top/_build"}
 asan_build=${ASAN_BUILD_DIR:-"$build-asan"}
+tsan_build=${TSAN_BUILD_DIR:-"$build-tsan"}
 
 "$top/build-aux/install-deps.sh"
 
@@ -37,6 +40,13 @@ if [ "${RB_SKIP_ASAN:-0}" != 1 ]; then
   ASAN_BUILD_DIR=$asan_build BUILD_DIR=$build "$top/build-aux/run-asan.sh" || status=$?
 fi
 
+# The C suites built with TSan, on request (see doc/robustness-dev.md).
+rm -f "$tsan_build/meson-logs/testlog-tsan-env.json"
+if [ "${RB_WITH_TSAN:-0}" = 1 ]; then
+  TSAN_BUILD_DIR=$tsan_build BUILD_DIR=$build "$top/build-aux/run-tsan.sh" || status=$?
+fi
+
 /usr/bin/python3 "$top/build-aux/summarize-tests.py" "$build/meson-logs/testlog-default.json" \
-  "$build/meson-logs/testlog-valgrind.json" "$asan_build/meson-logs/testlog-asan.json" || status=1
+  "$build/meson-logs/testlog-valgrind.json" "$asan_build/meson-logs/testlog-asan.json" \
+  "$tsan_build/meson-logs/testlog-tsan-env.json" || status=1
 exit $status
