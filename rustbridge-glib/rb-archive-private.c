@@ -818,17 +818,40 @@ rb_archive_free (RbArchive *self)
   g_free (self);
 }
 
+static RbArchive *
+archive_new (char *path)
+{
+  RbArchive *self = g_new0 (RbArchive, 1);
+
+  self->path = path;
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  return self;
+}
+
+static RbArchive *
+archive_check (RbArchive  *self,
+               guint       max_entries,
+               guint64     max_total_size,
+               GError    **error)
+{
+  g_autoptr(RbArchive) owned = self;
+
+  self->file_size = rb_archive_source_get_size (self->source);
+  if (!scan_central_directory (self, max_entries, max_total_size, error) ||
+      !cross_check (self, error))
+    return NULL;
+  return g_steal_pointer (&owned);
+}
+
 RbArchive *
 rb_archive_open (const char  *path,
                  guint        max_entries,
                  guint64      max_total_size,
                  GError     **error)
 {
-  g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
+  g_autoptr(RbArchive) self = archive_new (rb_names_escape (path, -1, G_MAXSIZE));
 
-  self->path = rb_names_escape (path, -1, G_MAXSIZE);
-  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
-  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
   self->source = rb_archive_source_open_file (path);
   if (self->source == NULL)
     {
@@ -841,12 +864,20 @@ rb_archive_open (const char  *path,
                      "Bundle “%s” is not a regular file", self->path);
       return NULL;
     }
-  self->file_size = rb_archive_source_get_size (self->source);
+  return archive_check (g_steal_pointer (&self), max_entries, max_total_size, error);
+}
 
-  if (!scan_central_directory (self, max_entries, max_total_size, error) ||
-      !cross_check (self, error))
-    return NULL;
-  return g_steal_pointer (&self);
+RbArchive *
+rb_archive_open_bytes (GBytes      *bytes,
+                       const char  *name,
+                       guint        max_entries,
+                       guint64      max_total_size,
+                       GError     **error)
+{
+  RbArchive *self = archive_new (g_strdup (name));
+
+  self->source = rb_archive_source_new_bytes (bytes);
+  return archive_check (self, max_entries, max_total_size, error);
 }
 
 GStrv

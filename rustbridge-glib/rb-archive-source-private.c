@@ -11,11 +11,29 @@
 /* What one read hands libarchive. */
 #define READ_BLOCK       (128 * 1024)
 
+/* The most one read of a memory source hands libarchive at once. */
+#define MEMORY_BLOCK     (1024 * 1024)
+
 struct _RbArchiveSource {
-  int          fd;
-  struct stat  st;        /* the file as it was opened */
-  guint64      size;
+  int           fd;        /* -1 for memory */
+  struct stat   st;        /* the file as it was opened */
+  GBytes       *bytes;     /* memory, or NULL */
+  const guint8 *data;      /* of bytes */
+  guint64       size;
 };
+
+RbArchiveSource *
+rb_archive_source_new_bytes (GBytes *bytes)
+{
+  RbArchiveSource *self = g_new0 (RbArchiveSource, 1);
+  gsize size;
+
+  self->fd = -1;
+  self->bytes = g_bytes_ref (bytes);
+  self->data = g_bytes_get_data (bytes, &size);
+  self->size = size;
+  return self;
+}
 
 RbArchiveSource *
 rb_archive_source_open_file (const char *path)
@@ -42,6 +60,7 @@ rb_archive_source_free (RbArchiveSource *self)
     return;
   if (self->fd >= 0)
     close (self->fd);
+  g_clear_pointer (&self->bytes, g_bytes_unref);
   g_free (self);
 }
 
@@ -59,6 +78,14 @@ rb_archive_source_read (RbArchiveSource *self,
 {
   ssize_t n;
 
+  if (self->bytes != NULL)
+    {
+      gsize n_copy = offset < self->size ? (gsize) MIN ((guint64) len, self->size - offset) : 0;
+
+      if (n_copy > 0)
+        memcpy (buffer, self->data + offset, n_copy);
+      return (gssize) n_copy;
+    }
   do
     n = pread (self->fd, buffer, len, (off_t) offset);
   while (n < 0 && errno == EINTR);
@@ -77,6 +104,8 @@ rb_archive_source_unchanged (RbArchiveSource *self)
 {
   struct stat now;
 
+  if (self->bytes != NULL)
+    return TRUE;
   return fstat (self->fd, &now) == 0 &&
          now.st_dev == self->st.st_dev && now.st_ino == self->st.st_ino && now.st_size == self->st.st_size &&
          now.st_mtim.tv_sec == self->st.st_mtim.tv_sec && now.st_mtim.tv_nsec == self->st.st_mtim.tv_nsec &&
@@ -87,6 +116,8 @@ rb_archive_source_unchanged (RbArchiveSource *self)
 gboolean
 rb_archive_source_restat (RbArchiveSource *self)
 {
+  if (self->bytes != NULL)
+    return TRUE;
   if (fstat (self->fd, &self->st) != 0)
     return FALSE;
   self->size = (guint64) self->st.st_size;
@@ -112,6 +143,14 @@ reader_read (struct archive  *a,
 
   if (reader->offset >= reader->source->size)
     return 0;
+  if (reader->source->bytes != NULL)
+    {
+      /* In place: what libarchive reads is the caller's memory. */
+      n = (gssize) MIN ((guint64) MEMORY_BLOCK, reader->source->size - reader->offset);
+      *buffer = reader->source->data + reader->offset;
+      reader->offset += (guint64) n;
+      return n;
+    }
   n = rb_archive_source_read (reader->source, reader->offset, reader->buffer, READ_BLOCK);
   if (n < 0)
     {
@@ -173,7 +212,8 @@ rb_archive_source_attach (RbArchiveSource *self,
   Reader *reader = g_new0 (Reader, 1);
 
   reader->source = self;
-  reader->buffer = g_malloc (READ_BLOCK);
+  if (self->bytes == NULL)
+    reader->buffer = g_malloc (READ_BLOCK);
   archive_read_set_callback_data (a, reader);
   archive_read_set_read_callback (a, reader_read);
   archive_read_set_seek_callback (a, reader_seek);

@@ -11,6 +11,10 @@
  * was rewritten in place is what rb_archive_source_unchanged() tells:
  * its identity, size and times against those at opening.
  *
+ * A memory source reads a GBytes it holds a reference to, in place:
+ * libarchive is handed pointers into it, never a copy (a compiled-in
+ * resource stays where the program's image has it). It cannot change.
+ *
  * The source never reports errors in its own words: it returns what
  * happened (errno, a short read), and the archive says it in messages
  * that name the bundle.
@@ -29,6 +33,7 @@ typedef struct _RbArchiveSource RbArchiveSource;
  * errno set if it cannot be opened, or with errno 0 if it is not a
  * regular file. */
 RbArchiveSource *rb_archive_source_open_file  (const char       *path);
+RbArchiveSource *rb_archive_source_new_bytes  (GBytes           *bytes);
 void             rb_archive_source_free       (RbArchiveSource  *self);
 
 guint64          rb_archive_source_get_size   (RbArchiveSource  *self);

@@ -215,7 +215,9 @@ load_failed_cb (GObject      *source,
 static void
 test_load_async_cancelled (void)
 {
-  g_autofree char *path = make ("async-cancel.rbp", NULL);
+  /* A library not loaded yet: the load must get as far as writing it. */
+  g_autofree char *library = unique_library (NULL, "async-cancel", "libasync.so", "async-cancel");
+  g_autofree char *path = make ("async-cancel.rbp", "--library", library, NULL);
   g_autofree char *tampered = make ("async-tampered.rbp", "--tamper", "library", NULL);
   g_autoptr(RbBundle) bundle = open_ok (path);
   g_autoptr(RbBundle) bad = open_ok (tampered);
@@ -238,7 +240,9 @@ test_load_async_cancelled (void)
               g_assert_cmpint (g_get_monotonic_time (), <, deadline);
               g_usleep (1000);
             }
-          g_assert_cmpuint (count_entries (tmpdir), ==, before + 1);
+          /* The fallback's private directory waits with it; a memfd
+           * writes nothing. */
+          g_assert_cmpuint (count_entries (tmpdir), ==, before + (loads_extract ? 1 : 0));
           g_cancellable_cancel (cancellable);
         }
       else if (round == 1)
