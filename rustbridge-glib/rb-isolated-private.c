@@ -18,6 +18,7 @@
 #include "rb-error.h"
 #include "rb-isolated-impl-private.h"
 #include "rb-isolated-spawn-private.h"
+#include "rb-sandbox-private.h"
 
 /*
  * RbIsolated's life cycle (rb-isolated-impl-private.h): the start (spawn,
@@ -29,24 +30,50 @@
 /* ---- the helper's command line --------------------------------------------- */
 
 /*
- * The helper's argv (the strings are borrowed): its path and the app's
- * pid, after @wrapper when the SANDBOX hook gave one (the sandbox's
- * command, e.g. bwrap and its arguments: see rb_plugin_sandbox_argv() in
- * rb-plugin-backend.c). argv[0] is what is executed.
+ * What the spawner executes: the helper with the app's pid (which it
+ * checks against its parent), or, sandboxed, bwrap running the helper
+ * with "1" (inside bwrap's pid namespace its parent is bwrap's init, pid
+ * 1), the plugin file bound read-only (@plugin_path, or NULL when the
+ * library comes as an fd), and the seccomp filter at
+ * RB_SANDBOX_SECCOMP_FD. *@seccomp_fd is set to the filter's fd (a new
+ * one each time: bwrap reads it from its offset) or -1.
  */
 static char **
-rb_isolated_build_argv (const char * const *wrapper,
-                        const char         *helper,
-                        const char         *pid_text)
+rb_isolated_build_argv (const char   *bwrap,
+                        const char   *helper,
+                        const char   *plugin_path,
+                        char        **envp,
+                        int          *seccomp_fd,
+                        GError      **error)
 {
-  GPtrArray *argv = g_ptr_array_new ();
+  const char *helper_argv[] = { helper, "1", NULL };
+  RbSandboxArgs args = { 0 };
+  char **argv;
 
-  for (gsize i = 0; wrapper != NULL && wrapper[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) wrapper[i]);
-  g_ptr_array_add (argv, (gpointer) helper);
-  g_ptr_array_add (argv, (gpointer) pid_text);
-  g_ptr_array_add (argv, NULL);
-  return (char **) g_ptr_array_free (argv, FALSE);
+  *seccomp_fd = -1;
+  if (bwrap == NULL)
+    {
+      argv = g_new0 (char *, 3);
+      argv[0] = g_strdup (helper);
+      argv[1] = g_strdup_printf ("%d", (int) getpid ());
+      return argv;
+    }
+
+  *seccomp_fd = rb_sandbox_seccomp_fd (error);
+  if (*seccomp_fd < 0)
+    return NULL;
+  args.bwrap = bwrap;
+  args.helper_path = helper;
+  args.plugin_path = plugin_path;
+  args.envp = (const char * const *) envp;
+  args.seccomp_fd = RB_SANDBOX_SECCOMP_FD;
+  argv = rb_sandbox_build_argv (&args, helper_argv, error);
+  if (argv == NULL)
+    {
+      close (*seccomp_fd);
+      *seccomp_fd = -1;
+    }
+  return argv;
 }
 
 /* ---- the watcher ---------------------------------------------------------- */
@@ -191,6 +218,16 @@ rb_isolated_death_error (RbIsolated *self,
     return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                         "Plugin “%s” crashed: its helper process was killed %s",
                         self->path, self->kill_reason);
+  /* Sandboxed, our child is bwrap: it exits with 128 + N when the
+   * helper was killed by signal N. */
+  if (self->sandboxed && WIFEXITED (status) && WEXITSTATUS (status) > 128 &&
+      WEXITSTATUS (status) < 128 + NSIG)
+    {
+      int sig = WEXITSTATUS (status) - 128;
+      return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
+                          "Plugin “%s” crashed: its helper process was killed by signal %d (%s)",
+                          self->path, sig, g_strsignal (sig));
+    }
   if (WIFSIGNALED (status))
     return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                         "Plugin “%s” crashed: its helper process was killed by signal %d (%s)",
@@ -201,6 +238,35 @@ rb_isolated_death_error (RbIsolated *self,
                         self->path, WEXITSTATUS (status));
   return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                       "Plugin “%s” crashed: its helper process is gone", self->path);
+}
+
+#define RB_ISOLATED_SANDBOX_EXIT_MS 1000
+
+/* Waits up to @timeout_ms for our child to exit (without reaping it). */
+static void
+rb_isolated_wait_exit (RbIsolated *self,
+                       guint       timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (self->pidfd >= 0)
+    {
+      struct pollfd pfd = { self->pidfd, POLLIN, 0 };
+      gint64 left;
+
+      while ((left = end - g_get_monotonic_time ()) > 0 &&
+             poll (&pfd, 1, (int) ((left + 999) / 1000)) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  while (g_get_monotonic_time () < end)
+    {
+      siginfo_t info = { 0 };
+
+      if (waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != 0)
+        return;
+      g_usleep (1000);
+    }
 }
 
 static gpointer
@@ -240,6 +306,12 @@ rb_isolated_watcher_main (gpointer data)
           break;
         }
     }
+
+  /* Sandboxed, the socket's end comes before bwrap has reported how the
+   * helper ended (an exit status of 128 + N for a signal): give it a
+   * moment, so that the kill below does not replace that status. */
+  if (bad == NULL && self->sandboxed)
+    rb_isolated_wait_exit (self, RB_ISOLATED_SANDBOX_EXIT_MS);
 
   g_mutex_lock (&self->lock);
   if (bad != NULL)
@@ -354,7 +426,6 @@ rb_isolated_new (const char               *plugin_path,
 {
   g_autoptr(RbIsolated) self = NULL;
   g_autofree char *helper = NULL;
-  g_autofree char *pid_text = NULL;
   g_autofree char *canonical = NULL;
   g_auto(GStrv) envp = NULL;
   g_autoptr(GByteArray) init = NULL;
@@ -362,7 +433,8 @@ rb_isolated_new (const char               *plugin_path,
   RbSpawnJob job = { 0 };
   RbWireInit header = { 0 };
   const char *spin_env;
-  g_autofree char **argv = NULL;
+  g_auto(GStrv) argv = NULL;
+  int seccomp_fd = -1;
   int sv[2];
   int shm_fd;
   guint32 code = 0, slot = 0;
@@ -441,16 +513,26 @@ rb_isolated_new (const char               *plugin_path,
   self->sock = sv[0];
 
   helper = rb_isolated_helper_path (options != NULL ? options->helper_path : NULL);
-  pid_text = g_strdup_printf ("%d", (int) getpid ());
-  argv = rb_isolated_build_argv (options != NULL ? options->wrapper_argv : NULL, helper, pid_text);
   envp = rb_isolated_helper_environ ();
+  argv = rb_isolated_build_argv (options != NULL ? options->sandbox_bwrap : NULL, helper, canonical,
+                                 envp, &seccomp_fd, error);
+  if (argv == NULL)
+    {
+      close (shm_fd);
+      close (sv[1]);
+      return NULL;
+    }
+  self->sandboxed = seccomp_fd >= 0;
   job.helper = argv[0];
   job.argv = argv;
   job.envp = envp;
   job.fd = sv[1];
+  job.seccomp_fd = seccomp_fd;
   job.memory_limit_mb = options != NULL ? options->memory_limit_mb : 0;
   self->pid = rb_isolated_spawn (&job, error);
   close (sv[1]);
+  if (seccomp_fd >= 0)
+    close (seccomp_fd);
   if (self->pid < 0)
     {
       close (shm_fd);

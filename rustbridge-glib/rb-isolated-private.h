@@ -71,9 +71,11 @@ typedef void (*RbIsolatedDoneFunc) (gpointer      user_data,
 
 typedef struct {
   const char          *helper_path;      /* NULL: $RUSTBRIDGE_HOST_PATH, else libexecdir */
-  /* The SANDBOX hook: a command the helper runs under (absolute path
-   * first, then its arguments; the helper's argv follows), or NULL. */
-  const char * const  *wrapper_argv;
+  /* RB_ISOLATION_SANDBOX: bubblewrap's path (from rb_sandbox_find_bwrap(),
+   * already checked with rb_sandbox_check()), or NULL to run the helper
+   * unsandboxed. The helper then runs under rb_sandbox_build_argv() with
+   * the seccomp filter (rb-sandbox-private.h). */
+  const char          *sandbox_bwrap;
   guint                call_timeout_ms;  /* 0: none */
   guint                memory_limit_mb;  /* 0: none (RLIMIT_AS of the helper) */
   gint                 spin_us;          /* < 0: $RB_ISOLATED_SPIN_US, else 20 */

@@ -13,6 +13,10 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib/gstdio.h>
+#include <json-glib/json-glib.h>
 
 #include <rustbridge-glib.h>
 
@@ -99,6 +103,14 @@ check_crash (gconstpointer data)
   g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
   g_assert_nonnull (strstr (error->message, rb_test_misbehave_path ()));
   g_test_message ("%s: %s", tag, error->message);
+  /* Sandboxed, the app's child is bwrap, which exits with 128 + N: the
+   * message still names the signal. */
+  if (g_str_equal (tag, "crash.segv"))
+    g_assert_nonnull (strstr (error->message, "killed by signal 11 ("));
+  else if (g_str_equal (tag, "crash.abort"))
+    g_assert_nonnull (strstr (error->message, "killed by signal 6 ("));
+  else if (g_str_equal (tag, "crash.exit"))
+    g_assert_nonnull (strstr (error->message, "exited with status 3"));
   g_clear_error (&error);
 
   wait_for (reached_failed, &log);
@@ -240,14 +252,106 @@ test_sandbox_not_supported (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(RbPlugin) plugin = NULL;
-  g_autofree char *path = g_strdup (g_getenv ("PATH"));
 
-  g_setenv ("PATH", "/nonexistent", TRUE);
+  /* RB_BWRAP (tests only) set to a missing file: as if bubblewrap were
+   * not installed. */
+  g_setenv ("RB_BWRAP", "/nonexistent/bwrap", TRUE);
   plugin = load_misbehave (RB_ISOLATION_SANDBOX, 0, &error);
-  g_setenv ("PATH", path, TRUE);
+  g_unsetenv ("RB_BWRAP");
   g_assert_null (plugin);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
   g_assert_nonnull (strstr (error->message, "sandbox is not available"));
+}
+
+/* ---- what a sandboxed plugin can do ------------------------------------------ */
+
+static gboolean
+probe_bool (JsonObject *object,
+            const char *member)
+{
+  g_assert_true (json_object_has_member (object, member));
+  return json_object_get_boolean_member (object, member);
+}
+
+/* The misbehaving plugin's sandbox.probe through RbPlugin: in SANDBOX it
+ * cannot open an AF_INET socket, read a file in $HOME or create one
+ * outside /tmp; in PROCESS it can (the control that shows the probe sees
+ * the difference). Writing to /tmp works in both. */
+static void
+test_sandbox_probe (void)
+{
+  RbIsolation mode = isolated_mode ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autofree char *template = g_build_filename (g_get_home_dir (), ".rb-sandbox-probe-XXXXXX", NULL);
+  g_autofree char *dir = NULL;
+  g_autofree char *secret = NULL;
+  g_autofree char *request = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  JsonObject *object, *errors;
+
+  dir = g_mkdtemp (g_strdup (template));
+  if (dir == NULL)
+    {
+      g_test_skip ("the home directory is not writable here");
+      return;
+    }
+  secret = g_build_filename (dir, "secret", NULL);
+  g_assert_true (g_file_set_contents (secret, "private", -1, &error));
+
+  plugin = load_misbehave (mode, 0, &error);
+  g_assert_no_error (error);
+  request = g_strdup_printf ("{\"read\":\"%s\",\"write_dir\":\"%s\"}", secret, dir);
+  reply = json_from_string (rb_plugin_call (plugin, "sandbox.probe", request, NULL, &error) ?: "null", NULL);
+  g_assert_no_error (error);
+  g_remove (secret);
+  g_rmdir (dir);
+
+  object = json_node_get_object (reply);
+  errors = json_object_get_object_member (object, "errors");
+  g_test_message ("%s: inet %d (errno %d), read %d (errno %d), write %d (errno %d), tmp %d",
+                  mode == RB_ISOLATION_SANDBOX ? "sandbox" : "process",
+                  probe_bool (object, "inet"), (int) json_object_get_int_member (errors, "inet"),
+                  probe_bool (object, "read"), (int) json_object_get_int_member (errors, "read"),
+                  probe_bool (object, "write"), (int) json_object_get_int_member (errors, "write"),
+                  probe_bool (object, "tmp"));
+  g_assert_true (probe_bool (object, "tmp"));
+  if (mode == RB_ISOLATION_SANDBOX)
+    {
+      g_assert_false (probe_bool (object, "inet"));
+      g_assert_cmpint (json_object_get_int_member (errors, "inet"), ==, EAFNOSUPPORT);
+      g_assert_false (probe_bool (object, "read"));
+      g_assert_cmpint (json_object_get_int_member (errors, "read"), ==, ENOENT);
+      g_assert_false (probe_bool (object, "write"));
+    }
+  else
+    {
+      g_assert_true (probe_bool (object, "inet"));
+      g_assert_true (probe_bool (object, "read"));
+      g_assert_true (probe_bool (object, "write"));
+    }
+}
+
+/* Sandboxed, the helper is in a pid namespace of its own (its parent is
+ * bwrap's init, pid 1); otherwise its parent is this process. */
+static void
+test_sandbox_pid (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  g_autofree char *payload = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  JsonObject *object;
+
+  g_assert_no_error (error);
+  payload = rb_plugin_call (plugin, "sandbox.pid", "{}", NULL, &error);
+  g_assert_no_error (error);
+  reply = json_from_string (payload, NULL);
+  object = json_node_get_object (reply);
+  if (isolated_mode () == RB_ISOLATION_SANDBOX)
+    g_assert_cmpint (json_object_get_int_member (object, "ppid"), ==, 1);
+  else
+    g_assert_cmpint (json_object_get_int_member (object, "ppid"), ==, getpid ());
 }
 
 /* ---- crash -> restart cycles ------------------------------------------------ */
@@ -339,6 +443,8 @@ main (int    argc,
   g_test_add_func ("/isolated-plugin/timeout/isolated", test_timeout_isolated);
   g_test_add_func ("/isolated-plugin/timeout/in-process", test_timeout_in_process);
   g_test_add_func ("/isolated-plugin/sandbox/not-supported", test_sandbox_not_supported);
+  g_test_add_func ("/isolated-plugin/sandbox/probe", test_sandbox_probe);
+  g_test_add_func ("/isolated-plugin/sandbox/pid", test_sandbox_pid);
   g_test_add_func ("/isolated-plugin/crash-restart-cycles", test_crash_restart_cycles);
 
   return g_test_run ();
