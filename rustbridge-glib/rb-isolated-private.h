@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 /*
  * RbIsolated: one plugin instance running in a helper process
  * (rustbridge-glib-host-1.0), the out-of-process back end that the plugin
- * face uses for RB_ISOLATION_PROCESS. The wire is in
+ * face uses for RB_ISOLATION_PROCESS and, with sandbox_bwrap set,
+ * RB_ISOLATION_SANDBOX (rb-sandbox-private.h). The wire is in
  * rb-isolated-wire-private.h.
  *
  * Contract:

@@ -219,6 +219,13 @@ serve (guint32 index)
   if (index >= RB_SHM_SLOTS)
     die (2);
   slot = rb_shm_slot (shm, index);
+  /* Acquire, pairing with the app's release store of RB_SLOT_REQUEST
+   * (rb-isolated-call-private.c): the request's fields below were written
+   * before it. The slot may have been answered by another worker's
+   * reply() before it was reused, so the ring's ordering alone does not
+   * cover them. A slot that is not a request is a broken app. */
+  if (atomic_load_explicit (&slot->state, memory_order_acquire) != RB_SLOT_REQUEST)
+    die (2);
   id = slot->id;
   kind = slot->kind;
   flags = slot->flags;
