@@ -357,7 +357,8 @@ rb_isolated_control (RbIsolated   *self,
                      guint32       code,
                      const void   *payload,
                      gsize         len,
-                     int           fd,
+                     const int    *fds,
+                     guint         n_fds,
                      guint         timeout_ms,
                      guint32      *out_code,
                      guint32      *out_slot,
@@ -380,7 +381,7 @@ rb_isolated_control (RbIsolated   *self,
   self->control_done = FALSE;
   g_mutex_unlock (&self->lock);
 
-  rb_isolated_send (self, kind, 0, code, id, payload, len, fd);
+  rb_wire_send_fds (self->sock, kind, 0, code, id, payload, len, fds, n_fds);
 
   g_mutex_lock (&self->lock);
   while (!self->control_done && !g_atomic_int_get (&self->dead))
@@ -417,12 +418,15 @@ out:
 
 /* ---- life cycle ------------------------------------------------------------ */
 
-RbIsolated *
-rb_isolated_new (const char               *plugin_path,
-                 const char               *config_json,
-                 gsize                     config_len,
-                 const RbIsolatedOptions  *options,
-                 GError                  **error)
+/* @plugin_path names the plugin in messages; the helper loads it from
+ * there, or from @library_fd when that is not -1. */
+static RbIsolated *
+rb_isolated_start (const char               *plugin_path,
+                   int                       library_fd,
+                   const char               *config_json,
+                   gsize                     config_len,
+                   const RbIsolatedOptions  *options,
+                   GError                  **error)
 {
   g_autoptr(RbIsolated) self = NULL;
   g_autofree char *helper = NULL;
@@ -437,20 +441,20 @@ rb_isolated_new (const char               *plugin_path,
   int seccomp_fd = -1;
   int sv[2];
   int shm_fd;
+  int init_fds[2];
   guint32 code = 0, slot = 0;
   gint spin_us;
 
   g_return_val_if_fail (plugin_path != NULL, NULL);
 
-  canonical = realpath (plugin_path, NULL);
-  if (canonical == NULL)
+  if (library_fd < 0 && (canonical = realpath (plugin_path, NULL)) == NULL)
     {
       int saved_errno = errno;
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
                    "Could not load plugin “%s”: %s", plugin_path, g_strerror (saved_errno));
       return NULL;
     }
-  if (strlen (canonical) + config_len + sizeof header + 1 > RB_WIRE_MAX_PAYLOAD)
+  if ((canonical != NULL ? strlen (canonical) : 0) + config_len + sizeof header + 1 > RB_WIRE_MAX_PAYLOAD)
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Configuration of plugin “%s” is too large for an isolated plugin (%" G_GSIZE_FORMAT " bytes)",
@@ -543,14 +547,16 @@ rb_isolated_new (const char               *plugin_path,
 
   header.version = RB_WIRE_VERSION;
   header.spin_ns = self->spin_ns;
-  header.path_len = (guint32) strlen (canonical);
+  header.path_len = canonical != NULL ? (guint32) strlen (canonical) : 0;
   init = g_byte_array_new ();
   g_byte_array_append (init, (const guint8 *) &header, sizeof header);
-  g_byte_array_append (init, (const guint8 *) canonical, header.path_len + 1);
+  g_byte_array_append (init, (const guint8 *) (canonical != NULL ? canonical : ""), header.path_len + 1);
   if (config_len > 0)
     g_byte_array_append (init, (const guint8 *) config_json, config_len);
 
-  if (!rb_isolated_control (self, RB_WIRE_INIT, 0, init->data, init->len, shm_fd, 0,
+  init_fds[0] = shm_fd;
+  init_fds[1] = library_fd;
+  if (!rb_isolated_control (self, RB_WIRE_INIT, 0, init->data, init->len, init_fds, library_fd >= 0 ? 2 : 1, 0,
                             &code, &slot, &reply, error))
     {
       close (shm_fd);
@@ -585,6 +591,29 @@ rb_isolated_new (const char               *plugin_path,
   return g_steal_pointer (&self);
 }
 
+RbIsolated *
+rb_isolated_new (const char               *plugin_path,
+                 const char               *config_json,
+                 gsize                     config_len,
+                 const RbIsolatedOptions  *options,
+                 GError                  **error)
+{
+  return rb_isolated_start (plugin_path, -1, config_json, config_len, options, error);
+}
+
+RbIsolated *
+rb_isolated_new_for_fd (const char               *plugin_path,
+                        int                       library_fd,
+                        const char               *config_json,
+                        gsize                     config_len,
+                        const RbIsolatedOptions  *options,
+                        GError                  **error)
+{
+  g_return_val_if_fail (library_fd >= 0, NULL);
+
+  return rb_isolated_start (plugin_path, library_fd, config_json, config_len, options, error);
+}
+
 gboolean
 rb_isolated_has_raw (RbIsolated *self)
 {
@@ -609,7 +638,7 @@ rb_isolated_set_log_level (RbIsolated *self,
 {
   /* Answered, so that the calls that follow see the new level (they
    * travel through the shared region, not the socket). */
-  rb_isolated_control (self, RB_WIRE_SET_LOG_LEVEL, level, NULL, 0, -1, 0, NULL, NULL, NULL, NULL);
+  rb_isolated_control (self, RB_WIRE_SET_LOG_LEVEL, level, NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL);
 }
 
 guint8
@@ -617,7 +646,7 @@ rb_isolated_get_state (RbIsolated *self)
 {
   guint32 code = RB_ISOLATED_STATE_GONE;
 
-  if (!rb_isolated_control (self, RB_WIRE_GET_STATE, 0, NULL, 0, -1, 0, &code, NULL, NULL, NULL))
+  if (!rb_isolated_control (self, RB_WIRE_GET_STATE, 0, NULL, 0, NULL, 0, 0, &code, NULL, NULL, NULL))
     return RB_ISOLATED_STATE_GONE;
   return code > G_MAXUINT8 ? RB_ISOLATED_STATE_GONE : (guint8) code;
 }
@@ -628,7 +657,7 @@ rb_isolated_get_rejected_count (RbIsolated *self)
   g_autoptr(GBytes) payload = NULL;
   guint64 count = 0;
 
-  if (rb_isolated_control (self, RB_WIRE_GET_REJECTED, 0, NULL, 0, -1, 0, NULL, NULL, &payload, NULL) &&
+  if (rb_isolated_control (self, RB_WIRE_GET_REJECTED, 0, NULL, 0, NULL, 0, 0, NULL, NULL, &payload, NULL) &&
       g_bytes_get_size (payload) == sizeof count)
     memcpy (&count, g_bytes_get_data (payload, NULL), sizeof count);
   return count;
@@ -671,7 +700,7 @@ rb_isolated_shutdown (RbIsolated  *self,
 
       if (deadline > 0 && left <= 0)
         timed_out = TRUE;
-      else if (!rb_isolated_control (self, RB_WIRE_SHUTDOWN, 0, NULL, 0, -1, (guint) left,
+      else if (!rb_isolated_control (self, RB_WIRE_SHUTDOWN, 0, NULL, 0, NULL, 0, (guint) left,
                                      &code, NULL, NULL, &local_error))
         timed_out = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
     }

@@ -91,6 +91,19 @@ RbIsolated *rb_isolated_new             (const char               *plugin_path,
                                          const RbIsolatedOptions  *options,
                                          GError                  **error);
 
+/* The same for a library that is not a file: @library_fd, a sealed memfd
+ * (a bundle's verified library, rb_library_lookup_fd()), is passed to the
+ * helper over the socket and loaded there from /proc/self/fd; nothing is
+ * written anywhere, nothing is verified again. @plugin_path only names
+ * the plugin in messages. @library_fd is borrowed (the helper gets its own
+ * copy); sandboxed, no plugin file is bound into the sandbox. */
+RbIsolated *rb_isolated_new_for_fd      (const char               *plugin_path,
+                                         int                       library_fd,
+                                         const char               *config_json,
+                                         gsize                     config_len,
+                                         const RbIsolatedOptions  *options,
+                                         GError                  **error);
+
 char       *rb_isolated_call            (RbIsolated     *self,
                                          const char     *type_tag,
                                          const char     *request,

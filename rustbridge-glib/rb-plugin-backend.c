@@ -7,6 +7,7 @@
 
 #include "rb-enum-types.h"
 #include "rb-error.h"
+#include "rb-library-private.h"
 #include "rb-plugin-private.h"
 #include "rb-sandbox-private.h"
 
@@ -154,6 +155,7 @@ rb_plugin_backend_start_isolated (RbPlugin    *self,
   g_autofree char *bwrap = NULL;
   RbIsolatedOptions options = { 0 };
   RbIsolated *isolated;
+  int library_fd;
 
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
   g_mutex_lock (&self->crash_lock);
@@ -177,7 +179,16 @@ rb_plugin_backend_start_isolated (RbPlugin    *self,
   options.died_func = rb_plugin_isolated_died;
   options.user_data = self;
 
-  isolated = rb_isolated_new (self->path, config_json, strlen (config_json), &options, error);
+  /* A bundle's library (a registered sealed memfd, RbPlugin:path is its
+   * /proc/self/fd path) goes to the helper as that fd: nothing on disk,
+   * nothing verified again. The image stays open for the life of the
+   * process (rb-library-private.h), so a restart finds it again. */
+  library_fd = rb_library_lookup_fd (self->path);
+  if (library_fd >= 0)
+    isolated = rb_isolated_new_for_fd (self->path, library_fd, config_json, strlen (config_json),
+                                       &options, error);
+  else
+    isolated = rb_isolated_new (self->path, config_json, strlen (config_json), &options, error);
   if (isolated == NULL)
     {
       rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);

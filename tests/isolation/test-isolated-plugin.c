@@ -354,6 +354,95 @@ test_sandbox_pid (void)
     g_assert_cmpint (json_object_get_int_member (object, "ppid"), ==, getpid ());
 }
 
+/* ---- bundles ------------------------------------------------------------------ */
+
+static char *test_base;     /* removed at the end */
+static char *test_tmpdir;   /* $TMPDIR of this program: must stay empty */
+
+static guint
+count_entries (const char *path)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
+/* An unsigned bundle around the misbehaving plugin. */
+static char *
+make_misbehave_bundle (void)
+{
+  g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "bundle", "rb-make-bundle.py", NULL);
+  char *out = g_build_filename (test_base, "misbehave.rbp", NULL);
+  const char *argv[] = {
+    "/usr/bin/python3", tool, out, "--library", rb_test_misbehave_path (),
+    "--platform", rb_bundle_get_current_platform (), "--name", "misbehave", NULL
+  };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err_text = NULL;
+  int status = 0;
+
+  if (!g_file_test (out, G_FILE_TEST_EXISTS))
+    {
+      g_spawn_sync (test_base, (char **) argv, NULL, G_SPAWN_STDOUT_TO_DEV_NULL, NULL, NULL,
+                    NULL, &err_text, &status, &error);
+      g_assert_no_error (error);
+      if (!g_spawn_check_wait_status (status, NULL))
+        g_error ("rb-make-bundle.py failed: %s", err_text);
+    }
+  return out;
+}
+
+/* A bundle's plugin, isolated: the helper gets the verified library as
+ * the sealed memfd (RbPlugin:path is /proc/self/fd/N), calls work, a
+ * crash and a restart work (the library has no file to be gone), and
+ * nothing is ever written to $TMPDIR. */
+static void
+test_bundle (void)
+{
+  g_autofree char *path = make_misbehave_bundle ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autofree char *payload = NULL;
+
+  bundle = rb_bundle_new_for_path (path, NULL, &error);
+  g_assert_no_error (error);
+  rb_bundle_set_verify_mode (bundle, RB_VERIFY_MODE_SKIP);
+  rb_plugin_config_set_isolation (config, isolated_mode ());
+  plugin = rb_bundle_load_plugin (bundle, NULL, config, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_str_has_prefix (rb_plugin_get_path (plugin), "/proc/self/fd/"));
+  g_assert_cmpuint (count_entries (test_tmpdir), ==, 0);
+
+  payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (payload, ==, "{\"ok\":true}");
+  g_clear_pointer (&payload, g_free);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_null (rb_plugin_call (plugin, "crash.segv", "{}", NULL, &error));
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+      g_assert_nonnull (strstr (error->message, "killed by signal 11 ("));
+      g_clear_error (&error);
+      g_assert_true (rb_plugin_restart (plugin, NULL, &error));
+      g_assert_no_error (error);
+      payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (payload, ==, "{\"ok\":true}");
+      g_clear_pointer (&payload, g_free);
+    }
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 3);
+  g_assert_true (rb_plugin_shutdown (plugin, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_entries (test_tmpdir), ==, 0);
+}
+
 /* ---- crash -> restart cycles ------------------------------------------------ */
 
 static guint
@@ -430,6 +519,15 @@ main (int    argc,
   static const char * const crash_tags[] = {
     "crash.segv", "crash.abort", "crash.exit", "crash.stack_overflow",
   };
+  int status;
+
+  /* A private $TMPDIR (before anything reads it): the bundle test checks
+   * that isolated bundle plugins never write there. */
+  test_base = g_strdup ("/tmp/rb-isolated-plugin-XXXXXX");
+  g_assert_nonnull (g_mkdtemp (test_base));
+  test_tmpdir = g_build_filename (test_base, "tmp", NULL);
+  g_assert_cmpint (g_mkdir (test_tmpdir, 0700), ==, 0);
+  g_setenv ("TMPDIR", test_tmpdir, TRUE);
 
   rb_test_init (&argc, &argv);
 
@@ -445,7 +543,18 @@ main (int    argc,
   g_test_add_func ("/isolated-plugin/sandbox/not-supported", test_sandbox_not_supported);
   g_test_add_func ("/isolated-plugin/sandbox/probe", test_sandbox_probe);
   g_test_add_func ("/isolated-plugin/sandbox/pid", test_sandbox_pid);
+  g_test_add_func ("/isolated-plugin/bundle", test_bundle);
   g_test_add_func ("/isolated-plugin/crash-restart-cycles", test_crash_restart_cycles);
 
-  return g_test_run ();
+  status = g_test_run ();
+
+  {
+    g_autofree char *bundle = g_build_filename (test_base, "misbehave.rbp", NULL);
+    g_remove (bundle);
+    g_rmdir (test_tmpdir);
+    g_rmdir (test_base);
+    g_free (test_tmpdir);
+    g_free (test_base);
+  }
+  return status;
 }
