@@ -12,9 +12,11 @@
 
 #include <errno.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
@@ -354,6 +356,144 @@ test_sandbox_pid (void)
     g_assert_cmpint (json_object_get_int_member (object, "ppid"), ==, getpid ());
 }
 
+/* ---- the helper dies with the app ---------------------------------------------- */
+
+#define CHILD_ARG "--rb-isolated-child"
+
+/* The re-executed test program (CHILD_ARG MODE): an app with an isolated
+ * plugin, which says so and waits to be killed. */
+static int
+run_child (const char *mode_name)
+{
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  RbIsolation mode = g_str_equal (mode_name, "sandbox") ? RB_ISOLATION_SANDBOX : RB_ISOLATION_PROCESS;
+
+  plugin = load_misbehave (mode, 0, &error);
+  if (plugin == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  g_print ("ready\n");
+  fflush (stdout);
+  for (;;)
+    pause ();
+  return 0;
+}
+
+/* Every pid whose parent chain leads to @root (not @root itself). */
+static GArray *
+descendants (pid_t root)
+{
+  GArray *found = g_array_new (FALSE, FALSE, sizeof (pid_t));
+  gboolean grew = TRUE;
+
+  while (grew)
+    {
+      g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
+      const char *name;
+
+      grew = FALSE;
+      while ((name = g_dir_read_name (dir)) != NULL)
+        {
+          g_autofree char *stat_path = NULL;
+          g_autofree char *text = NULL;
+          const char *paren;
+          pid_t pid = (pid_t) g_ascii_strtoll (name, NULL, 10);
+          pid_t ppid;
+          gboolean known = FALSE, parent_known = FALSE;
+
+          if (pid <= 0)
+            continue;
+          stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+          if (!g_file_get_contents (stat_path, &text, NULL, NULL) || (paren = strrchr (text, ')')) == NULL)
+            continue;
+          /* ") S PPID ..." */
+          ppid = (pid_t) g_ascii_strtoll (paren + 4, NULL, 10);
+          for (guint i = 0; i < found->len; i++)
+            {
+              known |= g_array_index (found, pid_t, i) == pid;
+              parent_known |= g_array_index (found, pid_t, i) == ppid;
+            }
+          if (!known && (ppid == root || parent_known))
+            {
+              g_array_append_val (found, pid);
+              grew = TRUE;
+            }
+        }
+    }
+  return found;
+}
+
+/* Gone, or a zombie waiting for its (new) parent to reap it. */
+static gboolean
+pid_is_gone (pid_t pid)
+{
+  g_autofree char *stat_path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+  g_autofree char *text = NULL;
+  const char *paren;
+
+  if (!g_file_get_contents (stat_path, &text, NULL, NULL) || (paren = strrchr (text, ')')) == NULL)
+    return TRUE;
+  return paren[2] == 'Z' || paren[2] == 'X';
+}
+
+/* An app killed with SIGKILL (no clean-up of any kind) takes its helper
+ * with it: PR_SET_PDEATHSIG on the helper, and sandboxed on bwrap, whose
+ * --die-with-parent and pid namespace take the rest. The helpers are
+ * stopped first, so that only those signals can end them. */
+static void
+test_dies_with_app (void)
+{
+  RbIsolation mode = isolated_mode ();
+  g_autofree char *self_exe = g_file_read_link ("/proc/self/exe", NULL);
+  const char *argv[] = { self_exe, CHILD_ARG, mode == RB_ISOLATION_SANDBOX ? "sandbox" : "process", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autofree char *line = NULL;
+  g_autoptr(GArray) pids = NULL;
+  pid_t child_pid;
+  gint64 end;
+  guint left;
+
+  g_assert_nonnull (self_exe);
+  child = g_subprocess_newv (argv, G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error);
+  g_assert_no_error (error);
+  child_pid = (pid_t) g_ascii_strtoll (g_subprocess_get_identifier (child), NULL, 10);
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
+  line = g_data_input_stream_read_line (out, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, "ready");
+
+  pids = descendants (child_pid);
+  g_test_message ("the app %d has %u descendants (helper%s)", (int) child_pid, pids->len,
+                  mode == RB_ISOLATION_SANDBOX ? ", bwrap and its init" : "");
+  /* the helper; sandboxed also bwrap and bwrap's init */
+  g_assert_cmpuint (pids->len, >=, mode == RB_ISOLATION_SANDBOX ? 3 : 1);
+
+  /* Stopped, they cannot notice the socket's end of file: only the
+   * parent-death signals (SIGKILL works on stopped processes) end them. */
+  for (guint i = 0; i < pids->len; i++)
+    g_assert_cmpint (kill (g_array_index (pids, pid_t, i), SIGSTOP), ==, 0);
+  g_subprocess_send_signal (child, SIGKILL);
+  g_subprocess_wait (child, NULL, &error);
+  g_assert_no_error (error);
+
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  do
+    {
+      left = 0;
+      for (guint i = 0; i < pids->len; i++)
+        left += !pid_is_gone (g_array_index (pids, pid_t, i));
+      if (left > 0)
+        g_usleep (10000);
+    }
+  while (left > 0 && g_get_monotonic_time () < end);
+  g_assert_cmpuint (left, ==, 0);
+}
+
 /* ---- bundles ------------------------------------------------------------------ */
 
 static char *test_base;     /* removed at the end */
@@ -521,6 +661,9 @@ main (int    argc,
   };
   int status;
 
+  if (argc == 3 && g_str_equal (argv[1], CHILD_ARG))
+    return run_child (argv[2]);
+
   /* A private $TMPDIR (before anything reads it): the bundle test checks
    * that isolated bundle plugins never write there. */
   test_base = g_strdup ("/tmp/rb-isolated-plugin-XXXXXX");
@@ -544,6 +687,7 @@ main (int    argc,
   g_test_add_func ("/isolated-plugin/sandbox/probe", test_sandbox_probe);
   g_test_add_func ("/isolated-plugin/sandbox/pid", test_sandbox_pid);
   g_test_add_func ("/isolated-plugin/bundle", test_bundle);
+  g_test_add_func ("/isolated-plugin/dies-with-app", test_dies_with_app);
   g_test_add_func ("/isolated-plugin/crash-restart-cycles", test_crash_restart_cycles);
 
   status = g_test_run ();
