@@ -98,10 +98,10 @@ static void
 check_crash (gconstpointer data)
 {
   const char *tag = data;
+  StateLog log = { 0 };   /* before the plugin: its last signals come at its unref */
   g_autoptr(GError) error = NULL;
   g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
   g_autofree char *payload = NULL;
-  StateLog log = { 0 };
 
   g_assert_no_error (error);
   g_signal_connect (plugin, "state-changed", G_CALLBACK (on_state_changed), &log);
@@ -153,6 +153,12 @@ test_memory_limit (void)
   g_autoptr(RbPlugin) plugin = NULL;
   g_autofree char *payload = NULL;
 
+#if defined(__SANITIZE_ADDRESS__)
+  /* ASan reserves terabytes of address space at start-up: under
+   * RLIMIT_AS the helper cannot start at all (doc/isolation.md). */
+  g_test_skip ("RLIMIT_AS cannot apply to a helper under AddressSanitizer");
+  return;
+#endif
   rb_plugin_config_set_isolation (config, isolated_mode ());
   rb_plugin_config_set_memory_limit_mb (config, 512);
   plugin = rb_plugin_new (rb_test_misbehave_path (), config, NULL, &error);
@@ -201,6 +207,7 @@ static void
 check_timeout (RbIsolation mode)
 {
   const guint timeout = 300;
+  StateLog log = { 0 };   /* before the plugin: its last signals come at its unref */
   g_autoptr(GError) error = NULL;
   g_autoptr(RbPlugin) plugin = load_misbehave (mode, timeout, &error);
   g_autofree char *payload = NULL;
@@ -229,8 +236,6 @@ check_timeout (RbIsolation mode)
     }
   else
     {
-      StateLog log = { 0 };
-
       g_signal_connect (plugin, "state-changed", G_CALLBACK (on_state_changed), &log);
       wait_for (reached_failed, &log);
       g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, &error));
@@ -297,6 +302,7 @@ test_sandbox_probe (void)
   g_autofree char *dir = NULL;
   g_autofree char *secret = NULL;
   g_autofree char *request = NULL;
+  g_autofree char *payload = NULL;
   g_autoptr(JsonNode) reply = NULL;
   JsonObject *object, *errors;
 
@@ -312,8 +318,9 @@ test_sandbox_probe (void)
   plugin = load_misbehave (mode, 0, &error);
   g_assert_no_error (error);
   request = g_strdup_printf ("{\"read\":\"%s\",\"write_dir\":\"%s\"}", secret, dir);
-  reply = json_from_string (rb_plugin_call (plugin, "sandbox.probe", request, NULL, &error) ?: "null", NULL);
+  payload = rb_plugin_call (plugin, "sandbox.probe", request, NULL, &error);
   g_assert_no_error (error);
+  reply = json_from_string (payload, NULL);
   g_remove (secret);
   g_rmdir (dir);
 
