@@ -218,7 +218,8 @@ finish (RbBundle  *self,
     }
   else
     {
-      if (prepared->extracted)
+      /* An isolated plugin maps nothing here (plugin->library is NULL). */
+      if (prepared->extracted && plugin->library != NULL)
         rb_library_register_file (plugin->library, prepared->digest);
       rb_plugin_set_bundle_info (plugin, rb_bundle_get_name (self), rb_bundle_get_version (self));
     }

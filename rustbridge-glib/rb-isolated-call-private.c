@@ -185,7 +185,9 @@ rb_isolated_fill_and_push (RbIsolated  *self,
   slot->req_len = (guint32) len;
   slot->reply_len = 0;
   atomic_store (&slot->waiting, 0);
-  atomic_store (&slot->state, RB_SLOT_REQUEST);
+  /* Release: the helper's acquire-load of the state (serve() in
+   * rustbridge-glib-host.c) then sees every field written above. */
+  atomic_store_explicit (&slot->state, RB_SLOT_REQUEST, memory_order_release);
 
   if (big_fd >= 0)
     {

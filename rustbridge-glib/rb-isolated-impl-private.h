@@ -54,7 +54,8 @@ typedef struct {
 
 struct _RbIsolated {
   char               *path;
-  pid_t               pid;
+  pid_t               pid;            /* sandboxed: the outer bwrap process */
+  gboolean            sandboxed;
   int                 sock;
   int                 pidfd;          /* -1 where pidfd_open() is not available */
   RbShmHeader        *shm;

@@ -18,6 +18,7 @@
 #include "rb-error.h"
 #include "rb-isolated-impl-private.h"
 #include "rb-isolated-spawn-private.h"
+#include "rb-sandbox-private.h"
 
 /*
  * RbIsolated's life cycle (rb-isolated-impl-private.h): the start (spawn,
@@ -29,24 +30,50 @@
 /* ---- the helper's command line --------------------------------------------- */
 
 /*
- * The helper's argv (the strings are borrowed): its path and the app's
- * pid, after @wrapper when the SANDBOX hook gave one (the sandbox's
- * command, e.g. bwrap and its arguments: see rb_plugin_sandbox_argv() in
- * rb-plugin-backend.c). argv[0] is what is executed.
+ * What the spawner executes: the helper with the app's pid (which it
+ * checks against its parent), or, sandboxed, bwrap running the helper
+ * with "1" (inside bwrap's pid namespace its parent is bwrap's init, pid
+ * 1), the plugin file bound read-only (@plugin_path, or NULL when the
+ * library comes as an fd), and the seccomp filter at
+ * RB_SANDBOX_SECCOMP_FD. *@seccomp_fd is set to the filter's fd (a new
+ * one each time: bwrap reads it from its offset) or -1.
  */
 static char **
-rb_isolated_build_argv (const char * const *wrapper,
-                        const char         *helper,
-                        const char         *pid_text)
+rb_isolated_build_argv (const char   *bwrap,
+                        const char   *helper,
+                        const char   *plugin_path,
+                        char        **envp,
+                        int          *seccomp_fd,
+                        GError      **error)
 {
-  GPtrArray *argv = g_ptr_array_new ();
+  const char *helper_argv[] = { helper, "1", NULL };
+  RbSandboxArgs args = { 0 };
+  char **argv;
 
-  for (gsize i = 0; wrapper != NULL && wrapper[i] != NULL; i++)
-    g_ptr_array_add (argv, (gpointer) wrapper[i]);
-  g_ptr_array_add (argv, (gpointer) helper);
-  g_ptr_array_add (argv, (gpointer) pid_text);
-  g_ptr_array_add (argv, NULL);
-  return (char **) g_ptr_array_free (argv, FALSE);
+  *seccomp_fd = -1;
+  if (bwrap == NULL)
+    {
+      argv = g_new0 (char *, 3);
+      argv[0] = g_strdup (helper);
+      argv[1] = g_strdup_printf ("%d", (int) getpid ());
+      return argv;
+    }
+
+  *seccomp_fd = rb_sandbox_seccomp_fd (error);
+  if (*seccomp_fd < 0)
+    return NULL;
+  args.bwrap = bwrap;
+  args.helper_path = helper;
+  args.plugin_path = plugin_path;
+  args.envp = (const char * const *) envp;
+  args.seccomp_fd = RB_SANDBOX_SECCOMP_FD;
+  argv = rb_sandbox_build_argv (&args, helper_argv, error);
+  if (argv == NULL)
+    {
+      close (*seccomp_fd);
+      *seccomp_fd = -1;
+    }
+  return argv;
 }
 
 /* ---- the watcher ---------------------------------------------------------- */
@@ -191,6 +218,16 @@ rb_isolated_death_error (RbIsolated *self,
     return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                         "Plugin “%s” crashed: its helper process was killed %s",
                         self->path, self->kill_reason);
+  /* Sandboxed, our child is bwrap: it exits with 128 + N when the
+   * helper was killed by signal N. */
+  if (self->sandboxed && WIFEXITED (status) && WEXITSTATUS (status) > 128 &&
+      WEXITSTATUS (status) < 128 + NSIG)
+    {
+      int sig = WEXITSTATUS (status) - 128;
+      return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
+                          "Plugin “%s” crashed: its helper process was killed by signal %d (%s)",
+                          self->path, sig, g_strsignal (sig));
+    }
   if (WIFSIGNALED (status))
     return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                         "Plugin “%s” crashed: its helper process was killed by signal %d (%s)",
@@ -201,6 +238,35 @@ rb_isolated_death_error (RbIsolated *self,
                         self->path, WEXITSTATUS (status));
   return g_error_new (RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
                       "Plugin “%s” crashed: its helper process is gone", self->path);
+}
+
+#define RB_ISOLATED_SANDBOX_EXIT_MS 1000
+
+/* Waits up to @timeout_ms for our child to exit (without reaping it). */
+static void
+rb_isolated_wait_exit (RbIsolated *self,
+                       guint       timeout_ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+
+  if (self->pidfd >= 0)
+    {
+      struct pollfd pfd = { self->pidfd, POLLIN, 0 };
+      gint64 left;
+
+      while ((left = end - g_get_monotonic_time ()) > 0 &&
+             poll (&pfd, 1, (int) ((left + 999) / 1000)) < 0 && errno == EINTR)
+        ;
+      return;
+    }
+  while (g_get_monotonic_time () < end)
+    {
+      siginfo_t info = { 0 };
+
+      if (waitid (P_PID, (id_t) self->pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid != 0)
+        return;
+      g_usleep (1000);
+    }
 }
 
 static gpointer
@@ -240,6 +306,12 @@ rb_isolated_watcher_main (gpointer data)
           break;
         }
     }
+
+  /* Sandboxed, the socket's end comes before bwrap has reported how the
+   * helper ended (an exit status of 128 + N for a signal): give it a
+   * moment, so that the kill below does not replace that status. */
+  if (bad == NULL && self->sandboxed)
+    rb_isolated_wait_exit (self, RB_ISOLATED_SANDBOX_EXIT_MS);
 
   g_mutex_lock (&self->lock);
   if (bad != NULL)
@@ -285,7 +357,8 @@ rb_isolated_control (RbIsolated   *self,
                      guint32       code,
                      const void   *payload,
                      gsize         len,
-                     int           fd,
+                     const int    *fds,
+                     guint         n_fds,
                      guint         timeout_ms,
                      guint32      *out_code,
                      guint32      *out_slot,
@@ -308,7 +381,7 @@ rb_isolated_control (RbIsolated   *self,
   self->control_done = FALSE;
   g_mutex_unlock (&self->lock);
 
-  rb_isolated_send (self, kind, 0, code, id, payload, len, fd);
+  rb_wire_send_fds (self->sock, kind, 0, code, id, payload, len, fds, n_fds);
 
   g_mutex_lock (&self->lock);
   while (!self->control_done && !g_atomic_int_get (&self->dead))
@@ -345,16 +418,18 @@ out:
 
 /* ---- life cycle ------------------------------------------------------------ */
 
-RbIsolated *
-rb_isolated_new (const char               *plugin_path,
-                 const char               *config_json,
-                 gsize                     config_len,
-                 const RbIsolatedOptions  *options,
-                 GError                  **error)
+/* @plugin_path names the plugin in messages; the helper loads it from
+ * there, or from @library_fd when that is not -1. */
+static RbIsolated *
+rb_isolated_start (const char               *plugin_path,
+                   int                       library_fd,
+                   const char               *config_json,
+                   gsize                     config_len,
+                   const RbIsolatedOptions  *options,
+                   GError                  **error)
 {
   g_autoptr(RbIsolated) self = NULL;
   g_autofree char *helper = NULL;
-  g_autofree char *pid_text = NULL;
   g_autofree char *canonical = NULL;
   g_auto(GStrv) envp = NULL;
   g_autoptr(GByteArray) init = NULL;
@@ -362,23 +437,24 @@ rb_isolated_new (const char               *plugin_path,
   RbSpawnJob job = { 0 };
   RbWireInit header = { 0 };
   const char *spin_env;
-  g_autofree char **argv = NULL;
+  g_auto(GStrv) argv = NULL;
+  int seccomp_fd = -1;
   int sv[2];
   int shm_fd;
+  int init_fds[2];
   guint32 code = 0, slot = 0;
   gint spin_us;
 
   g_return_val_if_fail (plugin_path != NULL, NULL);
 
-  canonical = realpath (plugin_path, NULL);
-  if (canonical == NULL)
+  if (library_fd < 0 && (canonical = realpath (plugin_path, NULL)) == NULL)
     {
       int saved_errno = errno;
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
                    "Could not load plugin “%s”: %s", plugin_path, g_strerror (saved_errno));
       return NULL;
     }
-  if (strlen (canonical) + config_len + sizeof header + 1 > RB_WIRE_MAX_PAYLOAD)
+  if ((canonical != NULL ? strlen (canonical) : 0) + config_len + sizeof header + 1 > RB_WIRE_MAX_PAYLOAD)
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CONFIG,
                    "Configuration of plugin “%s” is too large for an isolated plugin (%" G_GSIZE_FORMAT " bytes)",
@@ -441,16 +517,26 @@ rb_isolated_new (const char               *plugin_path,
   self->sock = sv[0];
 
   helper = rb_isolated_helper_path (options != NULL ? options->helper_path : NULL);
-  pid_text = g_strdup_printf ("%d", (int) getpid ());
-  argv = rb_isolated_build_argv (options != NULL ? options->wrapper_argv : NULL, helper, pid_text);
   envp = rb_isolated_helper_environ ();
+  argv = rb_isolated_build_argv (options != NULL ? options->sandbox_bwrap : NULL, helper, canonical,
+                                 envp, &seccomp_fd, error);
+  if (argv == NULL)
+    {
+      close (shm_fd);
+      close (sv[1]);
+      return NULL;
+    }
+  self->sandboxed = seccomp_fd >= 0;
   job.helper = argv[0];
   job.argv = argv;
   job.envp = envp;
   job.fd = sv[1];
+  job.seccomp_fd = seccomp_fd;
   job.memory_limit_mb = options != NULL ? options->memory_limit_mb : 0;
   self->pid = rb_isolated_spawn (&job, error);
   close (sv[1]);
+  if (seccomp_fd >= 0)
+    close (seccomp_fd);
   if (self->pid < 0)
     {
       close (shm_fd);
@@ -461,14 +547,16 @@ rb_isolated_new (const char               *plugin_path,
 
   header.version = RB_WIRE_VERSION;
   header.spin_ns = self->spin_ns;
-  header.path_len = (guint32) strlen (canonical);
+  header.path_len = canonical != NULL ? (guint32) strlen (canonical) : 0;
   init = g_byte_array_new ();
   g_byte_array_append (init, (const guint8 *) &header, sizeof header);
-  g_byte_array_append (init, (const guint8 *) canonical, header.path_len + 1);
+  g_byte_array_append (init, (const guint8 *) (canonical != NULL ? canonical : ""), header.path_len + 1);
   if (config_len > 0)
     g_byte_array_append (init, (const guint8 *) config_json, config_len);
 
-  if (!rb_isolated_control (self, RB_WIRE_INIT, 0, init->data, init->len, shm_fd, 0,
+  init_fds[0] = shm_fd;
+  init_fds[1] = library_fd;
+  if (!rb_isolated_control (self, RB_WIRE_INIT, 0, init->data, init->len, init_fds, library_fd >= 0 ? 2 : 1, 0,
                             &code, &slot, &reply, error))
     {
       close (shm_fd);
@@ -503,6 +591,29 @@ rb_isolated_new (const char               *plugin_path,
   return g_steal_pointer (&self);
 }
 
+RbIsolated *
+rb_isolated_new (const char               *plugin_path,
+                 const char               *config_json,
+                 gsize                     config_len,
+                 const RbIsolatedOptions  *options,
+                 GError                  **error)
+{
+  return rb_isolated_start (plugin_path, -1, config_json, config_len, options, error);
+}
+
+RbIsolated *
+rb_isolated_new_for_fd (const char               *plugin_path,
+                        int                       library_fd,
+                        const char               *config_json,
+                        gsize                     config_len,
+                        const RbIsolatedOptions  *options,
+                        GError                  **error)
+{
+  g_return_val_if_fail (library_fd >= 0, NULL);
+
+  return rb_isolated_start (plugin_path, library_fd, config_json, config_len, options, error);
+}
+
 gboolean
 rb_isolated_has_raw (RbIsolated *self)
 {
@@ -527,7 +638,7 @@ rb_isolated_set_log_level (RbIsolated *self,
 {
   /* Answered, so that the calls that follow see the new level (they
    * travel through the shared region, not the socket). */
-  rb_isolated_control (self, RB_WIRE_SET_LOG_LEVEL, level, NULL, 0, -1, 0, NULL, NULL, NULL, NULL);
+  rb_isolated_control (self, RB_WIRE_SET_LOG_LEVEL, level, NULL, 0, NULL, 0, 0, NULL, NULL, NULL, NULL);
 }
 
 guint8
@@ -535,7 +646,7 @@ rb_isolated_get_state (RbIsolated *self)
 {
   guint32 code = RB_ISOLATED_STATE_GONE;
 
-  if (!rb_isolated_control (self, RB_WIRE_GET_STATE, 0, NULL, 0, -1, 0, &code, NULL, NULL, NULL))
+  if (!rb_isolated_control (self, RB_WIRE_GET_STATE, 0, NULL, 0, NULL, 0, 0, &code, NULL, NULL, NULL))
     return RB_ISOLATED_STATE_GONE;
   return code > G_MAXUINT8 ? RB_ISOLATED_STATE_GONE : (guint8) code;
 }
@@ -546,7 +657,7 @@ rb_isolated_get_rejected_count (RbIsolated *self)
   g_autoptr(GBytes) payload = NULL;
   guint64 count = 0;
 
-  if (rb_isolated_control (self, RB_WIRE_GET_REJECTED, 0, NULL, 0, -1, 0, NULL, NULL, &payload, NULL) &&
+  if (rb_isolated_control (self, RB_WIRE_GET_REJECTED, 0, NULL, 0, NULL, 0, 0, NULL, NULL, &payload, NULL) &&
       g_bytes_get_size (payload) == sizeof count)
     memcpy (&count, g_bytes_get_data (payload, NULL), sizeof count);
   return count;
@@ -589,7 +700,7 @@ rb_isolated_shutdown (RbIsolated  *self,
 
       if (deadline > 0 && left <= 0)
         timed_out = TRUE;
-      else if (!rb_isolated_control (self, RB_WIRE_SHUTDOWN, 0, NULL, 0, -1, (guint) left,
+      else if (!rb_isolated_control (self, RB_WIRE_SHUTDOWN, 0, NULL, 0, NULL, 0, (guint) left,
                                      &code, NULL, NULL, &local_error))
         timed_out = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
     }

@@ -8,7 +8,8 @@ G_BEGIN_DECLS
 /*
  * RbIsolated: one plugin instance running in a helper process
  * (rustbridge-glib-host-1.0), the out-of-process back end that the plugin
- * face uses for RB_ISOLATION_PROCESS. The wire is in
+ * face uses for RB_ISOLATION_PROCESS and, with sandbox_bwrap set,
+ * RB_ISOLATION_SANDBOX (rb-sandbox-private.h). The wire is in
  * rb-isolated-wire-private.h.
  *
  * Contract:
@@ -71,9 +72,11 @@ typedef void (*RbIsolatedDoneFunc) (gpointer      user_data,
 
 typedef struct {
   const char          *helper_path;      /* NULL: $RUSTBRIDGE_HOST_PATH, else libexecdir */
-  /* The SANDBOX hook: a command the helper runs under (absolute path
-   * first, then its arguments; the helper's argv follows), or NULL. */
-  const char * const  *wrapper_argv;
+  /* RB_ISOLATION_SANDBOX: bubblewrap's path (from rb_sandbox_find_bwrap(),
+   * already checked with rb_sandbox_check()), or NULL to run the helper
+   * unsandboxed. The helper then runs under rb_sandbox_build_argv() with
+   * the seccomp filter (rb-sandbox-private.h). */
+  const char          *sandbox_bwrap;
   guint                call_timeout_ms;  /* 0: none */
   guint                memory_limit_mb;  /* 0: none (RLIMIT_AS of the helper) */
   gint                 spin_us;          /* < 0: $RB_ISOLATED_SPIN_US, else 20 */
@@ -83,6 +86,19 @@ typedef struct {
 } RbIsolatedOptions;
 
 RbIsolated *rb_isolated_new             (const char               *plugin_path,
+                                         const char               *config_json,
+                                         gsize                     config_len,
+                                         const RbIsolatedOptions  *options,
+                                         GError                  **error);
+
+/* The same for a library that is not a file: @library_fd, a sealed memfd
+ * (a bundle's verified library, rb_library_lookup_fd()), is passed to the
+ * helper over the socket and loaded there from /proc/self/fd; nothing is
+ * written anywhere, nothing is verified again. @plugin_path only names
+ * the plugin in messages. @library_fd is borrowed (the helper gets its own
+ * copy); sandboxed, no plugin file is bound into the sandbox. */
+RbIsolated *rb_isolated_new_for_fd      (const char               *plugin_path,
+                                         int                       library_fd,
                                          const char               *config_json,
                                          gsize                     config_len,
                                          const RbIsolatedOptions  *options,

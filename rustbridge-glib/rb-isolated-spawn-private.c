@@ -5,8 +5,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -14,6 +12,7 @@
 #include "rb-error.h"
 #include "rb-isolated-spawn-private.h"
 #include "rb-isolated-wire-private.h"
+#include "rb-sandbox-private.h"
 
 #define RB_HOST_NAME "rustbridge-glib-host-1.0"
 
@@ -29,29 +28,22 @@ static void
 rb_spawn_child (RbSpawnJob *job,
                 pid_t       parent)
 {
+  int fds[2] = { job->fd, job->seccomp_fd };
   sigset_t empty;
+  int null_fd;
 
   /* Async-signal-safe calls only from here on. */
-  if (job->fd == RB_WIRE_FD)
-    {
-      if (fcntl (RB_WIRE_FD, F_SETFD, 0) < 0)
-        _exit (127);
-    }
-  else if (dup2 (job->fd, RB_WIRE_FD) < 0)
+  if (rb_sandbox_child_setup_fds (fds, job->seccomp_fd >= 0 ? 2 : 1) < 0)
     _exit (127);
-  if (syscall (SYS_close_range, RB_WIRE_FD + 1, ~0U, 0) < 0)
-    {
-      for (int fd = RB_WIRE_FD + 1; fd < 1024; fd++)
-        close (fd);
-    }
+  null_fd = open ("/dev/null", O_RDONLY);
+  if (null_fd < 0 || (null_fd != STDIN_FILENO && dup2 (null_fd, STDIN_FILENO) < 0))
+    _exit (127);
+  if (null_fd != STDIN_FILENO)
+    close (null_fd);
   if (prctl (PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid () != parent)
     _exit (127);
-  if (job->memory_limit_mb > 0)
-    {
-      struct rlimit limit;
-      limit.rlim_cur = limit.rlim_max = (rlim_t) job->memory_limit_mb * 1024 * 1024;
-      setrlimit (RLIMIT_AS, &limit);
-    }
+  if (rb_sandbox_child_limit_memory (job->memory_limit_mb) < 0)
+    _exit (127);
   sigemptyset (&empty);
   sigprocmask (SIG_SETMASK, &empty, NULL);
   signal (SIGPIPE, SIG_DFL);

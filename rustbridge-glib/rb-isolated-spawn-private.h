@@ -14,10 +14,13 @@ G_BEGIN_DECLS
  * the process (PR_SET_PDEATHSIG follows the thread that forked, not the
  * process), so that the helper dies with the app whichever thread asked.
  * In the child only async-signal-safe calls run: @fd becomes fd 3 (the
- * wire socket), every other fd is closed, RLIMIT_AS is set when
- * @memory_limit_mb is not 0, the signal mask is emptied, and @helper is
- * executed with @argv and @envp (built by the caller before, nothing is
- * allocated after the fork). The caller reaps the child.
+ * wire socket) and @seccomp_fd, when not -1, fd 4 (RB_SANDBOX_SECCOMP_FD:
+ * the filter that bwrap reads), every other fd from 3 up is closed, stdin
+ * becomes /dev/null, the child gets PR_SET_PDEATHSIG (SIGKILL), RLIMIT_AS
+ * is set when @memory_limit_mb is not 0, the signal mask is emptied, and
+ * @helper (the helper itself, or bwrap) is executed with @argv and @envp
+ * (built by the caller before, nothing is allocated after the fork). The
+ * caller reaps the child and closes its copies of @fd and @seccomp_fd.
  */
 
 typedef struct {
@@ -25,6 +28,7 @@ typedef struct {
   char       **argv;
   char       **envp;
   int          fd;
+  int          seccomp_fd;        /* -1: none (not sandboxed) */
   guint        memory_limit_mb;
   pid_t        pid;
   int          saved_errno;

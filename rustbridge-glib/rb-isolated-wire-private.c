@@ -18,38 +18,40 @@
  */
 
 gboolean
-rb_wire_send (int          sock,
-              guint16      kind,
-              guint32      slot,
-              guint32      code,
-              guint64      id,
-              const void  *payload,
-              gsize        len,
-              int          fd)
+rb_wire_send_fds (int          sock,
+                  guint16      kind,
+                  guint32      slot,
+                  guint32      code,
+                  guint64      id,
+                  const void  *payload,
+                  gsize        len,
+                  const int   *fds,
+                  guint        n_fds)
 {
   RbWireHeader header = { (guint32) len, kind, 0, slot, code, id };
   struct iovec iov[2] = { { &header, sizeof header }, { (void *) payload, len } };
   union {
-    char buf[CMSG_SPACE (sizeof (int))];
+    char buf[CMSG_SPACE (sizeof (int) * RB_WIRE_MAX_FDS)];
     struct cmsghdr align;
   } control;
   struct msghdr msg = { 0 };
 
   g_assert (len <= RB_WIRE_MAX_PAYLOAD);
+  g_assert (n_fds <= RB_WIRE_MAX_FDS);
   msg.msg_iov = iov;
   msg.msg_iovlen = len > 0 ? 2 : 1;
-  if (fd >= 0)
+  if (n_fds > 0)
     {
       struct cmsghdr *cmsg;
 
       memset (&control, 0, sizeof control);
       msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
+      msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
       cmsg = CMSG_FIRSTHDR (&msg);
       cmsg->cmsg_level = SOL_SOCKET;
       cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &fd, sizeof (int));
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+      memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
     }
 
   for (;;)
@@ -59,6 +61,19 @@ rb_wire_send (int          sock,
       if (errno != EINTR)
         return FALSE;   /* the helper is gone: the watcher reports it */
     }
+}
+
+gboolean
+rb_wire_send (int          sock,
+              guint16      kind,
+              guint32      slot,
+              guint32      code,
+              guint64      id,
+              const void  *payload,
+              gsize        len,
+              int          fd)
+{
+  return rb_wire_send_fds (sock, kind, slot, code, id, payload, len, &fd, fd >= 0 ? 1 : 0);
 }
 
 /* A sealed memfd holding @data, or -1. */

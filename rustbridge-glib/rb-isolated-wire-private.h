@@ -56,7 +56,9 @@ G_BEGIN_DECLS
 
 typedef enum {
   /* app -> helper */
-  RB_WIRE_INIT = 1,         /* fds: shm; payload: RbWireInit, path, NUL, config */
+  RB_WIRE_INIT = 1,         /* fds: shm, and the library when path_len is 0
+                             * (a sealed memfd); payload: RbWireInit, path,
+                             * NUL, config */
   RB_WIRE_SHUTDOWN,         /* reply: code = 1 if plugin_shutdown() succeeded */
   RB_WIRE_SET_LOG_LEVEL,    /* code = level; empty reply */
   RB_WIRE_GET_STATE,        /* reply: code = state */
@@ -86,7 +88,8 @@ G_STATIC_ASSERT (sizeof (RbWireHeader) == 24);
 typedef struct {
   guint32 version;     /* RB_WIRE_VERSION */
   guint32 spin_ns;     /* how long a waiter spins before it sleeps */
-  guint32 path_len;    /* then path_len bytes, a NUL, and the config JSON */
+  guint32 path_len;    /* then path_len bytes, a NUL, and the config JSON;
+                        * 0: the library is the INIT frame's second fd */
   guint32 reserved;
 } RbWireInit;
 
@@ -281,6 +284,16 @@ gboolean  rb_wire_send          (int          sock,
                                  const void  *payload,
                                  gsize        len,
                                  int          fd);
+/* The same with up to RB_WIRE_MAX_FDS fds. */
+gboolean  rb_wire_send_fds      (int          sock,
+                                 guint16      kind,
+                                 guint32      slot,
+                                 guint32      code,
+                                 guint64      id,
+                                 const void  *payload,
+                                 gsize        len,
+                                 const int   *fds,
+                                 guint        n_fds);
 /* A sealed memfd holding @data, or -1 with errno set. */
 int       rb_wire_sealed_memfd  (const char  *name,
                                  const void  *data,

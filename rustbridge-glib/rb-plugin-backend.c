@@ -7,7 +7,9 @@
 
 #include "rb-enum-types.h"
 #include "rb-error.h"
+#include "rb-library-private.h"
 #include "rb-plugin-private.h"
+#include "rb-sandbox-private.h"
 
 /*
  * RbPlugin's back ends other than the in-process hot path
@@ -32,32 +34,44 @@
 /* ---- SANDBOX -------------------------------------------------------------- */
 
 /*
- * THE SANDBOX HOOK. The command that the SANDBOX mode runs the helper
- * under (an absolute path first, then its arguments; the helper's own
- * argv follows), or NULL to run it as in PROCESS mode. Until the sandbox
- * module (rb-sandbox-private) is wired in, this returns NULL: SANDBOX runs
- * exactly as PROCESS once bwrap has been found. The spawner uses it
- * through RbIsolatedOptions.wrapper_argv (rb-isolated-private.c, where
- * the helper's argv is built).
+ * SANDBOX: the helper runs under bubblewrap with the seccomp filter of
+ * rb-sandbox-private.h. Whatever is missing for that (bwrap, namespaces
+ * on this system, seccomp support in this build) fails the load with
+ * G_IO_ERROR_NOT_SUPPORTED: never a weaker sandbox than documented.
+ *
+ * Returns bwrap's path for RbIsolatedOptions.sandbox_bwrap, or NULL with
+ * @error set.
  */
-static char **
-rb_plugin_sandbox_argv (RbPlugin *self)
-{
-  return NULL;
-}
-
-static gboolean
-rb_plugin_check_sandbox (RbPlugin  *self,
+static char *
+rb_plugin_sandbox_bwrap (RbPlugin  *self,
                          GError   **error)
 {
-  g_autofree char *bwrap = g_find_program_in_path ("bwrap");
+  g_autofree char *bwrap = rb_sandbox_find_bwrap ();
+  g_autoptr(GError) local_error = NULL;
 
-  if (bwrap != NULL)
-    return TRUE;
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-               "Could not load plugin “%s” with isolation “sandbox”: the sandbox is not "
-               "available (bubblewrap, “bwrap”, was not found in PATH)", self->path);
-  return FALSE;
+  if (bwrap == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Could not load plugin “%s” with isolation “sandbox”: the sandbox is not "
+                   "available (bubblewrap, “bwrap”, was not found)", self->path);
+      return NULL;
+    }
+  if (!rb_sandbox_has_seccomp ())
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Could not load plugin “%s” with isolation “sandbox”: the sandbox is not "
+                   "available (this build of rustbridge-glib has no seccomp support: libseccomp "
+                   "was missing when it was built)", self->path);
+      return NULL;
+    }
+  if (!rb_sandbox_check (bwrap, &local_error))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                   "Could not load plugin “%s” with isolation “sandbox”: the sandbox is not "
+                   "available (%s)", self->path, local_error->message);
+      return NULL;
+    }
+  return g_steal_pointer (&bwrap);
 }
 
 gboolean
@@ -67,8 +81,13 @@ rb_plugin_backend_prepare (RbPlugin  *self,
   switch (rb_plugin_config_get_isolation (self->config))
     {
     case RB_ISOLATION_SANDBOX:
-      if (!rb_plugin_check_sandbox (self, error))
-        return FALSE;
+      {
+        /* Early, so that a missing sandbox fails before anything starts;
+         * the check's result is cached (rb_sandbox_check()). */
+        g_autofree char *bwrap = rb_plugin_sandbox_bwrap (self, error);
+        if (bwrap == NULL)
+          return FALSE;
+      }
       G_GNUC_FALLTHROUGH;
     case RB_ISOLATION_PROCESS:
       self->backend = RB_BACKEND_ISOLATED;
@@ -133,17 +152,26 @@ rb_plugin_backend_start_isolated (RbPlugin    *self,
                                   const char  *config_json,
                                   GError     **error)
 {
-  g_auto(GStrv) wrapper = NULL;
+  g_autofree char *bwrap = NULL;
   RbIsolatedOptions options = { 0 };
   RbIsolated *isolated;
+  int library_fd;
 
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
   g_mutex_lock (&self->crash_lock);
   g_clear_error (&self->crash_error);
   g_mutex_unlock (&self->crash_lock);
 
-  wrapper = rb_plugin_sandbox_argv (self);
-  options.wrapper_argv = (const char * const *) wrapper;
+  if (rb_plugin_config_get_isolation (self->config) == RB_ISOLATION_SANDBOX)
+    {
+      bwrap = rb_plugin_sandbox_bwrap (self, error);
+      if (bwrap == NULL)
+        {
+          rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+          return FALSE;
+        }
+    }
+  options.sandbox_bwrap = bwrap;
   options.call_timeout_ms = rb_plugin_config_get_call_timeout_ms (self->config);
   options.memory_limit_mb = rb_plugin_config_get_memory_limit_mb (self->config);
   options.spin_us = -1;
@@ -151,7 +179,16 @@ rb_plugin_backend_start_isolated (RbPlugin    *self,
   options.died_func = rb_plugin_isolated_died;
   options.user_data = self;
 
-  isolated = rb_isolated_new (self->path, config_json, strlen (config_json), &options, error);
+  /* A bundle's library (a registered sealed memfd, RbPlugin:path is its
+   * /proc/self/fd path) goes to the helper as that fd: nothing on disk,
+   * nothing verified again. The image stays open for the life of the
+   * process (rb-library-private.h), so a restart finds it again. */
+  library_fd = rb_library_lookup_fd (self->path);
+  if (library_fd >= 0)
+    isolated = rb_isolated_new_for_fd (self->path, library_fd, config_json, strlen (config_json),
+                                       &options, error);
+  else
+    isolated = rb_isolated_new (self->path, config_json, strlen (config_json), &options, error);
   if (isolated == NULL)
     {
       rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);

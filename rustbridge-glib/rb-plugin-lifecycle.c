@@ -574,8 +574,11 @@ rb_plugin_shutdown_finish (RbPlugin      *self,
  * %RB_PLUGIN_ERROR_CRASHED). This blocks while the plugin stops and
  * starts: on a main thread, use [method@RustBridge.Plugin.restart_async].
  *
- * A plugin loaded from a bundle restarts only while its library file is
- * still there (in-process plugins always can: their library stays mapped).
+ * A plugin loaded from a bundle restarts from the same sealed memfd (in
+ * every isolation mode); one that was extracted to a file (the fallback
+ * where memfds are unavailable) restarts only while that file is still
+ * there when isolated (in-process plugins always can: their library stays
+ * mapped).
  *
  * Returns: %TRUE when the plugin is active again, or %FALSE with @error
  *   set (%RB_PLUGIN_ERROR_INVALID_STATE when the plugin never started or

@@ -9,10 +9,10 @@ G_BEGIN_DECLS
  * RbSandbox: what RB_ISOLATION_SANDBOX adds to RB_ISOLATION_PROCESS. The
  * helper process is started through bubblewrap (bwrap) instead of
  * directly, with a seccomp filter that bwrap installs right before it
- * executes the helper. doc/sandbox.md lists what a sandboxed plugin can
+ * executes the helper. doc/isolation.md lists what a sandboxed plugin can
  * and cannot do.
  *
- * How the spawner uses it (rb-isolated-private.c):
+ * How the spawner uses it (rb-isolated-private.c, rb-isolated-spawn-private.c):
  *
  *   In the app, before forking:
  *     bwrap = rb_sandbox_find_bwrap ();          NULL: fail, NOT_SUPPORTED

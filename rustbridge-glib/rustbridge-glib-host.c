@@ -5,8 +5,8 @@
  * plugin never takes the application with it.
  *
  * Started by rb-isolated-private.c with the app's end of a
- * SOCK_SEQPACKET socketpair on fd 3 (RB_WIRE_FD) and the app's pid as its
- * only argument; the wire is described in rb-isolated-wire-private.h. It
+ * SOCK_SEQPACKET socketpair on fd 3 (RB_WIRE_FD) and its parent's pid as
+ * its only argument (the app's, or 1 inside the sandbox's pid namespace); the wire is described in rb-isolated-wire-private.h. It
  * dies with the application (PR_SET_PDEATHSIG, and EOF on its socket),
  * and exits on anything it does not understand: the app then reports the
  * plugin as crashed.
@@ -219,6 +219,13 @@ serve (guint32 index)
   if (index >= RB_SHM_SLOTS)
     die (2);
   slot = rb_shm_slot (shm, index);
+  /* Acquire, pairing with the app's release store of RB_SLOT_REQUEST
+   * (rb-isolated-call-private.c): the request's fields below were written
+   * before it. The slot may have been answered by another worker's
+   * reply() before it was reused, so the ring's ordering alone does not
+   * cover them. A slot that is not a request is a broken app. */
+  if (atomic_load_explicit (&slot->state, memory_order_acquire) != RB_SLOT_REQUEST)
+    die (2);
   id = slot->id;
   kind = slot->kind;
   flags = slot->flags;
@@ -448,7 +455,8 @@ static void
 init_plugin (const RbWireHeader *header,
              const guint8       *payload,
              gsize               len,
-             int                 shm_fd)
+             int                 shm_fd,
+             int                 library_fd)
 {
   RbWireInit init;
   g_autofree char *path = NULL;
@@ -465,8 +473,16 @@ init_plugin (const RbWireHeader *header,
   if (init.version != RB_WIRE_VERSION || init.path_len > len - sizeof init - 1 ||
       payload[sizeof init + init.path_len] != '\0')
     die (2);
+  /* A path, or (path_len 0) a sealed memfd: a bundle's verified library,
+   * registered as an image so that rb_library_open() loads it from
+   * /proc/self/fd. */
+  if ((init.path_len == 0) != (library_fd >= 0))
+    die (2);
   spin_ns = init.spin_ns;
-  path = g_strndup ((const char *) payload + sizeof init, init.path_len);
+  if (library_fd >= 0)
+    path = rb_library_register_memfd (library_fd, "isolated-helper-library");
+  else
+    path = g_strndup ((const char *) payload + sizeof init, init.path_len);
   config = payload + sizeof init + init.path_len + 1;
   config_len = len - sizeof init - init.path_len - 1;
 
@@ -528,9 +544,9 @@ main (int    argc,
 
   /* INIT first. */
   read_frame (&header, payload, fds, &n_fds);
-  if (header.kind != RB_WIRE_INIT || n_fds != 1)
+  if (header.kind != RB_WIRE_INIT || n_fds < 1 || n_fds > 2)
     die (2);
-  init_plugin (&header, payload, header.len, fds[0]);
+  init_plugin (&header, payload, header.len, fds[0], n_fds == 2 ? fds[1] : -1);
   if (handle == NULL)
     die (0);
 

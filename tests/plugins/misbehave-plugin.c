@@ -37,6 +37,12 @@
  *   alloc.huge            touches {"mb":N} MiB (default 4096) of fresh
  *                         memory; aborts when the allocation fails (a
  *                         memory limit), answers success otherwise
+ *   sandbox.probe         {"read":PATH,"write_dir":DIR}: tries what the
+ *                         sandbox forbids and answers {"inet":B,
+ *                         "read":B,"write":B,"tmp":B,"errors":{...}}: an
+ *                         AF_INET socket, reading PATH, creating a file
+ *                         in DIR (removed again) and one in /tmp
+ *   sandbox.pid           {"pid":N,"ppid":N} as the plugin sees them
  *
  * Raw ids (plugin_call_raw): 1 a good 16-byte reply, 2 len > capacity,
  * 3 NULL data with len > 0, 4 error with NULL text and len > 0, 5 error
@@ -48,6 +54,8 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -56,6 +64,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__ ((visibility ("default")))
@@ -399,6 +408,98 @@ alloc_huge (const char *req, size_t len)
   return str (0, "{\"status\":\"success\",\"payload\":null}");
 }
 
+/* The string value of "key":"..." in @req (no escapes), or NULL. */
+static char *
+request_str (const char *req, size_t len, const char *key)
+{
+  char pattern[64];
+  size_t n = (size_t) snprintf (pattern, sizeof pattern, "\"%s\":\"", key);
+
+  for (size_t i = 0; req != NULL && i + n < len; i++)
+    if (memcmp (req + i, pattern, n) == 0)
+      {
+        const char *start = req + i + n;
+        const char *end = memchr (start, '"', len - i - n);
+        char *value;
+
+        if (end == NULL)
+          return NULL;
+        value = malloc ((size_t) (end - start) + 1);
+        memcpy (value, start, (size_t) (end - start));
+        value[end - start] = '\0';
+        return value;
+      }
+  return NULL;
+}
+
+/* Whether creating (then removing) a file in @dir works; errno in *@err. */
+static bool
+probe_write (const char *dir, int *err)
+{
+  char path[4096];
+  int fd;
+
+  *err = 0;
+  if (dir == NULL)
+    {
+      *err = EINVAL;
+      return false;
+    }
+  snprintf (path, sizeof path, "%s/sandbox-probe-%ld", dir, (long) getpid ());
+  fd = open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      *err = errno;
+      return false;
+    }
+  close (fd);
+  unlink (path);
+  return true;
+}
+
+static RbFfiBuffer
+sandbox_probe (const char *req, size_t len)
+{
+  char *read_path = request_str (req, len, "read");
+  char *write_dir = request_str (req, len, "write_dir");
+  int inet_err = 0, read_err = 0, write_err = 0, tmp_err = 0;
+  bool inet, readable, writable, tmp;
+  char out[512];
+  int fd;
+
+  fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  inet = fd >= 0;
+  if (fd >= 0)
+    close (fd);
+  else
+    inet_err = errno;
+
+  fd = read_path != NULL ? open (read_path, O_RDONLY | O_CLOEXEC) : -1;
+  readable = false;
+  if (fd >= 0)
+    {
+      char c;
+      readable = read (fd, &c, 1) == 1;
+      if (!readable)
+        read_err = errno;
+      close (fd);
+    }
+  else
+    read_err = read_path != NULL ? errno : EINVAL;
+
+  writable = probe_write (write_dir, &write_err);
+  tmp = probe_write ("/tmp", &tmp_err);
+  free (read_path);
+  free (write_dir);
+
+  snprintf (out, sizeof out,
+            "{\"status\":\"success\",\"payload\":{\"inet\":%s,\"read\":%s,\"write\":%s,\"tmp\":%s,"
+            "\"errors\":{\"inet\":%d,\"read\":%d,\"write\":%d,\"tmp\":%d}}}",
+            inet ? "true" : "false", readable ? "true" : "false", writable ? "true" : "false",
+            tmp ? "true" : "false", inet_err, read_err, write_err, tmp_err);
+  return str (0, out);
+}
+
 static RbFfiBuffer
 handle_message (Handle *h, const char *tag, const char *req, size_t len)
 {
@@ -510,6 +611,15 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
     depth_sink = recurse_deep (0);
   if (strcmp (tag, "alloc.huge") == 0)
     return alloc_huge (req, len);
+  if (strcmp (tag, "sandbox.probe") == 0)
+    return sandbox_probe (req, len);
+  if (strcmp (tag, "sandbox.pid") == 0)
+    {
+      char out[128];
+      snprintf (out, sizeof out, "{\"status\":\"success\",\"payload\":{\"pid\":%ld,\"ppid\":%ld}}",
+                (long) getpid (), (long) getppid ());
+      return str (0, out);
+    }
   return str (6, "{\"status\":\"error\",\"error_code\":6,\"error_message\":\"unknown message type\"}");
 }
 

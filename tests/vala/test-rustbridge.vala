@@ -574,6 +574,37 @@ async void test_bundle_trust (string fixture) throws Error {
     }
 }
 
+// ---- isolated plugins ----------------------------------------------------------
+
+// The misbehaving plugin in a helper process: a segfault fails the call
+// with PluginError.CRASHED, the plugin goes FAILED (state-changed,
+// crash-count) and restart_async brings it back; this process lives on.
+async void test_isolated (string misbehave) throws Error {
+    var config = new PluginConfig ();
+    config.isolation = Isolation.PROCESS;
+    var plugin = new Plugin (misbehave, config);
+    drain_start_up ();
+    LifecycleState last = LifecycleState.ACTIVE;
+    uint crash_notifies = 0;
+    plugin.state_changed.connect ((from, to) => last = to);
+    plugin.notify["crash-count"].connect (() => crash_notifies++);
+    check_str (plugin.call ("ok", "{}"), "{\"ok\":true}", "before the crash");
+    try {
+        plugin.call ("crash.segv", "{}");
+        check (false, "no error");
+    } catch (PluginError.CRASHED e) {
+        check ("signal 11" in e.message, "the message names the signal: " + e.message);
+    }
+    iterate_until (() => last == LifecycleState.FAILED);
+    check (plugin.state == LifecycleState.FAILED, "state");
+    check (plugin.crash_count == 1, "crash-count");
+    check (crash_notifies >= 1, "notify::crash-count");
+    yield plugin.restart_async ();
+    check (plugin.state == LifecycleState.ACTIVE, "active after restart");
+    check_str (plugin.call ("ok", "{}"), "{\"ok\":true}", "after the restart");
+    plugin.shutdown ();
+}
+
 // ---- runner ---------------------------------------------------------------------
 
 async void run_all () {
@@ -610,6 +641,14 @@ async void run_all () {
         catch (Error e) { report ("raw-outlives-plugin/" + k, e); }
         try { yield test_async (path); report ("async/" + k, null); }
         catch (Error e) { report ("async/" + k, e); }
+    }
+    var misbehave = Environment.get_variable ("RB_MISBEHAVE_PLUGIN");
+    if (misbehave != null && Environment.get_variable ("RUSTBRIDGE_HOST_PATH") != null) {
+        try { yield test_isolated (misbehave); report ("isolated", null); }
+        catch (Error e) { report ("isolated", e); }
+    } else {
+        n_tests++;
+        print ("ok %d isolated # SKIP no misbehaving plugin or helper\n", n_tests);
     }
     try { test_load_errors (fixture); report ("load-errors", null); }
     catch (Error e) { report ("load-errors", e); }
