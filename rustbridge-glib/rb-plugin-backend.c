@@ -40,7 +40,7 @@
  * through RbIsolatedOptions.wrapper_argv (rb-isolated-private.c, where
  * the helper's argv is built).
  */
-static char **
+char **
 rb_plugin_sandbox_argv (RbPlugin *self)
 {
   return NULL;
