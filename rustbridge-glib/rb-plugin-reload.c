@@ -327,12 +327,10 @@ start_in_process (RbPlugin        *self,
 
   if (bundle == NULL)
     {
-      /* The same mapping (it is never unmapped), a new plugin_init. */
+      /* The same mapping (it is never unmapped): its new instance starts
+       * during the switch (see reload_switch()). */
       next->library = self->library;
-      next->handle = rb_plugin_create_handle (self, self->library, &self->sink, self->path,
-                                              config_json, log_level, error);
-      next->handle_live = next->handle != NULL;
-      return next->handle_live;
+      return TRUE;
     }
 
   {
@@ -345,6 +343,18 @@ start_in_process (RbPlugin        *self,
     if (tmp == NULL || !take_instance (tmp, next, error))
       return FALSE;
     abi = rb_library_get_abi (next->library);
+    if (next->library == self->library)
+      {
+        /* The same library after all (the same file, or the same content
+         * mapped once): the instance proved the bundle loads; the switch
+         * starts the one that serves (see reload_switch()). */
+        if (!abi->plugin_shutdown (next->handle))
+          g_debug ("Reload of plugin “%s”: the probe instance failed to shut down", self->path);
+        rb_library_release_handle (next->library, next->handle);
+        next->handle = NULL;
+        next->handle_live = FALSE;
+        return TRUE;
+      }
     if (next->library != self->library)
       {
         rb_library_add_sink (next->library, &reload->spare);
@@ -394,10 +404,15 @@ notify_by_name (RbPlugin   *self,
 /* Waits for the calls in flight, swaps @next in (what it replaced goes to
  * @old) and lets the waiting calls in. FALSE if the calls did not finish
  * in time: nothing was swapped, the old instance serves again. */
+static void instance_stop (RbPlugin       *self,
+                           RbPluginReload *reload,
+                           Instance       *instance);
+
 static gboolean
 reload_switch (RbPlugin          *self,
                RbPluginReload    *reload,
                RbLifecycleState   from,
+               const char        *config_json,
                Instance          *next,
                Instance          *old,
                GError           **error)
@@ -431,6 +446,28 @@ reload_switch (RbPlugin          *self,
   old->handle_live = self->handle_live;
   old->isolated = self->isolated;
   old->helper = NULL;
+  if (next->isolated == NULL && next->handle == NULL)
+    {
+      /* In process, the same library: its log callback and level are the
+       * library's, and a shutdown clears them for every instance
+       * (doc/plugin-abi.md). So the old instance stops before the new one
+       * starts, while calls wait; a failure leaves the plugin FAILED, as a
+       * restart does. */
+      g_mutex_lock (&self->handle_lock);
+      self->handle_live = FALSE;
+      g_mutex_unlock (&self->handle_lock);
+      instance_stop (self, reload, old);
+      next->handle = rb_plugin_create_handle (self, self->library, &self->sink,
+                                              next->path != NULL ? next->path : self->path,
+                                              config_json, g_atomic_int_get (&self->log_level), error);
+      if (next->handle == NULL)
+        {
+          rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+          reload_end_switch (reload);
+          return FALSE;
+        }
+      next->handle_live = TRUE;
+    }
   for (guint i = 0; i < G_N_ELEMENTS (reload->helpers); i++)
     if (self->isolated != NULL && reload->helpers[i].isolated == self->isolated)
       old->helper = &reload->helpers[i];
@@ -588,7 +625,7 @@ rb_plugin_do_reload (RbPlugin       *self,
       next.bundle_version = g_strdup (rb_bundle_get_version (bundle));
     }
   if (ok)
-    ok = reload_switch (self, reload, state, &next, &old, error);
+    ok = reload_switch (self, reload, state, config_json, &next, &old, error);
   if (ok)
     instance_stop (self, reload, &old);
   else
