@@ -32,6 +32,8 @@ typedef struct _RbPluginReload RbPluginReload;
  *
  * Threads: calls run on any thread; what they read of the struct is set
  * once by init (library, abi, handle, calls, sink) or is atomic (state).
+ * A restart or a reload changes library, abi, handle, isolated and path
+ * only while no call is admitted (rb-plugin-reload.c).
  * Everything else is the owner's (see each field). Signals and
  * notifications go through the relay to the owner context.
  *

@@ -665,10 +665,15 @@ out:
  * `FAILED` or `STOPPED` is started anew from the new source.
  *
  * In process, libraries are never unmapped: a new version's library is
- * mapped next to the old one, and a reload without @bundle makes a new
- * instance of the same mapping. An isolated plugin gets a new helper
- * process; without @bundle it needs its library file, as
- * [method@RustBridge.Plugin.restart] does.
+ * mapped next to the old one. A reload of the library already mapped
+ * (without @bundle, or a bundle with the same library) makes a new
+ * instance of the same mapping; as a library's log callback and level
+ * are shared by its instances and cleared by a shutdown, the old instance
+ * is then shut down before the new one starts: calls wait for that start
+ * too, and if it fails the plugin is left `FAILED`, as after
+ * [method@RustBridge.Plugin.restart]. An isolated plugin gets a new
+ * helper process; without @bundle it needs its library file, as a
+ * restart does.
  *
  * This blocks while the new instance starts: on a main thread, use
  * [method@RustBridge.Plugin.reload_async].
