@@ -228,6 +228,82 @@ test_bundle (gconstpointer data)
   g_string_free (seen.states, TRUE);
 }
 
+/* ---- a call in flight during the switch ---- */
+
+typedef struct {
+  RbPlugin *plugin;
+  guint     sleep_ms;
+  char     *reply;
+  GError   *error;
+} SlowCall;
+
+static gpointer
+slow_call_thread (gpointer data)
+{
+  SlowCall *call = data;
+  g_autofree char *request = g_strdup_printf ("{\"duration_ms\":%u}", call->sleep_ms);
+
+  call->reply = rb_plugin_call (call->plugin, "test.sleep", request, NULL, &call->error);
+  return NULL;
+}
+
+/* A call in flight finishes on the old instance; a reload whose calls in
+ * flight outlast shutdown-timeout-ms is abandoned, the old one serving. */
+static void
+test_in_flight (gconstpointer data)
+{
+  g_autoptr(RbPluginConfig) config = mode_config (MODE (data));
+  g_autoptr(RbBundle) b2 = open_bundle (v2_bundle);
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  SlowCall call = { 0 };
+  GThread *thread;
+  gint64 start;
+
+  rb_plugin_config_set_shutdown_timeout_ms (config, 3000);
+  plugin = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), config, NULL, &error);
+  g_assert_no_error (error);
+
+  /* 300 ms in flight: the reload waits for it, then switches. */
+  call.plugin = plugin;
+  call.sleep_ms = 300;
+  thread = g_thread_new ("slow", slow_call_thread, &call);
+  g_usleep (100 * 1000);
+  start = g_get_monotonic_time ();
+  g_assert_true (rb_plugin_reload (plugin, b2, NULL, &error));
+  g_assert_no_error (error);
+  g_thread_join (thread);
+  g_assert_no_error (call.error);
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":300}");
+  g_clear_pointer (&call.reply, g_free);
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * 1000);
+  g_assert_cmpint (version_of (plugin, &error), ==, 2);
+
+  /* 2 s in flight against a 200 ms timeout: abandoned, version 2 serves. */
+  g_clear_object (&plugin);
+  rb_plugin_config_set_shutdown_timeout_ms (config, 200);
+  plugin = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), config, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (rb_plugin_reload (plugin, b2, NULL, &error));
+  call.plugin = plugin;
+  call.sleep_ms = 2000;
+  thread = g_thread_new ("slow", slow_call_thread, &call);
+  g_usleep (100 * 1000);
+  {
+    g_autoptr(RbBundle) b1 = open_bundle (v1_bundle);
+
+    g_assert_false (rb_plugin_reload (plugin, b1, NULL, &error));
+  }
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+  g_assert_cmpint (version_of (plugin, &error), ==, 2);
+  g_assert_no_error (error);
+  g_thread_join (thread);
+  g_assert_no_error (call.error);
+  g_clear_pointer (&call.reply, g_free);
+}
+
 /* ---- failures leave the old instance serving ---- */
 
 static void
@@ -612,11 +688,13 @@ main (int argc, char **argv)
       g_autofree char *same = g_strdup_printf ("/reload/%s/same-source", name);
       g_autofree char *bundle = g_strdup_printf ("/reload/%s/bundle", name);
       g_autofree char *failed = g_strdup_printf ("/reload/%s/failed", name);
+      g_autofree char *in_flight = g_strdup_printf ("/reload/%s/in-flight", name);
       g_autofree char *stress = g_strdup_printf ("/reload/%s/live-stress", name);
 
       g_test_add_data_func (same, data, test_same_source);
       g_test_add_data_func (bundle, data, test_bundle);
       g_test_add_data_func (failed, data, test_failed);
+      g_test_add_data_func (in_flight, data, test_in_flight);
       g_test_add_data_func (stress, data, test_live_stress);
     }
   g_test_add_func ("/reload/live-failed", test_live_failed);
