@@ -2,17 +2,16 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <langinfo.h>
 #include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <archive.h>
 #include <archive_entry.h>
 
 #include "rb-archive-private.h"
+#include "rb-archive-source-private.h"
 #include "rb-archive-test-private.h"
 #include "rb-names-private.h"
 #include "rb-error.h"
@@ -42,8 +41,6 @@
 /* No bundle needs longer entry names; bounds the index's memory. */
 #define MAX_NAME_LEN     1024
 
-#define READ_BLOCK       (128 * 1024)
-
 typedef struct _RbArchiveEntry {
   char     *name;
   guint64   size;        /* uncompressed, as declared */
@@ -54,9 +51,8 @@ typedef struct _RbArchiveEntry {
 } Entry;
 
 struct _RbArchive {
-  int         fd;
+  RbArchiveSource *source;
   char       *path;      /* for messages */
-  struct stat st;        /* the file as it was checked */
   guint64     file_size;
   GPtrArray  *entries;   /* Entry, central-directory order, directories too */
   GPtrArray  *by_offset; /* the same entries in file order (libarchive's) */
@@ -128,10 +124,8 @@ read_at (RbArchive  *self,
                     "(truncated?)", offset);
   while (len > 0)
     {
-      ssize_t n = pread (self->fd, p, len, (off_t) offset);
+      gssize n = rb_archive_source_read (self->source, offset, p, len);
 
-      if (n < 0 && errno == EINTR)
-        continue;
       if (n <= 0)
         {
           int saved = errno;
@@ -562,82 +556,6 @@ scan_central_directory (RbArchive  *self,
   return TRUE;
 }
 
-/* ------------------------------------------------------------------ */
-/* libarchive over our file descriptor                                 */
-
-typedef struct {
-  int      fd;
-  guint64  offset;
-  guint64  size;
-  guint8  *buffer;
-} Reader;
-
-static la_ssize_t
-reader_read (struct archive  *a,
-             void            *data,
-             const void     **buffer)
-{
-  Reader *reader = data;
-  ssize_t n;
-
-  do
-    n = pread (reader->fd, reader->buffer, READ_BLOCK, (off_t) reader->offset);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    {
-      int saved = errno;
-      archive_set_error (a, saved, "%s", g_strerror (saved));
-      return -1;
-    }
-  reader->offset += (guint64) n;
-  *buffer = reader->buffer;
-  return n;
-}
-
-static la_int64_t
-reader_seek (struct archive *a,
-             void           *data,
-             la_int64_t      offset,
-             int             whence)
-{
-  Reader *reader = data;
-  gint64 base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? (gint64) reader->offset : (gint64) reader->size;
-
-  /* base is at most the file size; offset comes from the archive. */
-  if (offset < -base || offset > G_MAXINT64 - base)
-    return ARCHIVE_FATAL;
-  reader->offset = (guint64) (base + offset);
-  return (la_int64_t) reader->offset;
-}
-
-static la_int64_t
-reader_skip (struct archive *a,
-             void           *data,
-             la_int64_t      request)
-{
-  Reader *reader = data;
-  guint64 left = reader->size > reader->offset ? reader->size - reader->offset : 0;
-  guint64 skip = MIN ((guint64) MAX (request, 0), left);
-
-  reader->offset += skip;
-  return (la_int64_t) skip;
-}
-
-static void
-reader_free (Reader *reader)
-{
-  g_free (reader->buffer);
-  g_free (reader);
-}
-
-static int
-reader_close (struct archive *a,
-              void           *data)
-{
-  reader_free (data);
-  return ARCHIVE_OK;
-}
-
 /* Locales with a UTF-8 LC_CTYPE, tried in turn (a test empties the list). */
 static const char * const default_utf8_locales[] = { "C.UTF-8", "C.utf8", "en_US.UTF-8", NULL };
 static const char * const *utf8_locales = default_utf8_locales;
@@ -694,23 +612,13 @@ next_entry (struct archive         *a,
 }
 
 /* libarchive reads the central directory and local headers again each
- * time it opens: they must still be the bytes that were checked. A file
- * rewritten in place shows in its size or modification time, and in its
- * change time even when the modification time is set back. The change
- * time also moves when a link to the file comes or goes (the file was
- * replaced by another, which does not touch the bytes we read): it only
- * counts while the number of links stays the same. */
+ * time it opens: they must still be the bytes that were checked
+ * (rb_archive_source_unchanged()). */
 static gboolean
 file_unchanged (RbArchive  *self,
                 GError    **error)
 {
-  struct stat now;
-
-  if (fstat (self->fd, &now) != 0 ||
-      now.st_dev != self->st.st_dev || now.st_ino != self->st.st_ino || now.st_size != self->st.st_size ||
-      now.st_mtim.tv_sec != self->st.st_mtim.tv_sec || now.st_mtim.tv_nsec != self->st.st_mtim.tv_nsec ||
-      (now.st_nlink == self->st.st_nlink &&
-       (now.st_ctim.tv_sec != self->st.st_ctim.tv_sec || now.st_ctim.tv_nsec != self->st.st_ctim.tv_nsec)))
+  if (!rb_archive_source_unchanged (self->source))
     {
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_ARCHIVE,
                    "Bundle “%s” changed since it was opened", self->path);
@@ -778,7 +686,6 @@ open_reader (RbArchive  *self,
              GError    **error)
 {
   struct archive *a;
-  Reader *reader;
 
   if (!file_unchanged (self, error))
     return NULL;
@@ -789,20 +696,10 @@ open_reader (RbArchive  *self,
                shown, default_utf8_locales[0]);
       return NULL;
     }
-  reader = g_new0 (Reader, 1);
   a = archive_read_new ();
-
-  reader->fd = self->fd;
-  reader->size = self->file_size;
-  reader->buffer = g_malloc (READ_BLOCK);
-
   /* Only the central-directory reader: it sees what we checked. */
   archive_read_support_format_zip_seekable (a);
-  archive_read_set_callback_data (a, reader);
-  archive_read_set_read_callback (a, reader_read);
-  archive_read_set_seek_callback (a, reader_seek);
-  archive_read_set_skip_callback (a, reader_skip);
-  archive_read_set_close_callback (a, reader_close);
+  rb_archive_source_attach (self->source, a);
   if (archive_read_open1 (a) != ARCHIVE_OK)
     {
       libarchive_error (self, a, NULL, "unreadable", error);
@@ -913,13 +810,38 @@ rb_archive_free (RbArchive *self)
 {
   if (self == NULL)
     return;
-  if (self->fd >= 0)
-    close (self->fd);
+  g_clear_pointer (&self->source, rb_archive_source_free);
   g_free (self->path);
   g_clear_pointer (&self->by_name, g_hash_table_unref);
   g_clear_pointer (&self->by_offset, g_ptr_array_unref);
   g_clear_pointer (&self->entries, g_ptr_array_unref);
   g_free (self);
+}
+
+static RbArchive *
+archive_new (char *path)
+{
+  RbArchive *self = g_new0 (RbArchive, 1);
+
+  self->path = path;
+  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  return self;
+}
+
+static RbArchive *
+archive_check (RbArchive  *self,
+               guint       max_entries,
+               guint64     max_total_size,
+               GError    **error)
+{
+  g_autoptr(RbArchive) owned = self;
+
+  self->file_size = rb_archive_source_get_size (self->source);
+  if (!scan_central_directory (self, max_entries, max_total_size, error) ||
+      !cross_check (self, error))
+    return NULL;
+  return g_steal_pointer (&owned);
 }
 
 RbArchive *
@@ -928,32 +850,34 @@ rb_archive_open (const char  *path,
                  guint64      max_total_size,
                  GError     **error)
 {
-  g_autoptr(RbArchive) self = g_new0 (RbArchive, 1);
+  g_autoptr(RbArchive) self = archive_new (rb_names_escape (path, -1, G_MAXSIZE));
 
-  self->path = rb_names_escape (path, -1, G_MAXSIZE);
-  self->entries = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
-  self->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
-  self->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (self->fd < 0)
+  self->source = rb_archive_source_open_file (path);
+  if (self->source == NULL)
     {
       int saved = errno;
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Could not open bundle “%s”: %s", self->path, g_strerror (saved));
+      if (saved != 0)
+        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
+                     "Could not open bundle “%s”: %s", self->path, g_strerror (saved));
+      else
+        g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
+                     "Bundle “%s” is not a regular file", self->path);
       return NULL;
     }
-  if (fstat (self->fd, &self->st) != 0 || !S_ISREG (self->st.st_mode))
-    {
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
-                   "Bundle “%s” is not a regular file", self->path);
-      return NULL;
-    }
-  self->file_size = (guint64) self->st.st_size;
+  return archive_check (g_steal_pointer (&self), max_entries, max_total_size, error);
+}
 
-  if (!scan_central_directory (self, max_entries, max_total_size, error) ||
-      !cross_check (self, error))
-    return NULL;
-  return g_steal_pointer (&self);
+RbArchive *
+rb_archive_open_bytes (GBytes      *bytes,
+                       const char  *name,
+                       guint        max_entries,
+                       guint64      max_total_size,
+                       GError     **error)
+{
+  RbArchive *self = archive_new (g_strdup (name));
+
+  self->source = rb_archive_source_new_bytes (bytes);
+  return archive_check (self, max_entries, max_total_size, error);
 }
 
 GStrv
@@ -1201,8 +1125,8 @@ rb_archive_test_entry_swap_name (RbArchiveEntry *entry,
 gboolean
 rb_archive_test_restat (RbArchive *self)
 {
-  if (fstat (self->fd, &self->st) != 0)
+  if (!rb_archive_source_restat (self->source))
     return FALSE;
-  self->file_size = (guint64) self->st.st_size;
+  self->file_size = rb_archive_source_get_size (self->source);
   return TRUE;
 }

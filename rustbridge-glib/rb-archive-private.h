@@ -55,6 +55,13 @@ RbArchive *rb_archive_open           (const char          *path,
                                       guint                max_entries,
                                       guint64              max_total_size,
                                       GError             **error);
+/* The same checks on an archive in memory, read in place; @name names it
+ * in messages. */
+RbArchive *rb_archive_open_bytes     (GBytes              *bytes,
+                                      const char          *name,
+                                      guint                max_entries,
+                                      guint64              max_total_size,
+                                      GError             **error);
 void       rb_archive_free           (RbArchive           *self);
 
 /* Regular files only, in central-directory order. */

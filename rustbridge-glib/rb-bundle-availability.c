@@ -61,10 +61,7 @@ rb_bundle_availability_check (RbBundle  *self,
   if (self->verify_mode == RB_VERIFY_MODE_SKIP)
     return TRUE;
 
-  source = (RbBundleSource) {
-    self->archive, self->manifest, self->path, self->verify_mode, self->public_key, self->trusted_keys_dir,
-    self->trust_embedded_key, self->max_library_size, &self->notices,
-  };
+  source = rb_bundle_get_source (self);
   if (!rb_bundle_verify_manifest (&source, error))
     return FALSE;
   signature = g_strconcat (resolved->library, ".minisig", NULL);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -356,7 +357,7 @@ rb_bundle_verify_library (const RbBundleSource     *source,
 
   crypto_hash_sha256_init (&sink.sha256);
   crypto_generichash_init (&sink.blake2b, NULL, 0, sizeof prehash);
-  if (check && !signature.prehashed && fd < 0)
+  if (check && !signature.prehashed && fd < 0 && written_path == NULL)
     {
       /* A legacy signature covers the bytes themselves: without a file to
        * map, they are held in memory, within the cap of every such read. */
@@ -428,6 +429,121 @@ rb_bundle_verify_checksum (const char   *expected,
 
   crypto_hash_sha256 (digest, data, len);
   return checksum_matches (expected, digest);
+}
+
+char *
+rb_bundle_verify_digest_hex (const char *checksum)
+{
+  if (g_ascii_strncasecmp (checksum, "sha256:", 7) == 0)
+    checksum += 7;
+  return g_ascii_strdown (checksum, -1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sealed memfds                                                       */
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC       0x0001U
+#endif
+#ifndef MFD_ALLOW_SEALING
+#define MFD_ALLOW_SEALING 0x0002U
+#endif
+/* Linux 6.3: asks for an executable memfd where vm.memfd_noexec makes
+ * them non-executable by default; older kernels refuse the flag. */
+#ifndef MFD_EXEC
+#define MFD_EXEC          0x0010U
+#endif
+#define ALL_SEALS (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL)
+
+/* Forcing the fallback is for tests (doc/bundles.md). */
+#define NO_MEMFD_ENV "RUSTBRIDGE_NO_MEMFD"
+
+static int
+create_memfd (const char  *file_name,
+              GError     **error)
+{
+  g_autofree char *name = g_strdup_printf ("rustbridge:%s", file_name);
+  int fd;
+
+  if (g_getenv (NO_MEMFD_ENV) != NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "memfd_create() not tried (" NO_MEMFD_ENV " is set)");
+      return -1;
+    }
+  fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+  if (fd < 0 && errno == EINVAL)
+    fd = memfd_create (name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "memfd_create() failed: %s", g_strerror (saved));
+    }
+  return fd;
+}
+
+/* Seals @fd and checks that the loader may map it for execution (a
+ * policy may forbid executable memfds: vm.memfd_noexec, an LSM). */
+static gboolean
+seal_memfd (int      fd,
+            GError **error)
+{
+  long page = sysconf (_SC_PAGESIZE);
+  void *probe;
+
+  if (fcntl (fd, F_ADD_SEALS, ALL_SEALS) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "sealing the memfd failed: %s", g_strerror (saved));
+      return FALSE;
+    }
+  probe = mmap (NULL, (size_t) (page > 0 ? page : 4096), PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+  if (probe == MAP_FAILED)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                   "the memfd may not be mapped for execution: %s", g_strerror (saved));
+      return FALSE;
+    }
+  munmap (probe, (size_t) (page > 0 ? page : 4096));
+  return TRUE;
+}
+
+int
+rb_bundle_verify_to_memfd (const RbBundleSource     *source,
+                           const RbManifestVariant  *variant,
+                           GCancellable             *cancellable,
+                           gboolean                 *unavailable,
+                           GError                  **error)
+{
+  g_autofree char *path = NULL;
+  int fd;
+
+  *unavailable = FALSE;
+  if (!rb_bundle_verify_manifest (source, error))
+    return -1;
+  fd = create_memfd (variant->file_name, error);
+  if (fd < 0)
+    {
+      *unavailable = TRUE;
+      return -1;
+    }
+  /* For a legacy signature, read back through the memfd's own path. */
+  path = g_strdup_printf ("/proc/self/fd/%d", fd);
+  if (!rb_bundle_verify_library (source, variant, fd, path, cancellable, error))
+    {
+      close (fd);
+      return -1;
+    }
+  if (!seal_memfd (fd, error))
+    {
+      *unavailable = TRUE;
+      close (fd);
+      return -1;
+    }
+  return fd;
 }
 
 /* ------------------------------------------------------------------ */

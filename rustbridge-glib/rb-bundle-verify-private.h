@@ -16,9 +16,10 @@
  *   MESSAGE (never a WARNING: bundles are untrusted), once per bundle, file
  *   and reason.
  * - The library is streamed out of the archive through SHA-256 (the
- *   manifest's checksum) and BLAKE2b (prehashed signatures), into a file
- *   or nowhere, never held whole except for a legacy signature checked
- *   without a file (then at most RB_ARCHIVE_MAX_READ_SIZE).
+ *   manifest's checksum) and BLAKE2b (prehashed signatures), into a file,
+ *   a memfd that is sealed once written, or nowhere; never held whole
+ *   except for a legacy signature checked without a file (then at most
+ *   RB_ARCHIVE_MAX_READ_SIZE).
  * - Files are created exclusively (never replacing a file, never through
  *   a link), and on any failure nothing is left behind.
  *
@@ -61,8 +62,10 @@ gboolean  rb_bundle_verify_manifest  (const RbBundleSource     *source,
                                       GError                  **error);
 
 /* Streams @variant's library through the hashes (and into @fd unless it
- * is -1, then @written_path is that file), and checks its checksum and
- * signature. The manifest's signature is not checked here. */
+ * is -1), and checks its checksum and signature. @written_path, if not
+ * NULL, is a file with the same bytes once the checksum matched (@fd's,
+ * or an image of them): a legacy signature is checked against it rather
+ * than a copy in memory. The manifest's signature is not checked here. */
 gboolean  rb_bundle_verify_library   (const RbBundleSource     *source,
                                       const RbManifestVariant  *variant,
                                       int                       fd,
@@ -78,6 +81,22 @@ char     *rb_bundle_verify_extract   (const RbBundleSource     *source,
                                       const char               *dir,
                                       GCancellable             *cancellable,
                                       GError                  **error);
+
+/* Checks the manifest's signature and streams the verified library of
+ * @variant into a new memfd (close-on-exec), sealed against any change
+ * (write, grow, shrink, further seals) and checked to be mappable for
+ * execution. Returns the memfd, or -1 with @error set and nothing left
+ * behind; *unavailable is then TRUE if memfds could not be made, sealed
+ * or executed here (@error says which), FALSE if the bundle failed. */
+int       rb_bundle_verify_to_memfd  (const RbBundleSource     *source,
+                                      const RbManifestVariant  *variant,
+                                      GCancellable             *cancellable,
+                                      gboolean                 *unavailable,
+                                      GError                  **error);
+
+/* The lowercase hex of a checksum as the manifest writes it
+ * ("sha256:<hex>" or "<hex>"). */
+char     *rb_bundle_verify_digest_hex (const char              *checksum);
 
 /* TRUE if SHA-256 of @data matches @expected ("sha256:<hex>" or "<hex>"). */
 gboolean  rb_bundle_verify_checksum  (const char               *expected,

@@ -94,14 +94,14 @@ enum {
   PROP_MAX_TOTAL_SIZE,
   PROP_MAX_ENTRIES,
   PROP_AVAILABLE,           /* rb-bundle-availability.c */
+  PROP_EXTRACTION_DIR,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-/* What the checks of rb-bundle-verify-private.h read, for one call. */
-static RbBundleSource
-bundle_source (RbBundle *self)
+RbBundleSource
+rb_bundle_get_source (RbBundle *self)
 {
   RbBundleSource source = {
     self->archive, self->manifest, self->path, self->verify_mode, self->public_key, self->trusted_keys_dir,
@@ -135,23 +135,51 @@ rb_bundle_initable_init (GInitable     *initable,
 
   if (!rb_minisign_init (&self->init_error))
     goto fail;
-  if (self->file == NULL || (path = g_file_get_path (self->file)) == NULL)
+  if (self->bytes == NULL && self->resource_path == NULL && self->file != NULL &&
+      g_file_has_uri_scheme (self->file, "resource"))
+    {
+      g_autofree char *uri = g_file_get_uri (self->file);
+      self->resource_path = g_uri_unescape_string (uri + strlen ("resource://"), NULL);
+    }
+  if (self->resource_path != NULL)
+    {
+      /* Compiled-in resources are static data: not copied. */
+      g_autofree char *uri = g_strconcat ("resource://", self->resource_path, NULL);
+      g_autoptr(GError) local = NULL;
+
+      self->path = rb_names_escape (uri, -1, G_MAXSIZE);
+      self->bytes = g_resources_lookup_data (self->resource_path, G_RESOURCE_LOOKUP_FLAGS_NONE, &local);
+      if (self->bytes == NULL)
+        {
+          g_set_error (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
+                       "Bundle “%s” is not in the application's resources: %s", self->path, local->message);
+          goto fail;
+        }
+    }
+  else if (self->bytes != NULL)
+    self->path = g_strdup_printf ("(in memory, %" G_GSIZE_FORMAT " bytes)", g_bytes_get_size (self->bytes));
+  else if (self->file == NULL || (path = g_file_get_path (self->file)) == NULL)
     {
       g_set_error_literal (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                            "No local bundle file was given");
       goto fail;
     }
-  self->path = rb_names_escape (path, -1, G_MAXSIZE);
+  else
+    self->path = rb_names_escape (path, -1, G_MAXSIZE);
   if (g_cancellable_set_error_if_cancelled (cancellable, &self->init_error))
     goto fail;
-  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  if (path != NULL && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
     {
       g_set_error (&self->init_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_NOT_FOUND,
                    "Bundle “%s” does not exist or is not a regular file", self->path);
       goto fail;
     }
 
-  self->archive = rb_archive_open (path, self->max_entries, self->max_total_size, &self->init_error);
+  if (self->bytes != NULL)
+    self->archive = rb_archive_open_bytes (self->bytes, self->path, self->max_entries, self->max_total_size,
+                                           &self->init_error);
+  else
+    self->archive = rb_archive_open (path, self->max_entries, self->max_total_size, &self->init_error);
   if (self->archive == NULL)
     goto fail;
 
@@ -186,7 +214,8 @@ rb_bundle_initable_iface_init (GInitableIface *iface)
 
 /**
  * rb_bundle_new_for_file:
- * @file: the `.rbp` file (a local file)
+ * @file: the `.rbp` file: a local file, or a `resource://` one (see
+ *   [ctor@RustBridge.Bundle.new_for_resource])
  * @cancellable: (nullable): a #GCancellable
  * @error: return location for a #GError
  *
@@ -227,6 +256,89 @@ rb_bundle_new_for_path (const char    *path,
 
   file = g_file_new_for_path (path);
   return rb_bundle_new_for_file (file, cancellable, error);
+}
+
+/* Opens a bundle whose fields the constructor set. */
+static RbBundle *
+bundle_init_new (RbBundle  *self,
+                 GError   **error)
+{
+  if (!g_initable_init (G_INITABLE (self), NULL, error))
+    {
+      g_object_unref (self);
+      return NULL;
+    }
+  return self;
+}
+
+/**
+ * rb_bundle_new_for_bytes:
+ * @bytes: the whole `.rbp` file
+ * @error: return location for a #GError
+ *
+ * Opens a bundle held in memory, as [ctor@RustBridge.Bundle.new_for_file]
+ * opens a file: the same checks, the same limits, and the same API
+ * afterwards. The bundle keeps a reference to @bytes and reads them in
+ * place (they are never copied whole); loading a library from it writes
+ * nothing to the file system either (see
+ * [method@RustBridge.Bundle.load_plugin]).
+ *
+ * [property@RustBridge.Bundle:file] is %NULL, and messages name the
+ * bundle “(in memory, N bytes)”.
+ *
+ * Returns: (transfer full): the bundle, or %NULL with @error set
+ */
+RbBundle *
+rb_bundle_new_for_bytes (GBytes  *bytes,
+                         GError **error)
+{
+  RbBundle *self;
+
+  g_return_val_if_fail (bytes != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (RB_TYPE_BUNDLE, NULL);
+  self->bytes = g_bytes_ref (bytes);
+  return bundle_init_new (self, error);
+}
+
+/**
+ * rb_bundle_new_for_resource:
+ * @resource_path: the bundle's path in the application's registered
+ *   resources (#GResource), e.g. `/org/example/App/plugins/hello.rbp`
+ * @error: return location for a #GError
+ *
+ * Opens a bundle embedded in the application's resources, as GNOME
+ * applications ship their assets. A compiled-in resource is read in place
+ * (the bundle is not copied), so do not mark it `compressed="true"` in
+ * the `.gresource.xml` (a bundle is compressed already, and a compressed
+ * resource would be inflated into memory whole).
+ *
+ * [property@RustBridge.Bundle:file] is the `resource://` #GFile of
+ * @resource_path, and messages name the bundle by that URI. A missing
+ * resource is %RB_BUNDLE_ERROR_NOT_FOUND; otherwise everything is as with
+ * [ctor@RustBridge.Bundle.new_for_file].
+ *
+ * Returns: (transfer full): the bundle, or %NULL with @error set
+ */
+RbBundle *
+rb_bundle_new_for_resource (const char  *resource_path,
+                            GError     **error)
+{
+  g_autofree char *escaped = NULL;
+  g_autofree char *uri = NULL;
+  g_autoptr(GFile) file = NULL;
+  RbBundle *self;
+
+  g_return_val_if_fail (resource_path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  escaped = g_uri_escape_string (resource_path, G_URI_RESERVED_CHARS_ALLOWED_IN_PATH, FALSE);
+  uri = g_strconcat ("resource://", escaped, NULL);
+  file = g_file_new_for_uri (uri);
+  self = g_object_new (RB_TYPE_BUNDLE, "file", file, NULL);
+  self->resource_path = g_strdup (resource_path);
+  return bundle_init_new (self, error);
 }
 
 /**
@@ -361,7 +473,7 @@ rb_bundle_verify (RbBundle      *self,
   resolved = rb_manifest_resolve_variant (self->manifest, variant, error);
   if (resolved == NULL || !rb_manifest_check_framework (self->manifest, resolved, error))
     return FALSE;
-  source = bundle_source (self);
+  source = rb_bundle_get_source (self);
   return rb_bundle_verify_manifest (&source, error) &&
          rb_bundle_verify_library (&source, resolved, -1, NULL, cancellable, error);
 }
@@ -406,7 +518,7 @@ rb_bundle_extract_library (RbBundle      *self,
     return NULL;
   if (private_dir)
     {
-      dir = g_dir_make_tmp ("rustbridge-XXXXXX", error);
+      dir = rb_bundle_make_private_dir (NULL, resolved->file_name, error);
       if (dir == NULL)
         return NULL;
     }
@@ -417,7 +529,7 @@ rb_bundle_extract_library (RbBundle      *self,
       return NULL;
     }
 
-  source = bundle_source (self);
+  source = rb_bundle_get_source (self);
   target = rb_bundle_verify_extract (&source, resolved, dir, cancellable, error);
   if (target == NULL)
     {
@@ -426,214 +538,6 @@ rb_bundle_extract_library (RbBundle      *self,
       return NULL;
     }
   return g_file_new_for_path (target);
-}
-
-static void
-remove_extracted (const char *path)
-{
-  g_autofree char *dir = g_path_get_dirname (path);
-
-  g_unlink (path);
-  g_rmdir (dir);
-}
-
-/**
- * rb_bundle_load_plugin:
- * @self: a #RbBundle
- * @variant: (nullable): a variant, or %NULL for the default one
- * @config: (nullable): the plugin configuration, or %NULL for the defaults
- * @cancellable: (nullable): a #GCancellable
- * @error: return location for a #GError
- *
- * Verifies and extracts the current platform's library into a new private
- * directory, loads it with [ctor@RustBridge.Plugin.new] and records the
- * bundle's name and version on the plugin. The extracted file and its
- * directory are removed as soon as the library is mapped (or loading
- * failed): the mapping stays valid, and nothing is left on disk, even if
- * the process later crashes.
- *
- * Returns: (transfer full): the active plugin, or %NULL with @error set
- */
-RbPlugin *
-rb_bundle_load_plugin (RbBundle        *self,
-                       const char      *variant,
-                       RbPluginConfig  *config,
-                       GCancellable    *cancellable,
-                       GError         **error)
-{
-  g_autoptr(GFile) library = NULL;
-  g_autofree char *path = NULL;
-  RbPlugin *plugin;
-
-  g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  g_return_val_if_fail (config == NULL || RB_IS_PLUGIN_CONFIG (config), NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  library = rb_bundle_extract_library (self, variant, NULL, cancellable, error);
-  if (library == NULL)
-    return NULL;
-  path = g_file_get_path (library);
-  plugin = rb_plugin_new (path, config, cancellable, error);
-  remove_extracted (path);
-  if (plugin != NULL)
-    rb_plugin_set_bundle_info (plugin, rb_bundle_get_name (self), rb_bundle_get_version (self));
-  return plugin;
-}
-
-typedef struct {
-  char           *variant;
-  RbPluginConfig *config;
-  char           *path;    /* the extracted library */
-} LoadData;
-
-/* The destroy notify of an extracted library's path: whoever drops it
- * (a cancelled task, or one never dispatched) removes the file too. */
-static void
-extracted_free (char *path)
-{
-  remove_extracted (path);
-  g_free (path);
-}
-
-static void
-load_data_free (LoadData *data)
-{
-  g_clear_pointer (&data->path, extracted_free);
-  g_free (data->variant);
-  g_clear_object (&data->config);
-  g_free (data);
-}
-
-static void
-load_extract_thread (GTask        *task,
-                     gpointer      source_object,
-                     gpointer      task_data,
-                     GCancellable *cancellable)
-{
-  LoadData *data = task_data;
-  GError *error = NULL;
-  g_autoptr(GFile) library = rb_bundle_extract_library (source_object, data->variant, NULL,
-                                                        cancellable, &error);
-
-  if (library == NULL)
-    g_task_return_error (task, error);
-  else
-    g_task_return_pointer (task, g_file_get_path (library), (GDestroyNotify) extracted_free);
-}
-
-static void
-load_plugin_ready (GObject      *source,
-                   GAsyncResult *result,
-                   gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  RbBundle *self = g_task_get_source_object (task);
-  LoadData *data = g_task_get_task_data (task);
-  GError *error = NULL;
-  RbPlugin *plugin = rb_plugin_new_finish (result, &error);
-
-  /* Mapped (or not loadable): the file goes before the caller hears of
-   * it, as in the synchronous load. */
-  g_clear_pointer (&data->path, extracted_free);
-  if (plugin == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  rb_plugin_set_bundle_info (plugin, rb_bundle_get_name (self), rb_bundle_get_version (self));
-  /* Its start-up events wait until our caller has it too. */
-  rb_plugin_hold_start_up_until (plugin, task);
-  g_task_return_pointer (task, plugin, g_object_unref);
-}
-
-static void
-load_extracted (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  g_autoptr(GTask) task = user_data;
-  LoadData *data = g_task_get_task_data (task);
-  GCancellable *cancellable;
-  GError *error = NULL;
-
-  /* A cancelled task drops its extracted library (extracted_free())
-   * rather than hand it out. */
-  data->path = g_task_propagate_pointer (G_TASK (result), &error);
-  if (data->path == NULL)
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-  /* Created from this (the caller's) context, so the plugin's signals go
-   * there; the library file is removed once it is loaded, or with the
-   * task data. */
-  cancellable = g_task_get_cancellable (task);
-  rb_plugin_new_async (data->path, data->config, G_PRIORITY_DEFAULT,
-                       cancellable, load_plugin_ready, g_steal_pointer (&task));
-}
-
-/**
- * rb_bundle_load_plugin_async:
- * @self: a #RbBundle
- * @variant: (nullable): a variant, or %NULL for the default one
- * @config: (nullable): the plugin configuration, or %NULL for the defaults
- * @cancellable: (nullable): a #GCancellable
- * @callback: (scope async): called when the plugin is ready
- * @user_data: data for @callback
- *
- * Does [method@RustBridge.Bundle.load_plugin] without blocking: the
- * verification and extraction run in a thread, then the plugin starts
- * with [func@RustBridge.Plugin.new_async]. The plugin's signals are
- * emitted in the caller's thread-default main context.
- */
-void
-rb_bundle_load_plugin_async (RbBundle            *self,
-                             const char          *variant,
-                             RbPluginConfig      *config,
-                             GCancellable        *cancellable,
-                             GAsyncReadyCallback  callback,
-                             gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GTask) extract = NULL;
-  LoadData *data;
-
-  g_return_if_fail (RB_BUNDLE_IS_OPEN (self));
-  g_return_if_fail (config == NULL || RB_IS_PLUGIN_CONFIG (config));
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, rb_bundle_load_plugin_async);
-  data = g_new0 (LoadData, 1);
-  data->variant = g_strdup (variant);
-  data->config = config != NULL ? g_object_ref (config) : NULL;
-  g_task_set_task_data (task, data, (GDestroyNotify) load_data_free);
-
-  extract = g_task_new (self, cancellable, load_extracted, g_steal_pointer (&task));
-  g_task_set_source_tag (extract, rb_bundle_load_plugin_async);
-  g_task_set_task_data (extract, data, NULL);
-  g_task_run_in_thread (extract, load_extract_thread);
-}
-
-/**
- * rb_bundle_load_plugin_finish:
- * @self: a #RbBundle
- * @result: the #GAsyncResult given to the callback
- * @error: return location for a #GError
- *
- * Finishes [method@RustBridge.Bundle.load_plugin_async].
- *
- * Returns: (transfer full): the active plugin, or %NULL with @error set
- */
-RbPlugin *
-rb_bundle_load_plugin_finish (RbBundle      *self,
-                              GAsyncResult  *result,
-                              GError       **error)
-{
-  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == rb_bundle_load_plugin_async, NULL);
-
-  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 /* ------------------------------------------------------------------ */
@@ -805,7 +709,8 @@ rb_bundle_read_file (RbBundle    *self,
  *
  * Gets [property@RustBridge.Bundle:file].
  *
- * Returns: (transfer none): the bundle file
+ * Returns: (transfer none) (nullable): the bundle file, or %NULL for a
+ *   bundle opened from bytes
  */
 GFile *
 rb_bundle_get_file (RbBundle *self)
@@ -957,6 +862,42 @@ rb_bundle_set_trust_embedded_key (RbBundle *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRUST_EMBEDDED_KEY]);
 }
 
+/**
+ * rb_bundle_get_extraction_dir:
+ * @self: a #RbBundle
+ *
+ * Gets [property@RustBridge.Bundle:extraction-dir].
+ *
+ * Returns: (nullable) (type filename): the fallback's directory
+ */
+const char *
+rb_bundle_get_extraction_dir (RbBundle *self)
+{
+  g_return_val_if_fail (RB_IS_BUNDLE (self), NULL);
+  return self->extraction_dir;
+}
+
+/**
+ * rb_bundle_set_extraction_dir:
+ * @self: a #RbBundle
+ * @dir: (nullable) (type filename): a directory on a file system that
+ *   allows executing files, or %NULL for `$TMPDIR`
+ *
+ * Sets [property@RustBridge.Bundle:extraction-dir].
+ */
+void
+rb_bundle_set_extraction_dir (RbBundle   *self,
+                              const char *dir)
+{
+  g_return_if_fail (RB_IS_BUNDLE (self));
+
+  if (g_strcmp0 (self->extraction_dir, dir) == 0)
+    return;
+  g_free (self->extraction_dir);
+  self->extraction_dir = g_strdup (dir);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_EXTRACTION_DIR]);
+}
+
 /* ------------------------------------------------------------------ */
 /* GObject                                                             */
 
@@ -974,6 +915,9 @@ rb_bundle_finalize (GObject *object)
   RbBundle *self = RB_BUNDLE (object);
 
   g_clear_object (&self->file);
+  g_clear_pointer (&self->bytes, g_bytes_unref);
+  g_free (self->resource_path);
+  g_free (self->extraction_dir);
   g_free (self->public_key);
   g_free (self->trusted_keys_dir);
   rb_bundle_notices_clear (&self->notices);
@@ -1016,6 +960,7 @@ rb_bundle_get_property (GObject    *object,
     case PROP_MAX_TOTAL_SIZE: g_value_set_uint64 (value, self->max_total_size); break;
     case PROP_MAX_ENTRIES: g_value_set_uint (value, self->max_entries); break;
     case PROP_AVAILABLE: g_value_set_boolean (value, rb_bundle_get_available (self)); break;
+    case PROP_EXTRACTION_DIR: g_value_set_string (value, self->extraction_dir); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -1039,6 +984,7 @@ rb_bundle_set_property (GObject      *object,
     case PROP_MAX_LIBRARY_SIZE: self->max_library_size = g_value_get_uint64 (value); break;
     case PROP_MAX_TOTAL_SIZE: self->max_total_size = g_value_get_uint64 (value); break;
     case PROP_MAX_ENTRIES: self->max_entries = g_value_get_uint (value); break;
+    case PROP_EXTRACTION_DIR: rb_bundle_set_extraction_dir (self, g_value_get_string (value)); break;
     default: G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
@@ -1057,7 +1003,9 @@ rb_bundle_class_init (RbBundleClass *klass)
   /**
    * RbBundle:file:
    *
-   * The `.rbp` file.
+   * The `.rbp` file: a local file, or the `resource://` file of a bundle
+   * opened with [ctor@RustBridge.Bundle.new_for_resource]; %NULL for one
+   * opened with [ctor@RustBridge.Bundle.new_for_bytes].
    */
   properties[PROP_FILE] =
     g_param_spec_object ("file", NULL, NULL, G_TYPE_FILE,
@@ -1181,6 +1129,20 @@ rb_bundle_class_init (RbBundleClass *klass)
   properties[PROP_MAX_ENTRIES] =
     g_param_spec_uint ("max-entries", NULL, NULL, 1, G_MAXUINT, DEFAULT_MAX_ENTRIES, limit);
   properties[PROP_AVAILABLE] = g_param_spec_boolean ("available", NULL, NULL, FALSE, ro);
+
+  /**
+   * RbBundle:extraction-dir: (type filename)
+   *
+   * Where [method@RustBridge.Bundle.load_plugin] extracts the library when
+   * it cannot load it from a sealed memfd (the fallback: memfds missing or
+   * refused execution), in a new private subdirectory that is removed as
+   * soon as the library is mapped. %NULL uses `$TMPDIR` (g_get_tmp_dir()).
+   * Set it where `/tmp` is mounted `noexec`. Loading through a memfd, the
+   * default, never uses it.
+   */
+  properties[PROP_EXTRACTION_DIR] =
+    g_param_spec_string ("extraction-dir", NULL, NULL, NULL,
+                         G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }

@@ -31,6 +31,12 @@ RbBundle     *rb_bundle_new_for_file            (GFile               *file,
                                                  GCancellable        *cancellable,
                                                  GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 RB_AVAILABLE_IN_1_0
+RbBundle     *rb_bundle_new_for_bytes           (GBytes              *bytes,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+RbBundle     *rb_bundle_new_for_resource        (const char          *resource_path,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
 GFile        *rb_bundle_get_file                (RbBundle            *self);
 
 /* Trust */
@@ -138,6 +144,11 @@ char         *rb_bundle_dup_variant_build_info_json (RbBundle        *self,
                                                      GError          **error) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Verifying and loading the library */
+RB_AVAILABLE_IN_1_0
+const char   *rb_bundle_get_extraction_dir      (RbBundle            *self);
+RB_AVAILABLE_IN_1_0
+void          rb_bundle_set_extraction_dir      (RbBundle            *self,
+                                                 const char          *dir);
 RB_AVAILABLE_IN_1_0
 gboolean      rb_bundle_verify                  (RbBundle            *self,
                                                  const char          *variant,

@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <ffi.h>
 #include <gio/gio.h>
@@ -12,7 +15,8 @@
 #include "rb-library-private.h"
 
 struct _RbLibrary {
-  char        *path;       /* canonical */
+  char        *path;       /* canonical, or a memfd image's /proc/self/fd/N */
+  int          fd;         /* the memfd image's (borrowed from it), or -1 */
   GModule     *module;
   RbAbi        abi;
   gboolean     has_raw;
@@ -31,8 +35,28 @@ struct _RbLibrary {
   GHashTable  *handles;    /* live plugin handles; guarded by handles_lock */
 };
 
+/* A verified image (rb-library-private.h). */
+typedef struct {
+  char        *path;       /* what to load: /proc/self/fd/N or a canonical path */
+  int          fd;         /* the sealed memfd, never closed; -1 for a file */
+  struct stat  st;         /* the memfd as registered */
+} Image;
+
+/* All guarded by libraries_lock, never freed. */
 static GMutex libraries_lock;
-static GHashTable *libraries; /* canonical path -> RbLibrary*, never freed */
+static GHashTable *libraries;        /* path -> RbLibrary* */
+static GHashTable *images;           /* SHA-256 hex -> Image* */
+static GHashTable *images_by_path;   /* Image path -> Image* */
+
+static void
+ensure_tables (void)
+{
+  if (libraries != NULL)
+    return;
+  libraries = g_hash_table_new (g_str_hash, g_str_equal);
+  images = g_hash_table_new (g_str_hash, g_str_equal);
+  images_by_path = g_hash_table_new (g_str_hash, g_str_equal);
+}
 
 static void
 rb_library_log_trampoline (ffi_cif *cif,
@@ -172,6 +196,7 @@ rb_library_load (const char  *canonical,
     }
 
   self->path = g_strdup (canonical);
+  self->fd = -1;
   self->module = module;
   g_mutex_init (&self->sinks_lock);
   self->sinks = g_ptr_array_new ();
@@ -195,6 +220,28 @@ rb_library_load (const char  *canonical,
   return g_steal_pointer (&self);
 }
 
+/* The memfd image registered for @path, checked to be still the memfd
+ * (an fd the application closed and reused is not loaded by its number).
+ * Called with libraries_lock held. */
+static Image *
+lookup_memfd_image (const char  *path,
+                    GError     **error)
+{
+  Image *image = g_hash_table_lookup (images_by_path, path);
+  struct stat now;
+
+  if (image == NULL || image->fd < 0)
+    return NULL;
+  if (fstat (image->fd, &now) != 0 || now.st_dev != image->st.st_dev || now.st_ino != image->st.st_ino)
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
+                   "Could not load plugin “%s”: its sealed memfd was closed behind the library's back",
+                   path);
+      return NULL;
+    }
+  return image;
+}
+
 /*
  * rb_library_open:
  * @path: path of the plugin library
@@ -207,7 +254,9 @@ rb_library_open (const char  *path,
                  GError     **error)
 {
   g_autofree char *canonical = NULL;
+  GError *local = NULL;
   RbLibrary *self;
+  Image *image;
 
   g_return_val_if_fail (path != NULL, NULL);
 
@@ -217,6 +266,31 @@ rb_library_open (const char  *path,
                            "Could not load plugin: the path is empty");
       return NULL;
     }
+
+  /* A memfd image is loaded by its /proc/self/fd path, which realpath()
+   * would turn into the memfd's name. */
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  self = g_hash_table_lookup (libraries, path);
+  if (self == NULL && (image = lookup_memfd_image (path, &local)) != NULL)
+    {
+      self = rb_library_load (image->path, error);
+      if (self != NULL)
+        {
+          self->fd = image->fd;
+          g_hash_table_insert (libraries, self->path, self);
+        }
+      g_mutex_unlock (&libraries_lock);
+      return self;
+    }
+  g_mutex_unlock (&libraries_lock);
+  if (local != NULL)
+    {
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  if (self != NULL)
+    return self;
 
   canonical = realpath (path, NULL);
   if (canonical == NULL)
@@ -235,8 +309,6 @@ rb_library_open (const char  *path,
     }
 
   g_mutex_lock (&libraries_lock);
-  if (libraries == NULL)
-    libraries = g_hash_table_new (g_str_hash, g_str_equal);
   self = g_hash_table_lookup (libraries, canonical);
   if (self == NULL)
     {
@@ -247,6 +319,109 @@ rb_library_open (const char  *path,
   g_mutex_unlock (&libraries_lock);
 
   return self;
+}
+
+char *
+rb_library_dup_image_path (const char *digest)
+{
+  Image *image;
+  char *path = NULL;
+
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  image = g_hash_table_lookup (images, digest);
+  if (image != NULL)
+    path = g_strdup (image->path);
+  g_mutex_unlock (&libraries_lock);
+  return path;
+}
+
+static void
+add_image (Image      *image,
+           const char *digest)
+{
+  g_hash_table_insert (images, g_strdup (digest), image);
+  g_hash_table_insert (images_by_path, image->path, image);
+}
+
+char *
+rb_library_register_memfd (int         fd,
+                           const char *digest)
+{
+  Image *image;
+  char *path;
+
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  image = g_hash_table_lookup (images, digest);
+  if (image != NULL)
+    {
+      /* Never loaded: closing it is safe. */
+      close (fd);
+    }
+  else
+    {
+      image = g_new0 (Image, 1);
+      image->fd = fd;
+      image->path = g_strdup_printf ("/proc/self/fd/%d", fd);
+      /* A memfd we just sealed: fstat() does not fail on it; a zeroed
+       * record would only make a later load refuse it. */
+      if (fstat (fd, &image->st) != 0)
+        memset (&image->st, 0, sizeof image->st);
+      add_image (image, digest);
+    }
+  path = g_strdup (image->path);
+  g_mutex_unlock (&libraries_lock);
+  return path;
+}
+
+void
+rb_library_register_file (RbLibrary  *self,
+                          const char *digest)
+{
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  if (!g_hash_table_contains (images, digest) && !g_hash_table_contains (images_by_path, self->path))
+    {
+      Image *image = g_new0 (Image, 1);
+
+      image->fd = -1;
+      image->path = g_strdup (self->path);
+      add_image (image, digest);
+    }
+  g_mutex_unlock (&libraries_lock);
+}
+
+gboolean
+rb_library_path_is_taken (const char *path)
+{
+  gboolean taken;
+
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  taken = g_hash_table_contains (libraries, path) || g_hash_table_contains (images_by_path, path);
+  g_mutex_unlock (&libraries_lock);
+  return taken;
+}
+
+int
+rb_library_get_fd (RbLibrary *self)
+{
+  return self->fd;
+}
+
+int
+rb_library_lookup_fd (const char *path)
+{
+  Image *image;
+  int fd;
+
+  g_mutex_lock (&libraries_lock);
+  ensure_tables ();
+  image = g_hash_table_lookup (images_by_path, path);
+  fd = image != NULL ? image->fd : -1;
+  g_mutex_unlock (&libraries_lock);
+  return fd;
 }
 
 const RbAbi *

@@ -66,6 +66,8 @@ rb_test_make_bundle (const char         *dir,
 
 char *workdir;
 char *tmpdir;
+OpenMode open_mode;
+gboolean loads_extract;
 char *key, *pub, *key2, *pub2;
 GPtrArray *warnings;
 static char *base;         /* workdir and tmpdir are in it */
@@ -159,6 +161,28 @@ make_unsigned (const char *name, ...)
   return out;
 }
 
+char *
+unique_library (const char *library,
+                const char *subdir,
+                const char *file_name,
+                const char *tag)
+{
+  g_autofree char *dir = g_build_filename (workdir, subdir, NULL);
+  char *out = g_build_filename (dir, file_name, NULL);
+  g_autofree char *contents = NULL;
+  gsize len;
+  GString *copy;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_get_contents (library != NULL ? library : rb_test_plugin_path (RB_TEST_FIXTURE),
+                                      &contents, &len, NULL));
+  copy = g_string_new_len (contents, (gssize) len);
+  g_string_append (copy, tag);
+  g_assert_true (g_file_set_contents (out, copy->str, (gssize) copy->len, NULL));
+  g_string_free (copy, TRUE);
+  return out;
+}
+
 guint
 count_entries (const char *dir)
 {
@@ -170,11 +194,78 @@ count_entries (const char *dir)
   return n;
 }
 
+/* Compiles a resource bundle of a copy of @path (whose name may hold
+ * anything) and opens it through the registered resource. */
+static RbBundle *
+open_resource (const char  *path,
+               GError     **error)
+{
+  g_autofree char *dir = g_build_filename (workdir, "resource", NULL);
+  g_autofree char *copy = g_build_filename (dir, "bundle.rbp", NULL);
+  g_autofree char *xml = g_build_filename (dir, "bundle.gresource.xml", NULL);
+  g_autofree char *target = g_build_filename (dir, "bundle.gresource", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GResource) resource = NULL;
+  g_autoptr(GError) local = NULL;
+  const char *compile[] = { "glib-compile-resources", "--sourcedir", dir, "--target", target, xml, NULL };
+  gsize len;
+  RbBundle *bundle;
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  g_assert_true (g_file_set_contents (copy, contents, (gssize) len, NULL));
+  g_assert_true (g_file_set_contents (xml, "<gresources><gresource prefix=\"/org/rustbridge/Test\">"
+                                      "<file>bundle.rbp</file></gresource></gresources>", -1, NULL));
+  rb_test_run_in (dir, compile);
+  resource = g_resource_load (target, &local);
+  g_assert_no_error (local);
+  g_resources_register (resource);
+  bundle = rb_bundle_new_for_resource ("/org/rustbridge/Test/bundle.rbp", error);
+  /* The bundle holds what it reads: the resource may go. */
+  g_resources_unregister (resource);
+  return bundle;
+}
+
+RbBundle *
+open_bundle (const char  *path,
+             GError     **error)
+{
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  if (open_mode == OPEN_PATH || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return rb_bundle_new_for_path (path, NULL, error);
+  if (open_mode == OPEN_RESOURCE)
+    return open_resource (path, error);
+  g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
+  {
+    g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
+    return rb_bundle_new_for_bytes (bytes, error);
+  }
+}
+
+const char *
+named_in_messages (const char *path)
+{
+  if (open_mode == OPEN_PATH || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    return path;
+  return open_mode == OPEN_BYTES ? "(in memory, " : "resource:///org/rustbridge/Test/bundle.rbp";
+}
+
+gboolean
+skip_unless_path (void)
+{
+  if (open_mode == OPEN_PATH)
+    return FALSE;
+  g_test_skip ("about the bundle file itself: run by path only");
+  return TRUE;
+}
+
 RbBundle *
 open_ok (const char *path)
 {
   g_autoptr(GError) error = NULL;
-  RbBundle *bundle = rb_bundle_new_for_path (path, NULL, &error);
+  RbBundle *bundle = open_bundle (path, &error);
 
   g_assert_no_error (error);
   g_assert_nonnull (bundle);
@@ -187,7 +278,7 @@ open_fails (const char *path,
             const char *needle)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
+  g_autoptr(RbBundle) bundle = open_bundle (path, &error);
 
   g_assert_null (bundle);
   g_assert_error (error, RB_BUNDLE_ERROR, code);
@@ -239,6 +330,25 @@ rb_bundle_test_init (int    *argc,
   const char *keygen2[] = { "minisign", "-G", "-W", "-p", "k2.pub", "-s", "k2.key", NULL };
 
   warnings = g_ptr_array_new_with_free_func (g_free);
+  /* Our own options, taken out before GTest sees the rest. */
+  for (int i = 1; i < *argc;)
+    {
+      const char *arg = (*argv)[i];
+
+      if (g_str_has_prefix (arg, "--rb-bundle-open="))
+        open_mode = g_str_equal (arg + 17, "bytes") ? OPEN_BYTES
+                    : g_str_equal (arg + 17, "resource") ? OPEN_RESOURCE : OPEN_PATH;
+      else if (g_str_equal (arg, "--rb-no-memfd"))
+        g_setenv ("RUSTBRIDGE_NO_MEMFD", "1", TRUE);
+      else
+        {
+          i++;
+          continue;
+        }
+      memmove (*argv + i, *argv + i + 1, (size_t) (*argc - i) * sizeof (char *));
+      (*argc)--;
+    }
+  loads_extract = g_getenv ("RUSTBRIDGE_NO_MEMFD") != NULL;
   g_log_set_writer_func (capture_writer, NULL, NULL);
 
   /* Private extraction directories must appear (and vanish) here. GLib

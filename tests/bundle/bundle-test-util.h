@@ -31,6 +31,31 @@ extern char      *tmpdir;    /* TMPDIR: private extraction dirs land here */
 extern char      *key, *pub, *key2, *pub2;  /* two minisign key pairs */
 extern GPtrArray *warnings;  /* what the library reported about bundles */
 
+/* How the programs open bundles: --rb-bundle-open=bytes or =resource on
+ * the command line runs every case through rb_bundle_new_for_bytes() or
+ * rb_bundle_new_for_resource() instead of the path (meson runs each
+ * program each way). A path that is not a regular file (missing, a FIFO,
+ * a directory) cannot be read into memory: it is opened by path in every
+ * mode. */
+typedef enum {
+  OPEN_PATH,
+  OPEN_BYTES,
+  OPEN_RESOURCE,
+} OpenMode;
+extern OpenMode   open_mode;
+/* Whether libraries load through the fallback (--rb-no-memfd sets
+ * RUSTBRIDGE_NO_MEMFD: meson runs the load program that way too). */
+extern gboolean   loads_extract;
+
+/* Opens @path as open_mode says. */
+RbBundle *open_bundle   (const char         *path,
+                         GError            **error);
+/* How messages name the bundle open_bundle (@path) opens. */
+const char *named_in_messages (const char       *path);
+/* Skips the test unless bundles are opened by path (for cases about the
+ * file itself). Returns TRUE if it skipped. */
+gboolean  skip_unless_path (void);
+
 /* Sets the fixture up (a private TMPDIR, two key pairs, a copy of
  * plugins/fixture-raw.h in workdir) and calls rb_test_init(); installs a
  * log writer that collects the library's MESSAGE and INFO records in
@@ -55,6 +80,14 @@ char     *make          (const char         *name,
                          ...) G_GNUC_NULL_TERMINATED;
 char     *make_unsigned (const char         *name,
                          ...) G_GNUC_NULL_TERMINATED;
+/* A copy of the plugin library @library (NULL: the fixture plugin) at
+ * workdir/@subdir/@file_name with @tag appended after its end (the loader
+ * ignores it): a library with content of its own, which this process has
+ * not loaded yet. Returns the path, for make ("x.rbp", "--library", path). */
+char     *unique_library (const char         *library,
+                          const char         *subdir,
+                          const char         *file_name,
+                          const char         *tag);
 /* How many names @dir holds. */
 guint     count_entries (const char         *dir);
 /* Opens @path, which must succeed. */

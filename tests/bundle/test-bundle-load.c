@@ -5,7 +5,13 @@
  * tests/bundle/rb-make-bundle.py and signed with Debian's minisign tool (see
  * bundle-test-util.h).
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -215,7 +221,9 @@ load_failed_cb (GObject      *source,
 static void
 test_load_async_cancelled (void)
 {
-  g_autofree char *path = make ("async-cancel.rbp", NULL);
+  /* A library not loaded yet: the load must get as far as writing it. */
+  g_autofree char *library = unique_library (NULL, "async-cancel", "libasync.so", "async-cancel");
+  g_autofree char *path = make ("async-cancel.rbp", "--library", library, NULL);
   g_autofree char *tampered = make ("async-tampered.rbp", "--tamper", "library", NULL);
   g_autoptr(RbBundle) bundle = open_ok (path);
   g_autoptr(RbBundle) bad = open_ok (tampered);
@@ -238,7 +246,9 @@ test_load_async_cancelled (void)
               g_assert_cmpint (g_get_monotonic_time (), <, deadline);
               g_usleep (1000);
             }
-          g_assert_cmpuint (count_entries (tmpdir), ==, before + 1);
+          /* The fallback's private directory waits with it; a memfd
+           * writes nothing. */
+          g_assert_cmpuint (count_entries (tmpdir), ==, before + (loads_extract ? 1 : 0));
           g_cancellable_cancel (cancellable);
         }
       else if (round == 1)
@@ -261,6 +271,260 @@ test_load_async_cancelled (void)
       g_assert_cmpuint (count_entries (tmpdir), ==, before);
     }
   g_main_context_pop_thread_default (context);
+}
+
+/* ---- loading without temporary files (memfd), and the name trap ---- */
+
+/* Whether @plugin runs the raw-capable fixture (A) rather than the one
+ * built without the binary transport (B): B refuses a raw call with
+ * NOT_SUPPORTED before calling anything, A answers it (with whatever). */
+static gboolean
+runs_raw_fixture (RbPlugin *plugin)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) request = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) reply = rb_plugin_call_raw (plugin, 1, request, NULL, &error);
+
+  return !g_error_matches (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_NOT_SUPPORTED);
+}
+
+static RbPlugin *
+load_library_bundle (const char *name,
+                     const char *library,
+                     const char *extraction_dir)
+{
+  g_autofree char *path = make (name, "--library", library, NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+
+  rb_bundle_set_extraction_dir (bundle, extraction_dir);
+  return load_ok (bundle, NULL);
+}
+
+/* The name trap: the loader finds an object already loaded by its path
+ * name first. Library A is loaded from /proc/self/fd/N; were N closed, a
+ * new memfd holding B would get N again, and loading "/proc/self/fd/N"
+ * would hand out A's handle: B verified, A's code running. A's memfd stays
+ * open and sealed, so B gets another number and runs its own code. */
+static void
+test_memfd_name_trap (void)
+{
+  g_autofree char *lib_a = unique_library (NULL, "trap-a", "libplugin.so", "trap A");
+  g_autofree char *lib_b = unique_library (rb_test_env_path ("RB_FIXTURE_NORAW_PLUGIN"), "trap-b",
+                                           "libplugin.so", "trap B");
+  g_autoptr(RbPlugin) a = load_library_bundle ("trap-a.rbp", lib_a, NULL);
+  g_autoptr(RbPlugin) b = NULL;
+  const char *path_a = rb_plugin_get_path (a);
+
+  if (!loads_extract)
+    {
+      int n, probe;
+
+      g_assert_true (g_str_has_prefix (path_a, "/proc/self/fd/"));
+      n = atoi (path_a + strlen ("/proc/self/fd/"));
+      /* Still open, sealed against any change. */
+      g_assert_cmpint (fcntl (n, F_GET_SEALS), ==, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+      g_assert_cmpint (fcntl (n, F_GETFD), ==, FD_CLOEXEC);
+      /* The next memfd gets another number. */
+      probe = memfd_create ("probe", MFD_CLOEXEC);
+      g_assert_cmpint (probe, >=, 0);
+      g_assert_cmpint (probe, !=, n);
+      close (probe);
+    }
+  b = load_library_bundle ("trap-b.rbp", lib_b, NULL);
+  g_assert_cmpstr (rb_plugin_get_path (b), !=, path_a);
+  g_assert_true (runs_raw_fixture (a));
+  g_assert_false (runs_raw_fixture (b));
+}
+
+/* The same library in two bundles is mapped once (its content is the
+ * key), each bundle's copy verified all the same; two bundles with
+ * different libraries get two. */
+static void
+test_memfd_same_library (void)
+{
+  g_autofree char *lib = unique_library (NULL, "same", "libsame.so", "same library");
+  g_autofree char *other = unique_library (NULL, "same-other", "libsame.so", "another library");
+  g_autofree char *first_path = make ("same-1.rbp", "--library", lib, NULL);
+  g_autofree char *second_path = make ("same-2.rbp", "--library", lib, "--name", "second", NULL);
+  g_autofree char *tampered_path = make ("same-3.rbp", "--library", lib, "--tamper", "library", NULL);
+  g_autoptr(RbBundle) first = open_ok (first_path);
+  g_autoptr(RbBundle) second = open_ok (second_path);
+  g_autoptr(RbBundle) tampered = open_ok (tampered_path);
+  g_autoptr(RbPlugin) p1 = load_ok (first, NULL);
+  g_autoptr(RbPlugin) p2 = load_ok (second, NULL);
+  g_autoptr(RbPlugin) p3 = load_library_bundle ("same-4.rbp", other, NULL);
+
+  g_assert_cmpstr (rb_plugin_get_path (p1), ==, rb_plugin_get_path (p2));
+  g_assert_cmpstr (rb_plugin_get_bundle_name (p2), ==, "second");
+  g_assert_cmpstr (rb_plugin_get_path (p3), !=, rb_plugin_get_path (p1));
+  /* Reuse does not skip verification: this copy does not match. */
+  load_fails (tampered, NULL, RB_BUNDLE_ERROR_CHECKSUM_MISMATCH, "does not match its checksum");
+}
+
+/* The fallback extracts into RbBundle:extraction-dir: each library in a
+ * private directory of its own, removed once mapped, and never where a
+ * library was loaded from before (the loader matches by path, and by
+ * device and inode: a mapped file keeps its inode). Through a memfd the
+ * directory is not used at all. */
+static void
+test_extraction_dir (void)
+{
+  g_autofree char *dir = g_build_filename (workdir, "extraction", NULL);
+  g_autofree char *lib_a = unique_library (NULL, "dir-a", "libplugin.so", "dir A");
+  g_autofree char *lib_b = unique_library (rb_test_env_path ("RB_FIXTURE_NORAW_PLUGIN"), "dir-b",
+                                           "libplugin.so", "dir B");
+  g_autoptr(RbPlugin) a = NULL;
+  g_autoptr(RbPlugin) b = NULL;
+  g_autofree char *dir_a = NULL;
+  g_autofree char *path = make ("dir-prop.rbp", NULL);
+  g_autoptr(RbBundle) bundle = open_ok (path);
+  g_autofree char *got = NULL;
+
+  g_assert_null (rb_bundle_get_extraction_dir (bundle));
+  g_object_set (bundle, "extraction-dir", dir, NULL);
+  g_object_get (bundle, "extraction-dir", &got, NULL);
+  g_assert_cmpstr (got, ==, dir);
+
+  g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
+  a = load_library_bundle ("dir-a.rbp", lib_a, dir);
+  b = load_library_bundle ("dir-b.rbp", lib_b, dir);
+  g_assert_cmpstr (rb_plugin_get_path (a), !=, rb_plugin_get_path (b));
+  if (loads_extract)
+    {
+      dir_a = g_path_get_dirname (rb_plugin_get_path (a));
+      g_assert_true (g_str_has_prefix (rb_plugin_get_path (a), dir));
+      g_assert_true (g_str_has_prefix (rb_plugin_get_path (b), dir));
+    }
+  g_assert_true (runs_raw_fixture (a));
+  g_assert_false (runs_raw_fixture (b));
+  g_assert_cmpuint (count_entries (dir), ==, 0);
+  g_rmdir (dir);
+}
+
+/* What an inotify watch on @dir saw created since @fd was made. */
+static guint
+created_in (int fd)
+{
+  char buffer[4096] __attribute__ ((aligned (__alignof__ (struct inotify_event))));
+  guint n = 0;
+  ssize_t len;
+
+  while ((len = read (fd, buffer, sizeof buffer)) > 0)
+    for (char *p = buffer; p < buffer + len; p += sizeof (struct inotify_event) + ((struct inotify_event *) p)->len)
+      n++;
+  return n;
+}
+
+/* Loading writes nothing under $TMPDIR (a private, empty one here): not
+ * even for a moment, sync, async or cancelled; the fallback does, and
+ * cleans up. */
+static void
+test_no_temp_files (void)
+{
+  g_autofree char *lib1 = unique_library (NULL, "notmp-1", "libnotmp.so", "no tmp 1");
+  g_autofree char *lib2 = unique_library (NULL, "notmp-2", "libnotmp.so", "no tmp 2");
+  g_autofree char *lib3 = unique_library (NULL, "notmp-3", "libnotmp.so", "no tmp 3");
+  g_autofree char *p1 = make ("notmp-1.rbp", "--library", lib1, NULL);
+  g_autofree char *p2 = make ("notmp-2.rbp", "--library", lib2, NULL);
+  g_autofree char *p3 = make ("notmp-3.rbp", "--library", lib3, NULL);
+  g_autoptr(RbBundle) b1 = open_ok (p1);
+  g_autoptr(RbBundle) b2 = open_ok (p2);
+  g_autoptr(RbBundle) b3 = open_ok (p3);
+  g_autoptr(RbPlugin) sync = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  RbPlugin *async = NULL;
+  int watch = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  g_assert_cmpint (watch, >=, 0);
+  g_assert_cmpuint (count_entries (tmpdir), ==, 0);
+  g_assert_cmpint (inotify_add_watch (watch, tmpdir, IN_CREATE | IN_MOVED_TO), >=, 0);
+
+  sync = load_ok (b1, NULL);
+  sync = (g_object_unref (sync), load_ok (b1, NULL));     /* again: the same image */
+  rb_bundle_load_plugin_async (b2, NULL, NULL, NULL, loaded_cb, &async);
+  while (async == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_object_unref (async);
+  g_cancellable_cancel (cancellable);
+  {
+    g_autoptr(GError) error = NULL;
+
+    rb_bundle_load_plugin_async (b3, NULL, NULL, cancellable, load_failed_cb, &error);
+    while (error == NULL)
+      g_main_context_iteration (NULL, TRUE);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  }
+  rb_test_iterate_for (20);
+
+  if (loads_extract)
+    g_assert_cmpuint (created_in (watch), >, 0);
+  else
+    g_assert_cmpuint (created_in (watch), ==, 0);
+  g_assert_cmpuint (count_entries (tmpdir), ==, 0);
+  close (watch);
+}
+
+/* Where the test can mount a noexec tmpfs (root, in a mount namespace of
+ * its own: a subprocess), $TMPDIR on it: loading through a memfd works;
+ * the fallback fails, saying what it tried, unless extraction-dir points
+ * elsewhere. */
+static void
+test_noexec_tmpdir (void)
+{
+  g_autofree char *lib = NULL;
+  g_autofree char *path = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_test_subprocess ())
+    {
+      /* Whether this machine lets us: the same mount, in a namespace of
+       * its own, by the unshare command. */
+      g_autofree char *script = g_strdup_printf ("mount --make-rprivate / && mount -t tmpfs -o noexec "
+                                                 "tmpfs '%s'", tmpdir);
+      const char *probe[] = { "unshare", "-m", "sh", "-c", script, NULL };
+      g_autofree char *err = NULL;
+      int status = -1;
+
+      if (!g_spawn_sync (NULL, (char **) probe, NULL, G_SPAWN_SEARCH_PATH | G_SPAWN_STDOUT_TO_DEV_NULL, NULL,
+                         NULL, NULL, &err, &status, NULL) ||
+          !g_spawn_check_wait_status (status, NULL))
+        {
+          g_autofree char *reason = g_strdup_printf ("cannot mount a noexec tmpfs in a mount namespace "
+                                                     "here (needs root or CAP_SYS_ADMIN): %s",
+                                                     err != NULL ? g_strstrip (err) : "unshare not found");
+          g_test_skip (reason);
+          return;
+        }
+      g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+      g_test_trap_assert_passed ();
+      g_test_trap_assert_stdout ("*loaded*");
+      return;
+    }
+
+  g_assert_cmpint (unshare (CLONE_NEWNS), ==, 0);
+  g_assert_cmpint (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), ==, 0);
+  g_assert_cmpint (mount ("tmpfs", tmpdir, "tmpfs", MS_NOEXEC | MS_NOSUID | MS_NODEV, "size=64m,mode=0700"), ==, 0);
+  lib = unique_library (NULL, "noexec", "libnoexec.so", "noexec");
+  path = make ("noexec.rbp", "--library", lib, NULL);
+  bundle = open_ok (path);
+  plugin = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error);
+  if (loads_extract)
+    {
+      g_assert_null (plugin);
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED);
+      g_assert_nonnull (strstr (error->message, "extracted (fallback)"));
+      g_clear_error (&error);
+      rb_bundle_set_extraction_dir (bundle, workdir);
+      plugin = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error);
+    }
+  g_assert_no_error (error);
+  g_assert_nonnull (plugin);
+  g_assert_cmpuint (count_entries (tmpdir), ==, 0);
+  g_print ("loaded\n");
+  /* So that the fixture can remove its directory. */
+  g_assert_cmpint (umount2 (tmpdir, MNT_DETACH), ==, 0);
 }
 
 /* Runs @call expecting the critical of a method on a bundle that is not
@@ -414,6 +678,11 @@ main (int   argc,
   g_test_add_func ("/bundle/load-async-cancelled", test_load_async_cancelled);
   g_test_add_func ("/bundle/unopened", test_unopened);
   g_test_add_func ("/bundle/failed-open", test_failed_open);
+  g_test_add_func ("/bundle/memfd/name-trap", test_memfd_name_trap);
+  g_test_add_func ("/bundle/memfd/same-library", test_memfd_same_library);
+  g_test_add_func ("/bundle/memfd/extraction-dir", test_extraction_dir);
+  g_test_add_func ("/bundle/memfd/no-temp-files", test_no_temp_files);
+  g_test_add_func ("/bundle/memfd/noexec-tmpdir", test_noexec_tmpdir);
 
   return rb_bundle_test_run ();
 }

@@ -375,7 +375,7 @@ def compile_block(b, tmp, env, pkgs):
         r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
         if r.returncode != 0:
             return None, r.stdout + r.stderr
-        return (None if out else [exe]), None
+        return (None if out or 'compile-only' in b.directives else [exe]), None
     if b.lang == 'vala':            # a whole program
         with open(os.path.join(tmp, name + '.vala'), 'w', encoding='utf-8') as f:
             f.write(b.prelude + b.text)

@@ -51,6 +51,44 @@ def signed(tmp_path_factory, keys):
     return out, pub.read_text()
 
 
+_resource_count = [0]
+
+
+def open_from_resource(path):
+    """Compiles a GResource holding a copy of @path, registers it and opens
+    the bundle through rb_bundle_new_for_resource()."""
+    import tempfile
+    _resource_count[0] += 1
+    prefix = f'/org/rustbridge/PyTest/{_resource_count[0]}'
+    with tempfile.TemporaryDirectory() as d:
+        shutil.copy(path, os.path.join(d, 'bundle.rbp'))
+        with open(os.path.join(d, 'r.gresource.xml'), 'w') as f:
+            f.write(f'<gresources><gresource prefix="{prefix}"><file>bundle.rbp</file>'
+                    '</gresource></gresources>')
+        subprocess.run(['glib-compile-resources', '--sourcedir', d, '--target',
+                        os.path.join(d, 'r.gresource'), os.path.join(d, 'r.gresource.xml')],
+                       check=True)
+        resource = Gio.Resource.load(os.path.join(d, 'r.gresource'))
+    resource._register()
+    try:
+        return RustBridge.Bundle.new_for_resource(f'{prefix}/bundle.rbp')
+    finally:
+        resource._unregister()
+
+
+OPENERS = {
+    'path': lambda path: RustBridge.Bundle.new_for_path(str(path)),
+    'bytes': lambda path: RustBridge.Bundle.new_for_bytes(GLib.Bytes.new(open(path, 'rb').read())),
+    'resource': open_from_resource,
+}
+
+
+@pytest.fixture(params=sorted(OPENERS))
+def open_bundle(request):
+    """The hostile cases run against every constructor."""
+    return OPENERS[request.param]
+
+
 def trusted_key(pub_text):
     return [line for line in pub_text.splitlines() if line and not line.startswith('untrusted')][0]
 
@@ -78,6 +116,32 @@ def test_open_and_inspect(signed):
     assert bundle.get_sbom_path('spdx') is None
     assert json.loads(bundle.dup_manifest_json())['plugin']['name'] == 'py-plugin'
     assert bundle.get_file().get_path() == str(path)
+
+
+@pytest.mark.parametrize('opener', ['bytes', 'resource'])
+def test_load_from_memory_writes_no_files(signed, tmp_path, opener, monkeypatch):
+    path, pub = signed
+    bundle = OPENERS[opener](path)
+    bundle.props.public_key = trusted_key(pub)
+    assert (bundle.props.file is None) == (opener == 'bytes')
+    if opener == 'resource':
+        assert bundle.props.file.get_uri().startswith('resource:///org/rustbridge/PyTest/')
+    with bundle.load_plugin(None, None, None) as plugin:
+        assert plugin.props.path.startswith('/proc/self/fd/')
+        assert plugin.call('payload.array') == '[1,2,3]'
+    # The fallback, forced, into extraction-dir: removed once mapped.
+    monkeypatch.setenv('RUSTBRIDGE_NO_MEMFD', '1')
+    lib = tmp_path / 'libunique.so'
+    lib.write_bytes(open(os.environ['RB_FIXTURE_PLUGIN'], 'rb').read() + opener.encode())
+    other = make_bundle(tmp_path / 'unique.rbp', None, None, '--library', str(lib))
+    extract = tmp_path / 'extract'
+    extract.mkdir()
+    bundle = OPENERS[opener](other)
+    bundle.props.verify_mode = RustBridge.VerifyMode.SKIP
+    bundle.props.extraction_dir = str(extract)
+    with bundle.load_plugin(None, None, None) as plugin:
+        assert plugin.props.path.startswith(str(extract))
+    assert list(extract.iterdir()) == []
 
 
 def test_new_for_file(signed):
@@ -134,10 +198,10 @@ def test_start_up_events_of_an_async_bundle_load(signed):
         assert events[2] == 'active'
 
 
-def test_wrong_key_is_refused(signed, keys):
+def test_wrong_key_is_refused(signed, keys, open_bundle):
     path, _ = signed
     _, (_, other_pub) = keys
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.public_key = trusted_key(other_pub.read_text())
     with pytest.raises(GLib.Error) as info:
         bundle.load_plugin(None, None, None)
@@ -145,9 +209,9 @@ def test_wrong_key_is_refused(signed, keys):
     assert info.value.domain == 'rb-bundle-error-quark'
 
 
-def test_unsigned_bundle_and_verify_modes(tmp_path):
+def test_unsigned_bundle_and_verify_modes(tmp_path, open_bundle):
     path = make_bundle(tmp_path / 'unsigned.rbp')
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     with pytest.raises(GLib.Error) as info:
         bundle.verify(None, None)
     assert info.value.code in (BundleError.SIGNATURE_MISSING, BundleError.NO_PUBLIC_KEY)
@@ -157,10 +221,10 @@ def test_unsigned_bundle_and_verify_modes(tmp_path):
         assert plugin.call('payload.array') == '[1,2,3]'
 
 
-def test_tampered_library(tmp_path, keys):
+def test_tampered_library(tmp_path, keys, open_bundle):
     (key, pub), _ = keys
     path = make_bundle(tmp_path / 'tampered.rbp', key, pub, '--tamper', 'library')
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.verify_mode = RustBridge.VerifyMode.SKIP    # checksums are still checked
     with pytest.raises(GLib.Error) as info:
         bundle.load_plugin(None, None, None)
@@ -199,17 +263,20 @@ def test_extract_library_and_schema(signed, tmp_path):
     assert info.value.domain == 'rb-bundle-error-quark'
 
 
-def test_errors_have_bundle_codes(tmp_path, signed):
+def test_errors_have_bundle_codes(tmp_path, signed, open_bundle):
     path, _ = signed
     with pytest.raises(GLib.Error) as info:
         RustBridge.Bundle.new_for_path(str(tmp_path / 'missing.rbp'))
     assert info.value.code == BundleError.NOT_FOUND
+    with pytest.raises(GLib.Error) as info:
+        RustBridge.Bundle.new_for_resource('/org/rustbridge/PyTest/missing.rbp')
+    assert info.value.code == BundleError.NOT_FOUND
     junk = tmp_path / 'junk.rbp'
     junk.write_bytes(b'not a zip archive')
     with pytest.raises(GLib.Error) as info:
-        RustBridge.Bundle.new_for_path(str(junk))
+        open_bundle(junk)
     assert info.value.code == BundleError.INVALID_ARCHIVE
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     with pytest.raises(GLib.Error) as info:
         bundle.load_plugin('nope', None, None)
     assert info.value.code == BundleError.VARIANT_NOT_FOUND
@@ -270,10 +337,10 @@ def test_typed_accessors(tmp_path, keys):
     assert info.value.code == BundleError.ENTRY_NOT_FOUND
 
 
-def test_bad_api_messages_are_refused(tmp_path):
+def test_bad_api_messages_are_refused(tmp_path, open_bundle):
     path = make_bundle(tmp_path / 'bad-api.rbp', None, None,
                        '--set', 'api={"messages":[{"type_tag":"a","message_id":"one"}]}')
     with pytest.raises(GLib.Error) as info:
-        RustBridge.Bundle.new_for_path(str(path))
+        open_bundle(path)
     assert info.value.code == BundleError.INVALID_MANIFEST
     assert 'api.messages[0].message_id' in info.value.message
