@@ -294,7 +294,7 @@ rb_plugin_start_call (RbPlugin            *self,
   {
     RbLifecycleState state = g_atomic_int_get (&self->state);
 
-    if (state != RB_LIFECYCLE_STATE_ACTIVE)
+    if (state != RB_LIFECYCLE_STATE_ACTIVE && !rb_plugin_reload_is_switching (self))
       {
         rb_plugin_set_inactive_error (self, state, &error);
         goto fail;

@@ -42,7 +42,7 @@
  * Returns bwrap's path for RbIsolatedOptions.sandbox_bwrap, or NULL with
  * @error set.
  */
-static char *
+char *
 rb_plugin_sandbox_bwrap (RbPlugin  *self,
                          GError   **error)
 {

@@ -21,69 +21,94 @@ static gboolean rb_plugin_start_instance (RbPlugin    *self,
                                           const char  *config_json,
                                           GError     **error);
 
-/* Starts an instance in process: the factory, plugin_init, the handle
- * claimed, the log level; STARTING -> ACTIVE, or FAILED with @error. */
+/* See rb-plugin-private.h: init, restart and reload share it. */
+void *
+rb_plugin_create_handle (RbPlugin    *self,
+                         RbLibrary   *library,
+                         RbLogSink   *sink,
+                         const char  *path,
+                         const char  *config_json,
+                         RbLogLevel   log_level,
+                         GError     **error)
+{
+  const RbAbi *abi = rb_library_get_abi (library);
+  RbLogSink *previous;
+  void *instance;
+  void *handle;
+
+  /* A factory plugin sees the config's `data` only through
+   * plugin_create_with_config: give it the bytes plugin_init gets. The
+   * factory may log, so the call is attributed to this instance. */
+  previous = rb_library_enter_call (sink);
+  if (abi->plugin_create_with_config != NULL)
+    instance = abi->plugin_create_with_config ((const uint8_t *) config_json,
+                                               strlen (config_json));
+  else
+    instance = abi->plugin_create ();
+  rb_library_leave_call (previous);
+  if (instance == NULL)
+    {
+      if (abi->plugin_create_with_config != NULL)
+        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
+                     "(the plugin rejected its configuration %s, or its factory failed)",
+                     path, config_json);
+      else
+        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                     "Plugin “%s” failed to start: plugin_create returned NULL "
+                     "(its factory failed)", path);
+      return NULL;
+    }
+
+  /* plugin_init owns the instance from here on, whatever it returns. */
+  previous = rb_library_enter_call (sink);
+  handle = abi->plugin_init (instance, (const uint8_t *) config_json, strlen (config_json),
+                             rb_library_get_log_callback (library));
+  rb_library_leave_call (previous);
+
+  if (handle == NULL)
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                   "Plugin “%s” failed to start: plugin_init returned NULL "
+                   "(the plugin rejected its configuration %s, or its start-up failed)",
+                   path, config_json);
+      return NULL;
+    }
+
+  /* A handle that another instance still uses would be shut down twice and
+   * used after that: never touch it (it is not ours to shut down). */
+  if (!rb_library_claim_handle (library, handle))
+    {
+      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
+                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
+                   "that another live instance of this plugin already uses",
+                   path, handle);
+      return NULL;
+    }
+
+  /* The plugin builds its log filter at the first plugin_init of the
+   * library only: set the level again so that it holds after a restart. */
+  previous = rb_library_enter_call (sink);
+  abi->plugin_set_log_level (handle, (uint8_t) log_level);
+  rb_library_leave_call (previous);
+  return handle;
+}
+
+/* Starts an instance in process: STARTING -> ACTIVE, or FAILED with
+ * @error. */
 static gboolean
 rb_plugin_start_in_process (RbPlugin    *self,
                             const char  *config_json,
                             GError     **error)
 {
-  RbLogSink *previous;
-  void *instance;
+  RbLogLevel log_level = rb_plugin_config_get_log_level (self->config);
 
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_STARTING);
 
-  /* A factory plugin sees the config's `data` only through
-   * plugin_create_with_config: give it the bytes plugin_init gets. The
-   * factory may log, so the call is attributed to this instance. */
-  previous = rb_library_enter_call (&self->sink);
-  if (self->abi->plugin_create_with_config != NULL)
-    instance = self->abi->plugin_create_with_config ((const uint8_t *) config_json,
-                                                     strlen (config_json));
-  else
-    instance = self->abi->plugin_create ();
-  rb_library_leave_call (previous);
-  if (instance == NULL)
-    {
-      if (self->abi->plugin_create_with_config != NULL)
-        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create_with_config returned NULL "
-                     "(the plugin rejected its configuration %s, or its factory failed)",
-                     self->path, config_json);
-      else
-        g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                     "Plugin “%s” failed to start: plugin_create returned NULL "
-                     "(its factory failed)", self->path);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      return FALSE;
-    }
-
-  /* plugin_init owns the instance from here on, whatever it returns. */
-  previous = rb_library_enter_call (&self->sink);
-  self->handle = self->abi->plugin_init (instance, (const uint8_t *) config_json,
-                                         strlen (config_json),
-                                         rb_library_get_log_callback (self->library));
-  rb_library_leave_call (previous);
-
+  self->handle = rb_plugin_create_handle (self, self->library, &self->sink, self->path,
+                                          config_json, log_level, error);
   if (self->handle == NULL)
     {
-      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned NULL "
-                   "(the plugin rejected its configuration %s, or its start-up failed)",
-                   self->path, config_json);
-      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
-      return FALSE;
-    }
-
-  /* A handle that another instance still uses would be shut down twice and
-   * used after that: never touch it (it is not ours to shut down). */
-  if (!rb_library_claim_handle (self->library, self->handle))
-    {
-      g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED,
-                   "Plugin “%s” failed to start: plugin_init returned a handle (%p) "
-                   "that another live instance of this plugin already uses",
-                   self->path, self->handle);
-      self->handle = NULL;
       rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
       return FALSE;
     }
@@ -91,14 +116,7 @@ rb_plugin_start_in_process (RbPlugin    *self,
   self->handle_live = TRUE;
   g_mutex_unlock (&self->handle_lock);
 
-  /* The plugin builds its log filter at the first plugin_init of the
-   * library only: set the level again so that it holds after a restart. */
-  previous = rb_library_enter_call (&self->sink);
-  self->abi->plugin_set_log_level (self->handle,
-                                   (uint8_t) rb_plugin_config_get_log_level (self->config));
-  rb_library_leave_call (previous);
-
-  g_atomic_int_set (&self->log_level, rb_plugin_config_get_log_level (self->config));
+  g_atomic_int_set (&self->log_level, log_level);
   rb_plugin_set_state (self, RB_LIFECYCLE_STATE_ACTIVE);
   return TRUE;
 }

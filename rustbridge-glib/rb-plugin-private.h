@@ -14,6 +14,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct _RbPluginReload RbPluginReload;
+
 /*
  * RbPlugin's insides, shared by the files that make it up:
  *
@@ -25,9 +27,13 @@ G_BEGIN_DECLS
  *                     calls (the hot path)
  *   rb-plugin-async.c RbCall: the _async/_finish calls, completion and
  *                     cancellation, on the plugin's call queue
+ *   rb-plugin-reload.c rb_plugin_reload(): a switch to a fresh instance
+ *                     of a (new) library under the same object
  *
  * Threads: calls run on any thread; what they read of the struct is set
  * once by init (library, abi, handle, calls, sink) or is atomic (state).
+ * A restart or a reload changes library, abi, handle, isolated and path
+ * only while no call is admitted (rb-plugin-reload.c).
  * Everything else is the owner's (see each field). Signals and
  * notifications go through the relay to the owner context.
  *
@@ -89,6 +95,10 @@ struct _RbPlugin {
   /* Whether the plugin's own hold on the relay (start-up events, from
    * creation until the caller has the object) is still taken; atomic. */
   gint              start_up_held;
+
+  /* Live reload (rb-plugin-reload.c): NULL until the first reload;
+   * atomic pointer, freed by finalize. */
+  RbPluginReload   *reload;
 };
 
 /* ---- state (here: every plugin file uses it) ---- */
@@ -160,6 +170,17 @@ void      rb_plugin_set_bundle_info    (RbPlugin          *self,
 void      rb_plugin_hold_start_up_until (RbPlugin         *self,
                                          GTask            *task);
 
+/* Creates and initialises an in-process instance of @library (factory,
+ * plugin_init, the handle claimed, @log_level set), its logs attributed
+ * to @sink; @path names it in messages. Touches nothing of @self but
+ * reads its config. Returns the handle, or NULL with @error set. */
+void     *rb_plugin_create_handle       (RbPlugin         *self,
+                                         RbLibrary        *library,
+                                         RbLogSink        *sink,
+                                         const char       *path,
+                                         const char       *config_json,
+                                         RbLogLevel        log_level,
+                                         GError          **error);
 void      rb_plugin_initable_iface_init       (GInitableIface      *iface);
 void      rb_plugin_async_initable_iface_init (GAsyncInitableIface *iface);
 /* Gives the start-up events free (dispose: the creator never took them). */
@@ -194,6 +215,11 @@ typedef enum {
 /* Chooses the back end from the config; isolated: checks that it can run
  * (the sandbox needs bwrap). Init, before anything else. */
 gboolean  rb_plugin_backend_prepare     (RbPlugin         *self,
+                                         GError          **error);
+/* SANDBOX: bwrap's path for RbIsolatedOptions.sandbox_bwrap, or NULL
+ * with @error (G_IO_ERROR_NOT_SUPPORTED) when the sandbox cannot run; a
+ * reload's helper is started with it too. */
+char     *rb_plugin_sandbox_bwrap       (RbPlugin         *self,
                                          GError          **error);
 /* Starts the helper and the plugin in it (state STARTING -> ACTIVE, or
  * FAILED with @error). */
@@ -269,6 +295,21 @@ JsonNode *rb_plugin_payload_to_node    (RbPlugin          *self,
 gboolean  rb_plugin_start_call_queue   (RbPlugin          *self,
                                         GError           **error);
 
+/* ---- rb-plugin-reload.c ---- */
+
+/* Admission for a plugin found not active (@state): a call that meets a
+ * reload's switch waits for it and is admitted to the new instance;
+ * otherwise the error of a plugin that is not active. */
+gboolean  rb_plugin_admit_slow         (RbPlugin          *self,
+                                        RbInflightSlot   **ticket,
+                                        RbLifecycleState   state,
+                                        GError           **error);
+/* Whether a reload is switching instances right now (async calls are
+ * then queued: their worker waits in admission). */
+gboolean  rb_plugin_reload_is_switching (RbPlugin         *self);
+/* Finalize: frees what reloads kept (after the helper is freed). */
+void      rb_plugin_reload_free        (RbPluginReload    *reload);
+
 /* ---- admission (rb-inflight-private.h) ---- */
 
 /* Admits a call that will use the handle: the plugin must be active, and
@@ -290,8 +331,7 @@ rb_plugin_admit (RbPlugin        *self,
     return TRUE;
 
   rb_inflight_leave (&self->inflight, *ticket);
-  rb_plugin_set_inactive_error (self, state, error);
-  return FALSE;
+  return rb_plugin_admit_slow (self, ticket, state, error);
 }
 
 static inline G_ALWAYS_INLINE void

@@ -549,6 +549,7 @@ rb_plugin_finalize (GObject *object)
   g_clear_error (&self->init_error);
   g_clear_error (&self->crash_error);
   g_clear_pointer (&self->isolated, rb_isolated_free);
+  g_clear_pointer (&self->reload, rb_plugin_reload_free);
   g_clear_object (&self->config);
   g_free (self->path);
   g_free (self->bundle_name);

@@ -19,6 +19,9 @@ G_BEGIN_DECLS
 RB_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (RbPlugin, rb_plugin, RB, PLUGIN, GObject)
 
+/* RbBundle (rb-bundle.h, which includes this header): rb_plugin_reload(). */
+typedef struct _RbBundle RbBundle;
+
 RB_AVAILABLE_IN_1_0
 RbPlugin        *rb_plugin_new                  (const char          *path,
                                                  RbPluginConfig      *config,
@@ -114,6 +117,21 @@ void             rb_plugin_restart_async        (RbPlugin            *self,
                                                  gpointer             user_data);
 RB_AVAILABLE_IN_1_0
 gboolean         rb_plugin_restart_finish       (RbPlugin            *self,
+                                                 GAsyncResult        *result,
+                                                 GError             **error);
+RB_AVAILABLE_IN_1_0
+gboolean         rb_plugin_reload               (RbPlugin            *self,
+                                                 RbBundle            *bundle,
+                                                 GCancellable        *cancellable,
+                                                 GError             **error);
+RB_AVAILABLE_IN_1_0
+void             rb_plugin_reload_async         (RbPlugin            *self,
+                                                 RbBundle            *bundle,
+                                                 GCancellable        *cancellable,
+                                                 GAsyncReadyCallback  callback,
+                                                 gpointer             user_data);
+RB_AVAILABLE_IN_1_0
+gboolean         rb_plugin_reload_finish        (RbPlugin            *self,
                                                  GAsyncResult        *result,
                                                  GError             **error);
 

@@ -17,6 +17,8 @@ rb_registry_loaded_free (Loaded *loaded)
   g_clear_object (&loaded->plugin);
   g_clear_object (&loaded->bundle);
   g_free (loaded->path);
+  g_clear_object (&loaded->next_bundle);
+  g_free (loaded->next_path);
   g_free (loaded);
 }
 
@@ -558,9 +560,101 @@ scan_input (RbRegistry *self)
   return input;
 }
 
-/* Phase 2 makes this a live reload (rb_plugin_reload() and
- * plugin-reloaded); for now the loaded instance keeps serving, and a
- * replacement that cannot be loaded is reported. */
+/* ------------------------------------------------------------------ */
+/* Live reload                                                         */
+
+typedef struct {
+  RbRegistry *registry;
+  char       *name;
+  RbPlugin   *plugin;
+  RbBundle   *bundle;     /* the replacement */
+  char       *path;
+} Reload;
+
+static void
+reload_free (Reload *reload)
+{
+  g_object_unref (reload->registry);
+  g_free (reload->name);
+  g_object_unref (reload->plugin);
+  g_object_unref (reload->bundle);
+  g_free (reload->path);
+  g_free (reload);
+}
+
+static void start_reload (RbRegistry *self,
+                          const char *name,
+                          Loaded     *loaded,
+                          RbBundle   *bundle,
+                          const char *path);
+
+static void
+reload_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Reload *reload = user_data;
+  RbRegistry *self = reload->registry;
+  g_autoptr(GError) error = NULL;
+  gboolean ok = rb_plugin_reload_finish (reload->plugin, result, &error);
+  Loaded *loaded = g_hash_table_lookup (self->loaded, reload->name);
+
+  /* Unloaded meanwhile (or loaded anew): only the signal is left. */
+  if (loaded != NULL && loaded->plugin != reload->plugin)
+    loaded = NULL;
+  if (loaded != NULL)
+    loaded->reloading = FALSE;
+
+  if (!ok)
+    g_signal_emit (self, rb_registry_signals[RB_REGISTRY_SIGNAL_RELOAD_FAILED], 0, reload->bundle, error);
+  else if (loaded != NULL)
+    {
+      g_autoptr(RbBundle) old_bundle = g_steal_pointer (&loaded->bundle);
+
+      loaded->bundle = g_object_ref (reload->bundle);
+      g_free (loaded->path);
+      loaded->path = g_strdup (reload->path);
+      g_signal_emit (self, rb_registry_signals[RB_REGISTRY_SIGNAL_PLUGIN_RELOADED], 0, old_bundle,
+                     loaded->bundle, loaded->plugin);
+    }
+
+  /* A handler may have unloaded it: look again. */
+  loaded = g_hash_table_lookup (self->loaded, reload->name);
+  if (loaded != NULL && loaded->plugin == reload->plugin && !loaded->reloading &&
+      loaded->next_bundle != NULL)
+    {
+      g_autoptr(RbBundle) next = g_steal_pointer (&loaded->next_bundle);
+      g_autofree char *next_path = g_steal_pointer (&loaded->next_path);
+
+      start_reload (self, reload->name, loaded, next, next_path);
+    }
+  reload_free (reload);
+}
+
+static void
+start_reload (RbRegistry *self,
+              const char *name,
+              Loaded     *loaded,
+              RbBundle   *bundle,
+              const char *path)
+{
+  Reload *reload = g_new0 (Reload, 1);
+
+  reload->registry = g_object_ref (self);
+  reload->name = g_strdup (name);
+  reload->plugin = g_object_ref (loaded->plugin);
+  reload->bundle = g_object_ref (bundle);
+  reload->path = g_strdup (path);
+  loaded->reloading = TRUE;
+  rb_plugin_reload_async (loaded->plugin, bundle, NULL, reload_done, reload);
+}
+
+/* A loaded plugin's bundle file was replaced (apply_scan()): a new bundle
+ * that can be loaded replaces the running instance live
+ * (rb_plugin_reload(), then plugin-reloaded); one that cannot is
+ * reported (reload-failed) and the loaded instance keeps serving. One
+ * reload runs at a time per plugin; the latest replacement seen meanwhile
+ * follows it. */
 static void
 registry_bundle_replaced (RbRegistry      *self,
                           const char      *name,
@@ -572,8 +666,14 @@ registry_bundle_replaced (RbRegistry      *self,
       g_signal_emit (self, rb_registry_signals[RB_REGISTRY_SIGNAL_RELOAD_FAILED], 0, entry->bundle, entry->error);
       return;
     }
-  g_debug ("The bundle of plugin %s (%s) was replaced; the loaded instance keeps serving", name,
-           entry->path);
+  if (loaded->reloading)
+    {
+      g_set_object (&loaded->next_bundle, entry->bundle);
+      g_free (loaded->next_path);
+      loaded->next_path = g_strdup (entry->path);
+      return;
+    }
+  start_reload (self, name, loaded, entry->bundle, entry->path);
 }
 
 static void

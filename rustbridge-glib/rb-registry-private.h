@@ -18,6 +18,11 @@ typedef struct {
   RbBundle       *bundle;
   char           *path;
   RbRegistryStat  st;
+  /* Live reload (rb-registry-load.c): one rb_plugin_reload_async() at a
+   * time; a replacement seen meanwhile waits here (only the latest). */
+  gboolean        reloading;
+  RbBundle       *next_bundle;
+  char           *next_path;
 } Loaded;
 
 typedef struct {

@@ -515,6 +515,12 @@ def main():
     env['RBTEST_PLUGIN'] = os.path.abspath(args.plugin)
     tmp = tempfile.mkdtemp(prefix='snippet-build-', dir=args.tmp)
     workdir = make_workdir(args, blocks)
+    # Whatever the blocks write under XDG directories (the registry's
+    # metadata cache, an app's data) stays in the scratch directory, never
+    # in the user's ~/.cache or ~/.local/share.
+    for name in ('XDG_CACHE_HOME', 'XDG_DATA_HOME'):
+        env[name] = os.path.join(tmp, name.lower())
+        os.makedirs(env[name], exist_ok=True)
 
     tests = []
     for b in blocks:

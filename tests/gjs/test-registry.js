@@ -9,10 +9,12 @@ import System from 'system';
 Gio._promisify(RustBridge.Registry.prototype, 'rescan_async', 'rescan_finish');
 Gio._promisify(RustBridge.Registry.prototype, 'load_plugin_async', 'load_plugin_finish');
 Gio._promisify(RustBridge.Registry.prototype, 'unload_plugin_async', 'unload_plugin_finish');
+Gio._promisify(RustBridge.Plugin.prototype, 'reload_async', 'reload_finish');
 
 const minisign = GLib.find_program_in_path('minisign');
 const makeBundle = GLib.getenv('RB_MAKE_BUNDLE');
 const fixturePath = GLib.getenv('RB_FIXTURE_PLUGIN');
+const fixtureV2Path = GLib.getenv('RB_FIXTURE_V2_PLUGIN');
 
 function assertEq(actual, expected, what) {
     const a = JSON.stringify(actual), e = JSON.stringify(expected);
@@ -36,8 +38,8 @@ const plugins = `${base}/plugins`, keys = `${base}/keys`;
 GLib.mkdir_with_parents(plugins, 0o700);
 GLib.mkdir_with_parents(keys, 0o700);
 run([minisign, '-G', '-W', '-p', `${keys}/k.pub`, '-s', `${base}/k.key`]);
-function make(file, name, version, sign = true) {
-    const argv = ['/usr/bin/python3', makeBundle, `${base}/${file}`, '--library', fixturePath,
+function make(file, name, version, sign = true, library = fixturePath) {
+    const argv = ['/usr/bin/python3', makeBundle, `${base}/${file}`, '--library', library,
         '--platform', RustBridge.Bundle.get_current_platform(), '--name', name, '--version', version];
     if (sign)
         argv.push('--sign', `${base}/k.key`, '--public-key', `${keys}/k.pub`);
@@ -46,9 +48,19 @@ function make(file, name, version, sign = true) {
 make('alpha.rbp', 'alpha', '1.0.0');
 make('beta.rbp', 'beta', '1.0.0');
 make('gamma.rbp', 'gamma', '1.0.0', false);
-function install(file) {
-    Gio.File.new_for_path(`${base}/${file}`).copy(Gio.File.new_for_path(`${plugins}/${file}`),
+// The second fixture build answers fixture.version with 2.
+make('alpha-2.rbp', 'alpha', '2.0.0', true, fixtureV2Path);
+function install(file, as = file) {
+    Gio.File.new_for_path(`${base}/${file}`).copy(Gio.File.new_for_path(`${plugins}/${as}`),
         Gio.FileCopyFlags.OVERWRITE, null, null);
+}
+function fixtureVersion(plugin) {
+    return JSON.parse(plugin.call('fixture.version', null, null)).version;
+}
+function openBundle(file) {
+    const bundle = RustBridge.Bundle.new_for_path(`${base}/${file}`, null);
+    bundle.trusted_keys_dir = keys;
+    return bundle;
 }
 
 const registry = RustBridge.Registry.new('org.rustbridge.GjsRegistryTest');
@@ -113,6 +125,43 @@ const tests = [
         });
         assertEq(registry.loaded_plugins, ['beta'], 'after disabling alpha');
         registry.enabled_plugins = [];
+    }],
+    ['reload', async () => {
+        const plugin = RustBridge.Plugin.new(fixturePath, null, null);
+        // Its start-up transitions are delivered first.
+        await new Promise(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 50, () => resolve()));
+        const states = [];
+        plugin.connect('state-changed', (p, from, to) => states.push(to));
+        await plugin.reload_async(openBundle('alpha-2.rbp'), null);
+        assertEq(fixtureVersion(plugin), 2, 'version after reload');
+        assertEq(plugin.bundle_version, '2.0.0', 'bundle-version');
+        try {
+            await plugin.reload_async(openBundle('gamma.rbp'), null);
+            throw new Error('gamma reloaded');
+        } catch (e) {
+            assertEq(e.matches(RustBridge.bundle_error_quark(), RustBridge.BundleError.SIGNATURE_MISSING),
+                true, e.message);
+        }
+        assertEq(fixtureVersion(plugin), 2, 'still serving');
+        await new Promise(resolve => GLib.timeout_add(GLib.PRIORITY_DEFAULT, 50, () => resolve()));
+        assertEq(states, [RustBridge.LifecycleState.STARTING, RustBridge.LifecycleState.ACTIVE], 'states');
+        plugin.shutdown(null);
+    }],
+    ['plugin-reloaded', async () => {
+        const plugin = await registry.load_plugin_async('alpha', null, null);
+        assertEq(fixtureVersion(plugin), 1, 'version before');
+        const [oldBundle, newBundle, reloaded] = await new Promise(resolve => {
+            const id = registry.connect('plugin-reloaded', (r, o, n, p) => {
+                registry.disconnect(id);
+                resolve([o, n, p]);
+            });
+            install('alpha-2.rbp', 'alpha.rbp');
+            registry.rescan(null);
+        });
+        assertEq(reloaded === plugin, true, 'the same plugin');
+        assertEq([oldBundle.version, newBundle.version], ['1.0.0', '2.0.0'], 'bundles');
+        assertEq(fixtureVersion(plugin), 2, 'version after');
+        await registry.unload_plugin_async('alpha', null);
     }],
 ];
 

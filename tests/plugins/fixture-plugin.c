@@ -28,6 +28,12 @@
 
 #include "fixture-raw.h"
 
+#ifndef FIXTURE_VERSION
+#define FIXTURE_VERSION 1
+#endif
+#define FIXTURE_STR_(x) #x
+#define FIXTURE_STR(x) FIXTURE_STR_ (x)
+
 #define EXPORT __attribute__ ((visibility ("default")))
 
 typedef struct {
@@ -712,6 +718,9 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
     return buffer_printf (7, "{\"status\":\"error\",\"error_code\":7,"
                           "\"error_message\":\"handler error: name is required\","
                           "\"request_id\":18446744073709551615}");
+  /* Which build answers (the reload tests tell two builds apart). */
+  if (strcmp (tag, "fixture.version") == 0)
+    return success ("{\"version\":" FIXTURE_STR (FIXTURE_VERSION) "}");
   if (strcmp (tag, "counter.calls") == 0)
     {
       char payload[64];
