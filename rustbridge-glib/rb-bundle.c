@@ -550,7 +550,9 @@ rb_bundle_extract_library (RbBundle      *self,
  * rb_bundle_list_files:
  * @self: a #RbBundle
  *
- * Lists the files in the archive.
+ * Lists the files in the archive. A bundle a [class@RustBridge.Registry]
+ * listed from its metadata cache opens its archive now; if its file
+ * changed since it was listed, the list is empty.
  *
  * Returns: (transfer full): entry names, in archive order
  */
