@@ -35,10 +35,21 @@ rb_archive_source_new_bytes (GBytes *bytes)
   return self;
 }
 
+/* Test seam: how many files were opened (rb_archive_source_test_files_opened()). */
+static guint files_opened;
+
+guint
+rb_archive_source_test_files_opened (void)
+{
+  return g_atomic_int_get (&files_opened);
+}
+
 RbArchiveSource *
 rb_archive_source_open_file (const char *path)
 {
   g_autoptr(RbArchiveSource) self = g_new0 (RbArchiveSource, 1);
+
+  g_atomic_int_inc (&files_opened);
 
   /* O_NONBLOCK: opening a FIFO put in the bundle's place must not hang. */
   self->fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);

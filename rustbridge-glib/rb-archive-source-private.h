@@ -57,6 +57,11 @@ void             rb_archive_source_attach     (RbArchiveSource  *self,
 /* Test seam: takes the file as it is now for the file that was opened. */
 gboolean         rb_archive_source_restat     (RbArchiveSource  *self);
 
+/* Test seam: how many times rb_archive_source_open_file() was called in
+ * this process (successfully or not), so that tests can tell that a
+ * bundle file was not read at all. */
+guint            rb_archive_source_test_files_opened (void);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (RbArchiveSource, rb_archive_source_free)
 
 G_END_DECLS

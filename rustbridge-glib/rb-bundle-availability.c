@@ -44,13 +44,16 @@ rb_bundle_availability_check (RbBundle  *self,
   g_autoptr(RbManifestVariant) resolved = NULL;
   g_autofree char *signature = NULL;
   RbBundleSource source;
+  RbArchive *archive;
 
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), FALSE);
 
   resolved = rb_manifest_resolve_variant (self->manifest, NULL, error);
   if (resolved == NULL || !rb_manifest_check_framework (self->manifest, resolved, error))
     return FALSE;
-  if (!rb_archive_has_file (self->archive, resolved->library))
+  if ((archive = rb_bundle_get_archive (self, error)) == NULL)
+    return FALSE;
+  if (!rb_archive_has_file (archive, resolved->library))
     {
       g_autofree char *shown = rb_names_shown (resolved->library);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_ENTRY_NOT_FOUND,
@@ -65,7 +68,7 @@ rb_bundle_availability_check (RbBundle  *self,
   if (!rb_bundle_verify_manifest (&source, error))
     return FALSE;
   signature = g_strconcat (resolved->library, ".minisig", NULL);
-  if (self->verify_mode == RB_VERIFY_MODE_STRICT && !rb_archive_has_file (self->archive, signature))
+  if (self->verify_mode == RB_VERIFY_MODE_STRICT && !rb_archive_has_file (archive, signature))
     {
       g_autofree char *shown = rb_names_shown (resolved->library);
       g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING,

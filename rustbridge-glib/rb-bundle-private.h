@@ -5,8 +5,10 @@
  * struct _RbBundle, shared by the files of RbBundle: rb-bundle.c (the
  * GObject, opening, verifying, extracting), rb-bundle-load.c (loading the
  * library: from a sealed memfd, or extracted as a fallback) and
- * rb-bundle-info.c (the manifest accessors). Never included by anything
- * else.
+ * rb-bundle-info.c (the manifest accessors) and rb-bundle-lazy.c (bundles
+ * listed from a cache, whose archive opens on first use). Never included
+ * by anything else except for the constructors of rb-bundle-lazy.c below,
+ * which the registry's scan uses.
  */
 
 #include "rb-archive-private.h"
@@ -15,6 +17,14 @@
 #include "rb-manifest-private.h"
 
 G_BEGIN_DECLS
+
+typedef struct _RbBundleLazy RbBundleLazy;
+
+/* What identifies a bundle file's content without reading it. */
+typedef struct {
+  guint64 dev, ino, size;
+  gint64  mtime_ns, ctime_ns;
+} RbBundleStamp;
 
 struct _RbBundle {
   GObject       parent_instance;
@@ -39,6 +49,7 @@ struct _RbBundle {
   RbArchive    *archive;
   RbManifest   *manifest;
   RbBundleNotices notices;      /* WARN messages already logged */
+  RbBundleLazy *lazy;           /* listed from a cache, or NULL (rb-bundle-lazy.c) */
 };
 
 /* Methods need an opened bundle: g_initable_init() succeeded, not merely
@@ -49,6 +60,42 @@ struct _RbBundle {
 
 /* What the checks of rb-bundle-verify-private.h read, for one call. */
 RbBundleSource rb_bundle_get_source     (RbBundle      *self);
+
+/* ---- rb-bundle-lazy.c ---- */
+
+/* The most manifest.json bytes a cache keeps for a bundle. */
+#define RB_BUNDLE_MAX_CACHED_MANIFEST (64 * 1024)
+
+/* A bundle for the file at @path, listed from what a cache says of it:
+ * @manifest (its manifest.json, validated here as when opening: the cache
+ * is untrusted) and @stamp (the file's identity when it was read). No
+ * byte of the file is read now: the archive is opened on first use (by
+ * any method that needs more than the manifest), in whichever thread
+ * comes first, and only if the file still has @stamp and its
+ * manifest.json is still @manifest; otherwise that and every later use
+ * fails with RB_BUNDLE_ERROR_INVALID_ARCHIVE ("changed since it was
+ * listed"). Loading verifies everything, as for any bundle. */
+RbBundle      *rb_bundle_new_for_cached   (const char           *path,
+                                           GBytes               *manifest,
+                                           const RbBundleStamp  *stamp,
+                                           RbVerifyMode          verify_mode,
+                                           const char           *trusted_keys_dir,
+                                           GError              **error);
+/* The archive, opened now if the bundle was listed from a cache; NULL
+ * with @error set (may be NULL) if that failed. */
+RbArchive     *rb_bundle_get_archive      (RbBundle             *self,
+                                           GError              **error);
+/* The same, pointing @unopened to the bundle's own error on failure. */
+RbArchive     *rb_bundle_lazy_open        (RbBundle             *self,
+                                           const GError        **unopened);
+/* Whether the archive was opened (always, but for a bundle listed from a
+ * cache that was not used yet). */
+gboolean       rb_bundle_is_archive_open  (RbBundle             *self);
+/* manifest.json's bytes if they are at most @max_size (for the cache),
+ * else NULL. Reads no file for a bundle listed from a cache. */
+GBytes        *rb_bundle_dup_manifest_bytes (RbBundle           *self,
+                                             gsize               max_size);
+void           rb_bundle_lazy_free        (RbBundleLazy         *lazy);
 
 /* ---- rb-bundle-load.c ---- */
 

@@ -263,6 +263,17 @@ prepare_signature (const RbBundleSource *source,
   return TRUE;
 }
 
+/* A bundle listed from a cache whose file changed has no archive. */
+static gboolean
+source_open (const RbBundleSource  *source,
+             GError               **error)
+{
+  if (source->archive != NULL)
+    return TRUE;
+  g_propagate_error (error, g_error_copy (source->unopened));
+  return FALSE;
+}
+
 gboolean
 rb_bundle_verify_manifest (const RbBundleSource  *source,
                            GError               **error)
@@ -272,6 +283,9 @@ rb_bundle_verify_manifest (const RbBundleSource  *source,
   gboolean check, ok;
   const guint8 *data;
   gsize size;
+
+  if (!source_open (source, error))
+    return FALSE;
 
   if (!prepare_signature (source, "manifest.json", &key, &signature, &check, error))
     return FALSE;
@@ -345,6 +359,8 @@ rb_bundle_verify_library (const RbBundleSource     *source,
   gboolean check = FALSE, ok = FALSE;
   Sink sink = { fd, { { 0 } }, { { 0 } }, NULL };
 
+  if (!source_open (source, error))
+    return FALSE;
   shown = rb_names_shown (library);
   if (!rb_archive_has_file (source->archive, library))
     {
@@ -560,6 +576,8 @@ rb_bundle_verify_extract (const RbBundleSource     *source,
   int fd;
   gboolean ok;
 
+  if (!source_open (source, error))
+    return NULL;
   /* Only the last component of the manifest's path names the file. */
   if (!rb_archive_name_is_safe (variant->file_name) || strchr (variant->file_name, '/') != NULL)
     {

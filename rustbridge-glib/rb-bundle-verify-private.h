@@ -55,6 +55,9 @@ typedef struct {
   gboolean         trust_embedded_key;
   guint64          max_library_size;
   RbBundleNotices *notices;
+  const GError    *unopened;           /* archive is NULL: why (a bundle
+                                        * listed from a cache whose file
+                                        * changed); every check fails so */
 } RbBundleSource;
 
 /* Checks manifest.json against its signature. */

@@ -104,9 +104,12 @@ RbBundleSource
 rb_bundle_get_source (RbBundle *self)
 {
   RbBundleSource source = {
-    self->archive, self->manifest, self->path, self->verify_mode, self->public_key, self->trusted_keys_dir,
-    self->trust_embedded_key, self->max_library_size, &self->notices,
+    NULL, self->manifest, self->path, self->verify_mode, self->public_key, self->trusted_keys_dir,
+    self->trust_embedded_key, self->max_library_size, &self->notices, NULL,
   };
+
+  /* Opened now for a bundle listed from a cache (rb-bundle-lazy.c). */
+  source.archive = rb_bundle_lazy_open (self, &source.unopened);
   return source;
 }
 
@@ -547,15 +550,22 @@ rb_bundle_extract_library (RbBundle      *self,
  * rb_bundle_list_files:
  * @self: a #RbBundle
  *
- * Lists the files in the archive.
+ * Lists the files in the archive. A bundle a [class@RustBridge.Registry]
+ * listed from its metadata cache opens its archive now; if its file
+ * changed since it was listed, the list is empty.
  *
  * Returns: (transfer full): entry names, in archive order
  */
 GStrv
 rb_bundle_list_files (RbBundle *self)
 {
+  RbArchive *archive;
+
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
-  return rb_archive_list_files (self->archive);
+
+  /* A bundle listed from a cache whose file changed since: no files. */
+  archive = rb_bundle_get_archive (self, NULL);
+  return archive != NULL ? rb_archive_list_files (archive) : g_new0 (char *, 1);
 }
 
 /**
@@ -593,6 +603,7 @@ rb_bundle_read_schema (RbBundle    *self,
 {
   const char *path, *checksum;
   g_autoptr(GBytes) bytes = NULL;
+  RbArchive *archive;
 
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
@@ -608,8 +619,8 @@ rb_bundle_read_schema (RbBundle    *self,
                    "Bundle “%s”: schema “%s” has no checksum, so it cannot be verified", self->path, shown);
       return NULL;
     }
-  bytes = rb_archive_read (self->archive, path, MAX_FILE_SIZE, error);
-  if (bytes == NULL)
+  archive = rb_bundle_get_archive (self, error);
+  if (archive == NULL || (bytes = rb_archive_read (archive, path, MAX_FILE_SIZE, error)) == NULL)
     return NULL;
   if (!rb_bundle_verify_checksum (checksum, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes)))
     {
@@ -696,11 +707,14 @@ rb_bundle_read_file (RbBundle    *self,
                      const char  *name,
                      GError     **error)
 {
+  RbArchive *archive;
+
   g_return_val_if_fail (RB_BUNDLE_IS_OPEN (self), NULL);
   g_return_val_if_fail (name != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return rb_archive_read (self->archive, name, MAX_FILE_SIZE, error);
+  archive = rb_bundle_get_archive (self, error);
+  return archive != NULL ? rb_archive_read (archive, name, MAX_FILE_SIZE, error) : NULL;
 }
 
 /**
@@ -925,6 +939,7 @@ rb_bundle_finalize (GObject *object)
   g_free (self->path);
   g_clear_pointer (&self->archive, rb_archive_free);
   g_clear_pointer (&self->manifest, rb_manifest_free);
+  g_clear_pointer (&self->lazy, rb_bundle_lazy_free);
 
   G_OBJECT_CLASS (rb_bundle_parent_class)->finalize (object);
 }

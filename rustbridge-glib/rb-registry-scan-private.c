@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "rb-bundle-availability-private.h"
+#include "rb-bundle-private.h"
 #include "rb-error.h"
 #include "rb-json-private.h"
 #include "rb-manifest-private.h"
@@ -18,9 +19,15 @@
  * cache directory can put anything there): bounded, parsed with the
  * depth-limited loader, every member type-checked, and any fault makes
  * the whole file ignored. What it can affect is listed in
- * rb-registry.c's overview: never whether a library is loaded. */
-#define CACHE_FORMAT        1
+ * rb-registry.c's overview: never whether a library is loaded. A bundle's
+ * manifest.json is kept too (if it is at most
+ * RB_BUNDLE_MAX_CACHED_MANIFEST bytes of UTF-8 text), so that an unchanged
+ * bundle is listed without reading its file (rb_bundle_new_for_cached():
+ * validated as any manifest; compared with the file's own on first use).
+ * Manifests stop being written once the file would near CACHE_MAX_SIZE. */
+#define CACHE_FORMAT        2
 #define CACHE_MAX_SIZE      (16 * 1024 * 1024)
+#define CACHE_MANIFEST_ROOM (15 * 1024 * 1024)
 #define CACHE_MAX_ENTRIES   100000
 #define CACHE_MAX_MESSAGE   4096
 
@@ -195,12 +202,14 @@ typedef struct {
   RbRegistryStat st;
   gboolean       bundle;
   GError        *error;
+  GBytes        *manifest;   /* or NULL: not kept */
 } CacheEntry;
 
 static void
 cache_entry_free (CacheEntry *entry)
 {
   g_clear_error (&entry->error);
+  g_clear_pointer (&entry->manifest, g_bytes_unref);
   g_free (entry);
 }
 
@@ -221,6 +230,7 @@ static CacheEntry *
 cache_entry_parse (JsonObject *object)
 {
   g_autoptr(GError) reason = NULL;
+  g_autoptr(GBytes) manifest = NULL;
   gint64 dev, ino, size, mtime, ctime, code = 0;
   JsonNode *node;
   CacheEntry *entry;
@@ -250,10 +260,25 @@ cache_entry_parse (JsonObject *object)
     }
   else if (!bundle)
     return NULL;   /* a file that did not open has a reason */
+  node = json_object_get_member (object, "manifest");
+  if (node != NULL)
+    {
+      const char *text;
+      gsize len;
+
+      if (!bundle || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+        return NULL;
+      text = json_node_get_string (node);
+      len = strlen (text);
+      if (len > RB_BUNDLE_MAX_CACHED_MANIFEST)
+        return NULL;
+      manifest = g_bytes_new (text, len);
+    }
   entry = g_new0 (CacheEntry, 1);
   entry->st = (RbRegistryStat) { dev, ino, size, mtime, ctime };
   entry->bundle = bundle;
   entry->error = g_steal_pointer (&reason);
+  entry->manifest = g_steal_pointer (&manifest);
   return entry;
 }
 
@@ -317,6 +342,30 @@ cache_load (const char *path,
   return g_steal_pointer (&entries);
 }
 
+/* The bundle's manifest.json as a "manifest" member, if it is small,
+ * UTF-8 text without NUL bytes (JSON strings carry nothing else exactly),
+ * and there is room for it. */
+static void
+append_manifest (GString  *out,
+                 RbBundle *bundle)
+{
+  g_autoptr(GBytes) manifest = rb_bundle_dup_manifest_bytes (bundle, RB_BUNDLE_MAX_CACHED_MANIFEST);
+  g_autofree char *text = NULL;
+  const char *data;
+  gsize len;
+
+  if (manifest == NULL)
+    return;
+  data = g_bytes_get_data (manifest, &len);
+  /* At most 6 bytes of JSON per byte of text (\u00XX). */
+  if (out->len + 6 * len > CACHE_MANIFEST_ROOM || memchr (data, '\0', len) != NULL ||
+      !g_utf8_validate_len (data, len, NULL))
+    return;
+  text = g_strndup (data, len);
+  g_string_append (out, ",\"manifest\":");
+  rb_json_write_string (out, text);
+}
+
 static void
 cache_save (const char *path,
             const char *trust,
@@ -347,6 +396,8 @@ cache_save (const char *path,
                               ",\"ctime\":%" G_GINT64_FORMAT ",\"bundle\":%s",
                               (gint64) entry->st.dev, (gint64) entry->st.ino, (gint64) entry->st.size,
                               entry->st.mtime_ns, entry->st.ctime_ns, entry->bundle != NULL ? "true" : "false");
+      if (entry->bundle != NULL)
+        append_manifest (out, entry->bundle);
       if (entry->error != NULL)
         {
           message = g_utf8_substring (entry->error->message, 0,
@@ -454,6 +505,29 @@ scan_file (const RbRegistryScanInput *input,
       result->from_cache++;
       return g_steal_pointer (&entry);
     }
+  if (cached != NULL && cached->manifest != NULL)
+    {
+      /* Listed without reading the file: its archive opens on first use,
+       * and only if it is still what the cache described. */
+      RbBundleStamp stamp = { st->dev, st->ino, st->size, st->mtime_ns, st->ctime_ns };
+      g_autoptr(GError) local = NULL;
+
+      entry->bundle = rb_bundle_new_for_cached (path, cached->manifest, &stamp, input->verify_mode,
+                                                input->trusted_keys_dir, &local);
+      if (entry->bundle != NULL)
+        {
+          rb_bundle_availability_set (entry->bundle, cached->error != NULL ? g_error_copy (cached->error) : NULL);
+          if (cached->error != NULL)
+            entry->error = g_error_copy (cached->error);
+          result->from_cache++;
+          result->listed_from_cache++;
+          return g_steal_pointer (&entry);
+        }
+      /* A cache is only a hint: the file decides. */
+      g_debug ("Ignoring the cached manifest of %s: %s", path, local->message);
+      result->cache_rejected++;
+      cached = NULL;
+    }
   file = g_file_new_for_path (path);
   entry->bundle = g_initable_new (RB_TYPE_BUNDLE, cancellable, &entry->error, "file", file,
                                   "verify-mode", input->verify_mode,
@@ -542,7 +616,7 @@ rb_registry_scan (const RbRegistryScanInput *input,
           g_ptr_array_add (result->entries, entry);
         }
     }
-  if (cache != NULL && g_hash_table_size (cache) != result->entries->len)
+  if ((cache != NULL && g_hash_table_size (cache) != result->entries->len) || result->cache_rejected > 0)
     changed = TRUE;
   g_ptr_array_sort (result->entries, entry_compare_indirect);
   if (input->cache_path != NULL && changed)

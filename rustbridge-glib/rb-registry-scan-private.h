@@ -20,8 +20,11 @@
  *   unchanged.
  * - A file is "unchanged" when its device, inode, size, mtime and ctime
  *   are: then the previous scan's entry is reused (same RbBundle object),
- *   or the cache's verdict (rb-registry-cache) replaces the open-and-check
- *   for files that are not bundles and the signature check for bundles.
+ *   or the cache's entry replaces the open-and-check: for files that are
+ *   not bundles, the verdict; for bundles whose manifest the cache holds,
+ *   everything (the bundle is made from the cached manifest and opens its
+ *   archive on first use: rb_bundle_new_for_cached(), so an unchanged
+ *   bundle costs a stat() and no read); for others, the signature check.
  * - A file whose identity changes while it is being opened (written to)
  *   is "unsettled": skipped, and the scan says so, for a later rescan.
  */
@@ -76,6 +79,8 @@ typedef struct {
   guint      opened;      /* bundles opened */
   guint      checked;     /* availability decided (not from the cache) */
   guint      from_cache;
+  guint      listed_from_cache;  /* of which listed without reading the file */
+  guint      cache_rejected;     /* cached manifests that did not validate */
   char      *trust;       /* rb_registry_trust_fingerprint() of the settings */
 } RbRegistryScanResult;
 

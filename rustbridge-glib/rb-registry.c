@@ -38,14 +38,14 @@
  *
  * A small cache in `$XDG_CACHE_HOME/rustbridge-glib/` remembers, per file
  * (path, device, inode, size, modification and change times), whether it
- * is a bundle and why it is unavailable, so a start-up with many
- * installed bundles checks signatures only of what changed. The verdicts
+ * is a bundle, its manifest and why it is unavailable, so a start-up with
+ * many installed bundles reads only the files that changed. The verdicts
  * are reused only under the same trust inputs (this library's version,
  * the verify mode, [property@RustBridge.Registry:trusted-keys-dir] and
  * the files of every trusted-keys directory); the cache is read as
  * untrusted input, and whatever it says, loading a plugin verifies the
  * bundle in full again: a cache can at worst show a bundle with the wrong
- * availability, never get unverified code loaded.
+ * availability or metadata, never get unverified code loaded.
  *
  * [property@RustBridge.Registry:enabled-plugins] is meant for
  * g_settings_bind(): setting it loads the named plugins (with the default

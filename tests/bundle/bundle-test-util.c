@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include <unistd.h>
+
 #include <glib/gstdio.h>
 
 #include "rb-test-util.h"
@@ -226,6 +228,46 @@ open_resource (const char  *path,
   return bundle;
 }
 
+/* The hard link open_cached() listed last (its bundle names it). */
+static char *cached_link;
+
+/* Lists a hard link to @path (the same file: changes to it show) in a
+ * registry of its own, twice: the first scan writes the metadata cache,
+ * the second (a new registry, as at an application's next start) makes
+ * the bundle from it. NULL (and the error opening by path gives) if the
+ * registry does not list it. */
+static RbBundle *
+open_cached (const char  *path,
+             GError     **error)
+{
+  static guint serial;
+  g_autofree char *app_id = g_strdup_printf ("org.rustbridge.BundleTest%u", serial++);
+  g_autofree char *dir = g_build_filename (workdir, "cached", app_id, NULL);
+  g_autoptr(RbRegistry) first = rb_registry_new (app_id);
+  g_autoptr(RbRegistry) second = rb_registry_new (app_id);
+
+  g_assert_cmpint (g_mkdir_with_parents (dir, 0700), ==, 0);
+  g_free (cached_link);
+  cached_link = g_build_filename (dir, "bundle.rbp", NULL);
+  g_assert_cmpint (link (path, cached_link), ==, 0);
+  rb_registry_add_search_path (first, dir);
+  g_assert_true (rb_registry_rescan (first, NULL, NULL));
+  if (g_list_model_get_n_items (G_LIST_MODEL (first)) == 0)
+    {
+      g_unlink (cached_link);
+      g_clear_pointer (&cached_link, g_free);
+      return rb_bundle_new_for_path (path, NULL, error);
+    }
+  /* The second registry lists it from the cache (made from the cached
+   * manifest, reading no byte of the file: tests/registry/
+   * test-registry-cache.c proves that part), unless its manifest is too
+   * large for the cache (then it opens it as usual). */
+  rb_registry_add_search_path (second, dir);
+  g_assert_true (rb_registry_rescan (second, NULL, NULL));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (second)), ==, 1);
+  return g_list_model_get_item (G_LIST_MODEL (second), 0);
+}
+
 RbBundle *
 open_bundle (const char  *path,
              GError     **error)
@@ -237,6 +279,8 @@ open_bundle (const char  *path,
     return rb_bundle_new_for_path (path, NULL, error);
   if (open_mode == OPEN_RESOURCE)
     return open_resource (path, error);
+  if (open_mode == OPEN_CACHED)
+    return open_cached (path, error);
   g_assert_true (g_file_get_contents (path, &contents, &len, NULL));
   {
     g_autoptr(GBytes) bytes = g_bytes_new_take (g_steal_pointer (&contents), len);
@@ -247,7 +291,8 @@ open_bundle (const char  *path,
 const char *
 named_in_messages (const char *path)
 {
-  if (open_mode == OPEN_PATH || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+  /* A bundle that does not open is never listed: opened by path. */
+  if (open_mode == OPEN_PATH || open_mode == OPEN_CACHED || !g_file_test (path, G_FILE_TEST_IS_REGULAR))
     return path;
   return open_mode == OPEN_BYTES ? "(in memory, " : "resource:///org/rustbridge/Test/bundle.rbp";
 }
@@ -337,7 +382,8 @@ rb_bundle_test_init (int    *argc,
 
       if (g_str_has_prefix (arg, "--rb-bundle-open="))
         open_mode = g_str_equal (arg + 17, "bytes") ? OPEN_BYTES
-                    : g_str_equal (arg + 17, "resource") ? OPEN_RESOURCE : OPEN_PATH;
+                    : g_str_equal (arg + 17, "resource") ? OPEN_RESOURCE
+                    : g_str_equal (arg + 17, "cached") ? OPEN_CACHED : OPEN_PATH;
       else if (g_str_equal (arg, "--rb-no-memfd"))
         g_setenv ("RUSTBRIDGE_NO_MEMFD", "1", TRUE);
       else
@@ -368,8 +414,14 @@ rb_bundle_test_init (int    *argc,
   {
     g_autofree char *config = g_build_filename (base, "config", NULL);
     g_autofree char *data = g_build_filename (base, "data", NULL);
+    g_autofree char *data_home = g_build_filename (base, "data-home", NULL);
+    g_autofree char *cache = g_build_filename (base, "cache", NULL);
     g_setenv ("XDG_CONFIG_HOME", config, TRUE);
     g_setenv ("XDG_DATA_DIRS", data, TRUE);
+    /* For --rb-bundle-open=cached: the registries' own directories. */
+    g_setenv ("XDG_DATA_HOME", data_home, TRUE);
+    g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+    g_mkdir (cache, 0700);   /* made now: tests count what appears in base */
   }
 
   rb_test_init (argc, argv);
@@ -416,6 +468,7 @@ rb_bundle_test_run (void)
   g_clear_pointer (&warnings, g_ptr_array_unref);
   g_clear_pointer (&workdir, g_free);
   g_clear_pointer (&tmpdir, g_free);
+  g_clear_pointer (&cached_link, g_free);
   g_clear_pointer (&key, g_free);
   g_clear_pointer (&pub, g_free);
   g_clear_pointer (&key2, g_free);

@@ -36,11 +36,15 @@ extern GPtrArray *warnings;  /* what the library reported about bundles */
  * rb_bundle_new_for_resource() instead of the path (meson runs each
  * program each way). A path that is not a regular file (missing, a FIFO,
  * a directory) cannot be read into memory: it is opened by path in every
- * mode. */
+ * mode. --rb-bundle-open=cached lists the file (a hard link to it) in a
+ * registry whose metadata cache knows it already: the bundle is made from
+ * the cached manifest, and its archive is opened on first use; a file no
+ * registry lists (it does not open) is opened by path. */
 typedef enum {
   OPEN_PATH,
   OPEN_BYTES,
   OPEN_RESOURCE,
+  OPEN_CACHED,
 } OpenMode;
 extern OpenMode   open_mode;
 /* Whether libraries load through the fallback (--rb-no-memfd sets
@@ -50,7 +54,8 @@ extern gboolean   loads_extract;
 /* Opens @path as open_mode says. */
 RbBundle *open_bundle   (const char         *path,
                          GError            **error);
-/* How messages name the bundle open_bundle (@path) opens. */
+/* How messages name the bundle open_bundle (@path) opens, or fails to
+ * open. */
 const char *named_in_messages (const char       *path);
 /* Skips the test unless bundles are opened by path (for cases about the
  * file itself). Returns TRUE if it skipped. */
