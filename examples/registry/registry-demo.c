@@ -54,6 +54,7 @@ struct _Demo {
   RbPlugin       *test_plugin;
   gboolean        scanned;
   gboolean        got_reply;
+  gboolean        test_done;
   gboolean        failed;
   guint           timeout_id;
 };
@@ -607,6 +608,7 @@ self_test_step (Demo *demo)
        * and run() returns once it has stopped. */
       g_set_object (&demo->test_plugin, rb_registry_get_plugin (demo->registry, demo->test_name));
       stage = CLOSED;
+      demo->test_done = TRUE;
       gtk_window_close (demo->window);
       return;
     case CLOSED:
@@ -684,6 +686,11 @@ main (int   argc,
           (demo.test_plugin != NULL && rb_plugin_get_state (demo.test_plugin) != RB_LIFECYCLE_STATE_STOPPED))
         {
           g_printerr ("self-test: run() returned before the plugins were unloaded\n");
+          demo.failed = TRUE;
+        }
+      if (!demo.test_done)
+        {
+          g_printerr ("self-test: did not finish\n");
           demo.failed = TRUE;
         }
       g_clear_handle_id (&demo.timeout_id, g_source_remove);

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# run-self-test.sh RUSTBRIDGE-TOOL REGISTRY-DEMO PLUGIN.so SCREENSHOT.png
+# run-self-test.sh RUSTBRIDGE-TOOL PLUGIN.so SCREENSHOT.png DEMO [ARG...]
 #
 # Installs three bundles for the registry demo in a fresh user data dir
 # (as a package or the application's plugin manager would), signed with a
@@ -9,15 +9,17 @@
 #   text-tools    available (the self-test turns it on, calls it, turns it off)
 #   viewer        only for windows-x86_64: listed as unavailable, with why
 #   zip-export    available, left off
-# then runs `REGISTRY-DEMO --self-test SCREENSHOT.png` (under xvfb-run from
-# the test) with XDG_* pointing there, so nothing of the user's is read.
+# then runs `DEMO [ARG...] --self-test SCREENSHOT.png` (the C or the Python
+# demo, under xvfb-run from the test) with XDG_DATA_HOME, XDG_CONFIG_HOME
+# and XDG_CACHE_HOME there, so nothing of the user's is read or written.
 set -eu
 
-if [ $# -ne 4 ]; then
-  echo "Usage: $0 RUSTBRIDGE-TOOL REGISTRY-DEMO PLUGIN.so SCREENSHOT.png" >&2
+if [ $# -lt 4 ]; then
+  echo "Usage: $0 RUSTBRIDGE-TOOL PLUGIN.so SCREENSHOT.png DEMO [ARG...]" >&2
   exit 2
 fi
-tool=$1 demo=$2 plugin=$3 screenshot=$4
+tool=$1 plugin=$2 screenshot=$3
+shift 3
 
 case "$(uname -m)" in
   x86_64) platform=linux-x86_64 ;;
@@ -47,4 +49,4 @@ bundle text-tools "$platform" "Counts, echoes and transforms text"
 bundle viewer windows-x86_64 "A viewer built for Windows only"
 bundle zip-export "$platform" "Exports documents as ZIP archives"
 
-"$demo" --self-test "$screenshot"
+"$@" --self-test "$screenshot"
