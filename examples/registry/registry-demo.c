@@ -33,12 +33,13 @@ typedef struct _Demo Demo;
 
 /* The widgets of one row, and what it shows now. */
 typedef struct {
-  Demo      *demo;
-  GtkWidget *title;        /* name and version */
-  GtkWidget *description;
-  GtkWidget *status;       /* available, loaded, or why not */
-  GtkWidget *toggle;
-  RbBundle  *bundle;       /* while bound */
+  Demo       *demo;
+  RbRegistry *registry;
+  GtkWidget  *title;        /* name and version */
+  GtkWidget  *description;
+  GtkWidget  *status;       /* available, loaded, or why not */
+  GtkWidget  *toggle;
+  RbBundle   *bundle;       /* while bound */
 } Row;
 
 struct _Demo {
@@ -73,7 +74,7 @@ strv_has (const char * const *names,
 static void
 row_update (Row *row)
 {
-  RbRegistry *registry = row->demo->registry;
+  RbRegistry *registry = row->registry;
   const char *name = rb_bundle_get_name (row->bundle);
   const GError *reason = rb_bundle_get_unavailable_reason (row->bundle);
   g_auto(GStrv) enabled = rb_registry_dup_enabled_plugins (registry);
@@ -98,9 +99,12 @@ row_update (Row *row)
   gtk_label_set_text (GTK_LABEL (row->status), status);
 
   gtk_widget_set_sensitive (row->toggle, reason == NULL && is_chosen);
-  /* Both without a "state-set" round trip: these follow the registry. */
+  /* Both without a "state-set" round trip: these follow the registry.
+   * "active" only when it differs: setting it ends the switch's toggle
+   * animation, which would drop a click still being animated. */
   g_signal_handlers_block_matched (row->toggle, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, row);
-  gtk_switch_set_active (GTK_SWITCH (row->toggle), is_enabled && reason == NULL && is_chosen);
+  if (gtk_switch_get_active (GTK_SWITCH (row->toggle)) != (is_enabled && reason == NULL && is_chosen))
+    gtk_switch_set_active (GTK_SWITCH (row->toggle), is_enabled && reason == NULL && is_chosen);
   gtk_switch_set_state (GTK_SWITCH (row->toggle), is_loaded && is_chosen);
   g_signal_handlers_unblock_matched (row->toggle, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL, row);
 }
@@ -113,9 +117,8 @@ on_state_set (GtkSwitch *toggle,
               gboolean   on,
               Row       *row)
 {
-  RbRegistry *registry = row->demo->registry;
   const char *name = rb_bundle_get_name (row->bundle);
-  g_auto(GStrv) enabled = rb_registry_dup_enabled_plugins (registry);
+  g_auto(GStrv) enabled = rb_registry_dup_enabled_plugins (row->registry);
   g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
   g_auto(GStrv) names = NULL;
 
@@ -125,7 +128,7 @@ on_state_set (GtkSwitch *toggle,
   if (on)
     g_strv_builder_add (builder, name);
   names = g_strv_builder_end (builder);
-  rb_registry_set_enabled_plugins (registry, (const char * const *) names);
+  rb_registry_set_enabled_plugins (row->registry, (const char * const *) names);
   return TRUE;  /* the state follows loaded-plugins, not the click */
 }
 
@@ -158,6 +161,7 @@ setup_row (GtkSignalListItemFactory *factory,
   GtkWidget *text = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
 
   row->demo = demo;
+  row->registry = demo->registry;
   row->title = gtk_label_new (NULL);
   gtk_label_set_xalign (GTK_LABEL (row->title), 0);
   gtk_widget_add_css_class (row->title, "heading");

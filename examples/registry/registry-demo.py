@@ -63,8 +63,12 @@ class PluginRow(Gtk.Box):
             self.status.set_text('Loaded' if loaded else 'Loading…' if enabled else 'Available')
         self.toggle.set_sensitive(reason is None and chosen)
         # Both without a state-set round trip: these follow the registry.
+        # "active" only when it differs: setting it ends the switch's toggle
+        # animation, which would drop a click still being animated.
+        active = enabled and reason is None and chosen
         with self.toggle.handler_block(self.state_set_id):
-            self.toggle.set_active(enabled and reason is None and chosen)
+            if self.toggle.get_active() != active:
+                self.toggle.set_active(active)
             self.toggle.set_state(loaded and chosen)
 
     def on_state_set(self, toggle, on):
