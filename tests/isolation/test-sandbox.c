@@ -524,7 +524,12 @@ test_writes (void)
   g_assert_cmpstr (lines[0], ==, "EROFS");
   g_assert_cmpstr (lines[1], ==, "EROFS");
   g_assert_cmpstr (lines[2], ==, "EROFS");
-  g_assert_cmpstr (lines[3], ==, "EROFS");
+  /* A build tree under /tmp is inside the private /tmp: the write may
+   * succeed there, but must never reach the real directory. */
+  if (g_str_has_prefix (own_dir, "/tmp/"))
+    g_assert_false (g_file_test (own_dir, G_FILE_TEST_EXISTS));
+  else
+    g_assert_cmpstr (lines[3], ==, "EROFS");
   g_assert_cmpstr (lines[4], ==, "EROFS");
   /* The home directory is not there; creating its path fails too. */
   g_assert_true (g_str_equal (lines[5], "EROFS") || g_str_equal (lines[5], "ENOENT"));
