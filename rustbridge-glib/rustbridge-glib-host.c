@@ -223,9 +223,11 @@ serve (guint32 index)
    * (rb-isolated-call-private.c): the request's fields below were written
    * before it. The slot may have been answered by another worker's
    * reply() before it was reused, so the ring's ordering alone does not
-   * cover them. A slot that is not a request is a broken app. */
+   * cover them. A slot that is no longer a request (the app gave it up,
+   * or its index was announced twice) is not served: nothing in it is
+   * ours to read. */
   if (atomic_load_explicit (&slot->state, memory_order_acquire) != RB_SLOT_REQUEST)
-    die (2);
+    return;
   id = slot->id;
   kind = slot->kind;
   flags = slot->flags;
