@@ -558,7 +558,12 @@ test_private_tmp (void)
   lines = PROBE (&opts, read_outside, "ls:/tmp");
   g_unlink (outside);
   g_assert_cmpstr (lines[0], ==, "ENOENT");
-  g_assert_cmpstr (lines[1], ==, "ok 0");
+  /* Empty, but for the mount point of a build tree that is itself
+   * under /tmp (a fresh clone there): the helper is bound from it. */
+  if (g_str_has_prefix (g_test_get_dir (G_TEST_BUILT), "/tmp/"))
+    g_assert_cmpstr (lines[1], ==, "ok 1");
+  else
+    g_assert_cmpstr (lines[1], ==, "ok 0");
 }
 
 typedef struct {
