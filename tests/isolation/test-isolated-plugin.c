@@ -628,10 +628,10 @@ test_crash_restart_cycles (void)
 {
   static const char * const tags[] = { "crash.segv", "crash.abort", "crash.exit" };
   const char *env = g_getenv ("RB_TEST_CYCLES");
-  /* 1,000 by default; 400 sandboxed, where bubblewrap's set-up of its
-   * namespaces and mounts doubles a cycle (about 100 ms against 45 on the
-   * loaded 2-core VM), to stay near a minute. */
-  guint fallback = isolated_mode () == RB_ISOLATION_SANDBOX ? 400 : 1000;
+  /* 1,000 in both modes: about 6 s in PROCESS and 14 s in SANDBOX on
+   * the idle 2-core VM (bubblewrap's namespaces and mounts cost about
+   * 10 ms a restart). */
+  guint fallback = 1000;
   guint cycles = rb_test_scale (env != NULL ? (guint) g_ascii_strtoull (env, NULL, 10) : fallback);
   g_autoptr(GError) error = NULL;
   g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
