@@ -13,6 +13,9 @@
  * closes the window; it exits with 0 only if the application's run()
  * returned after the plugin had stopped and no plugin message went to
  * GLib's log.
+ *
+ * The screenshot and the test's deadline come from ../common/demo-self-test.c,
+ * shared with the other GTK example; a program of your own needs neither.
  */
 #include <gtk/gtk.h>
 #include <rustbridge-glib.h>

@@ -21,6 +21,9 @@
  * screenshot of the window, turns it off and on again, then closes the
  * window; it exits with 0 only if every step did what it should and the
  * plugin had been unloaded when the application's run() returned.
+ *
+ * The screenshot and the test's deadline come from ../common/demo-self-test.c,
+ * shared with the other GTK example; a program of your own needs neither.
  */
 #include <string.h>
 
