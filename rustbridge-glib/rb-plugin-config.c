@@ -797,6 +797,44 @@ object_get_member (JsonObject *object,
   return node != NULL ? rb_json_node_deep_copy (node) : NULL;
 }
 
+/* The public accessors of one JSON object of the configuration: NAME's
+ * set_NAME, set_NAME_json and get_NAME, over self->MEMBER, named WHAT in
+ * messages. */
+#define DEFINE_JSON_MEMBER_ACCESSORS(name, member, what)                        \
+void                                                                          \
+rb_plugin_config_set_##name (RbPluginConfig *self,                            \
+                             const char     *key,                             \
+                             JsonNode       *value)                           \
+{                                                                             \
+  g_return_if_fail (RB_IS_PLUGIN_CONFIG (self));                              \
+  g_return_if_fail (key != NULL);                                             \
+                                                                              \
+  object_set_member (&self->member, key, value);                              \
+}                                                                             \
+                                                                              \
+gboolean                                                                      \
+rb_plugin_config_set_##name##_json (RbPluginConfig  *self,                    \
+                                    const char      *key,                     \
+                                    const char      *json,                    \
+                                    GError         **error)                   \
+{                                                                             \
+  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), FALSE);                   \
+  g_return_val_if_fail (key != NULL, FALSE);                                  \
+  g_return_val_if_fail (json != NULL, FALSE);                                 \
+                                                                              \
+  return object_set_member_json (&self->member, what, key, json, error);      \
+}                                                                             \
+                                                                              \
+JsonNode *                                                                    \
+rb_plugin_config_get_##name (RbPluginConfig *self,                            \
+                             const char     *key)                             \
+{                                                                             \
+  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), NULL);                    \
+  g_return_val_if_fail (key != NULL, NULL);                                   \
+                                                                              \
+  return object_get_member (self->member, key);                               \
+}
+
 /**
  * rb_plugin_config_set_data:
  * @self: a #RbPluginConfig
@@ -805,17 +843,6 @@ object_get_member (JsonObject *object,
  *
  * Sets one member of the plugin-specific `data` object.
  */
-void
-rb_plugin_config_set_data (RbPluginConfig *self,
-                           const char     *key,
-                           JsonNode       *value)
-{
-  g_return_if_fail (RB_IS_PLUGIN_CONFIG (self));
-  g_return_if_fail (key != NULL);
-
-  object_set_member (&self->data, key, value);
-}
-
 /**
  * rb_plugin_config_set_data_json:
  * @self: a #RbPluginConfig
@@ -830,19 +857,6 @@ rb_plugin_config_set_data (RbPluginConfig *self,
  *   @json is not valid JSON or is nested deeper than 512 levels (the
  *   configuration is then unchanged)
  */
-gboolean
-rb_plugin_config_set_data_json (RbPluginConfig  *self,
-                                const char      *key,
-                                const char      *json,
-                                GError         **error)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), FALSE);
-  g_return_val_if_fail (key != NULL, FALSE);
-  g_return_val_if_fail (json != NULL, FALSE);
-
-  return object_set_member_json (&self->data, "data member", key, json, error);
-}
-
 /**
  * rb_plugin_config_get_data:
  * @self: a #RbPluginConfig
@@ -852,15 +866,7 @@ rb_plugin_config_set_data_json (RbPluginConfig  *self,
  *
  * Returns: (transfer full) (nullable): a copy of the member, or %NULL if unset
  */
-JsonNode *
-rb_plugin_config_get_data (RbPluginConfig *self,
-                           const char     *key)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), NULL);
-  g_return_val_if_fail (key != NULL, NULL);
-
-  return object_get_member (self->data, key);
-}
+DEFINE_JSON_MEMBER_ACCESSORS (data, data, "data member")
 
 /**
  * rb_plugin_config_set_init_param:
@@ -870,17 +876,6 @@ rb_plugin_config_get_data (RbPluginConfig *self,
  *
  * Sets one of the one-time start-up parameters.
  */
-void
-rb_plugin_config_set_init_param (RbPluginConfig *self,
-                                 const char     *key,
-                                 JsonNode       *value)
-{
-  g_return_if_fail (RB_IS_PLUGIN_CONFIG (self));
-  g_return_if_fail (key != NULL);
-
-  object_set_member (&self->init_params, key, value);
-}
-
 /**
  * rb_plugin_config_set_init_param_json:
  * @self: a #RbPluginConfig
@@ -895,19 +890,6 @@ rb_plugin_config_set_init_param (RbPluginConfig *self,
  *   @json is not valid JSON or is nested deeper than 512 levels (the
  *   configuration is then unchanged)
  */
-gboolean
-rb_plugin_config_set_init_param_json (RbPluginConfig  *self,
-                                      const char      *key,
-                                      const char      *json,
-                                      GError         **error)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), FALSE);
-  g_return_val_if_fail (key != NULL, FALSE);
-  g_return_val_if_fail (json != NULL, FALSE);
-
-  return object_set_member_json (&self->init_params, "init parameter", key, json, error);
-}
-
 /**
  * rb_plugin_config_get_init_param:
  * @self: a #RbPluginConfig
@@ -917,12 +899,4 @@ rb_plugin_config_set_init_param_json (RbPluginConfig  *self,
  *
  * Returns: (transfer full) (nullable): a copy of the parameter, or %NULL if unset
  */
-JsonNode *
-rb_plugin_config_get_init_param (RbPluginConfig *self,
-                                 const char     *key)
-{
-  g_return_val_if_fail (RB_IS_PLUGIN_CONFIG (self), NULL);
-  g_return_val_if_fail (key != NULL, NULL);
-
-  return object_get_member (self->init_params, key);
-}
+DEFINE_JSON_MEMBER_ACCESSORS (init_param, init_params, "init parameter")

@@ -437,6 +437,58 @@ rb_plugin_do_restart (RbPlugin  *self,
   return ok;
 }
 
+/* The operations of shutdown and restart, sync or async (an async task
+ * carries its operation as its task data). */
+typedef enum {
+  RB_PLUGIN_OP_SHUTDOWN,
+  RB_PLUGIN_OP_RESTART,
+} RbPluginOp;
+
+static gboolean (* const rb_plugin_op_funcs[]) (RbPlugin  *self,
+                                                GError   **error) = {
+  [RB_PLUGIN_OP_SHUTDOWN] = rb_plugin_do_shutdown,
+  [RB_PLUGIN_OP_RESTART] = rb_plugin_do_restart,
+};
+
+/* The sync form: @op, unless @cancellable is already cancelled. */
+static gboolean
+rb_plugin_run_op (RbPlugin      *self,
+                  RbPluginOp     op,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  return rb_plugin_op_funcs[op] (self, error);
+}
+
+static void
+rb_plugin_op_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  GError *error = NULL;
+
+  if (rb_plugin_op_funcs[GPOINTER_TO_INT (task_data)] (source_object, &error))
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+/* The async form: @op in a thread for @task (its source tag set by the
+ * public function), unless its cancellable is already cancelled. */
+static void
+rb_plugin_run_op_in_thread (GTask      *task,
+                            RbPluginOp  op)
+{
+  g_task_set_task_data (task, GINT_TO_POINTER (op), NULL);
+  if (g_task_return_error_if_cancelled (task))
+    return;
+  g_task_run_in_thread (task, rb_plugin_op_thread);
+}
+
 /**
  * rb_plugin_shutdown:
  * @self: a #RbPlugin
@@ -471,24 +523,7 @@ rb_plugin_shutdown (RbPlugin      *self,
   g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-
-  return rb_plugin_do_shutdown (self, error);
-}
-
-static void
-rb_plugin_shutdown_thread (GTask        *task,
-                           gpointer      source_object,
-                           gpointer      task_data,
-                           GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (rb_plugin_do_shutdown (source_object, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return rb_plugin_run_op (self, RB_PLUGIN_OP_SHUTDOWN, cancellable, error);
 }
 
 static void
@@ -546,9 +581,7 @@ rb_plugin_shutdown_async (RbPlugin            *self,
                              0);
     }
 
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  g_task_run_in_thread (task, rb_plugin_shutdown_thread);
+  rb_plugin_run_op_in_thread (task, RB_PLUGIN_OP_SHUTDOWN);
 }
 
 /**
@@ -611,24 +644,7 @@ rb_plugin_restart (RbPlugin      *self,
   g_return_val_if_fail (RB_IS_PLUGIN (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (cancellable != NULL && g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-
-  return rb_plugin_do_restart (self, error);
-}
-
-static void
-rb_plugin_restart_thread (GTask        *task,
-                          gpointer      source_object,
-                          gpointer      task_data,
-                          GCancellable *cancellable)
-{
-  GError *error = NULL;
-
-  if (rb_plugin_do_restart (source_object, &error))
-    g_task_return_boolean (task, TRUE);
-  else
-    g_task_return_error (task, error);
+  return rb_plugin_run_op (self, RB_PLUGIN_OP_RESTART, cancellable, error);
 }
 
 /**
@@ -652,9 +668,7 @@ rb_plugin_restart_async (RbPlugin            *self,
 
   task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, rb_plugin_restart_async);
-  if (g_task_return_error_if_cancelled (task))
-    return;
-  g_task_run_in_thread (task, rb_plugin_restart_thread);
+  rb_plugin_run_op_in_thread (task, RB_PLUGIN_OP_RESTART);
 }
 
 /**

@@ -13,9 +13,14 @@
  * closes the window; it exits with 0 only if the application's run()
  * returned after the plugin had stopped and no plugin message went to
  * GLib's log.
+ *
+ * The screenshot and the test's deadline come from ../common/demo-self-test.c,
+ * shared with the other GTK example; a program of your own needs neither.
  */
 #include <gtk/gtk.h>
 #include <rustbridge-glib.h>
+
+#include "demo-self-test.h"
 
 typedef struct {
   GtkApplication *app;
@@ -33,7 +38,7 @@ typedef struct {
   gboolean        got_reply;
   gboolean        plugin_stopped;
   gboolean        failed;
-  guint           timeout_id;
+  DemoDeadline    deadline;
 } Demo;
 
 /* Messages of the RustBridge domain that reached GLib's log. */
@@ -319,24 +324,6 @@ log_shows (Demo *demo, const char *text)
 }
 
 static gboolean
-save_screenshot (GtkWidget *widget, const char *path)
-{
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  if (node == NULL)
-    return FALSE;
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  return gdk_texture_save_to_png (texture, path);
-}
-
-static gboolean
 self_test_poll (gpointer data)
 {
   Demo *demo = data;
@@ -376,7 +363,7 @@ self_test_step (Demo *demo)
       g_timeout_add (300, self_test_poll, demo);
       return;
     case SHOWN:
-      if (!save_screenshot (GTK_WIDGET (demo->window), demo->screenshot))
+      if (!demo_save_screenshot (GTK_WIDGET (demo->window), demo->screenshot))
         {
           g_printerr ("self-test: could not write %s\n", demo->screenshot);
           demo->failed = TRUE;
@@ -392,18 +379,6 @@ self_test_step (Demo *demo)
     default:
       return;
     }
-}
-
-static gboolean
-self_test_timeout (gpointer data)
-{
-  Demo *demo = data;
-
-  g_printerr ("self-test: timed out\n");
-  demo->failed = TRUE;
-  demo->timeout_id = 0;
-  g_application_quit (G_APPLICATION (demo->app));
-  return G_SOURCE_REMOVE;
 }
 
 int
@@ -428,7 +403,7 @@ main (int   argc,
   demo.app = gtk_application_new ("org.rustbridge.GtkDemo", G_APPLICATION_NON_UNIQUE);
   g_signal_connect (demo.app, "activate", G_CALLBACK (on_activate), &demo);
   if (demo.screenshot != NULL)
-    demo.timeout_id = g_timeout_add_seconds (60, self_test_timeout, &demo);
+    demo_deadline_start (&demo.deadline, G_APPLICATION (demo.app), 60, &demo.failed);
 
   status = g_application_run (G_APPLICATION (demo.app), 1, app_argv);
 
@@ -445,7 +420,7 @@ main (int   argc,
           g_printerr ("self-test: %u plugin messages went to GLib's log\n", glib_plugin_messages);
           demo.failed = TRUE;
         }
-      g_clear_handle_id (&demo.timeout_id, g_source_remove);
+      demo_deadline_stop (&demo.deadline);
       if (!demo.failed)
         g_print ("self-test passed: screenshot in %s\n", demo.screenshot);
     }

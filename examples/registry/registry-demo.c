@@ -21,11 +21,16 @@
  * screenshot of the window, turns it off and on again, then closes the
  * window; it exits with 0 only if every step did what it should and the
  * plugin had been unloaded when the application's run() returned.
+ *
+ * The screenshot and the test's deadline come from ../common/demo-self-test.c,
+ * shared with the other GTK example; a program of your own needs neither.
  */
 #include <string.h>
 
 #include <gtk/gtk.h>
 #include <rustbridge-glib.h>
+
+#include "demo-self-test.h"
 
 #define APP_ID "org.rustbridge.RegistryDemo"
 
@@ -57,7 +62,7 @@ struct _Demo {
   gboolean        got_reply;
   gboolean        test_done;
   gboolean        failed;
-  guint           timeout_id;
+  DemoDeadline    deadline;
 };
 
 static void self_test_step (Demo *demo);
@@ -395,24 +400,6 @@ on_activate (GtkApplication *app,
 /* ---- --self-test ---- */
 
 static gboolean
-save_screenshot (GtkWidget *widget, const char *path)
-{
-  int width = gtk_widget_get_width (widget), height = gtk_widget_get_height (widget);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  g_autoptr(GskRenderNode) node = NULL;
-  g_autoptr(GdkTexture) texture = NULL;
-
-  gdk_paintable_snapshot (paintable, snapshot, width, height);
-  node = gtk_snapshot_free_to_node (snapshot);
-  if (node == NULL)
-    return FALSE;
-  texture = gsk_renderer_render_texture (gtk_native_get_renderer (GTK_NATIVE (widget)), node,
-                                         &GRAPHENE_RECT_INIT (0, 0, width, height));
-  return gdk_texture_save_to_png (texture, path);
-}
-
-static gboolean
 self_test_poll (gpointer data)
 {
   self_test_step (data);
@@ -584,7 +571,7 @@ self_test_step (Demo *demo)
       g_timeout_add (300, self_test_poll, demo);
       return;
     case SHOT:
-      if (!save_screenshot (GTK_WIDGET (demo->window), demo->screenshot))
+      if (!demo_save_screenshot (GTK_WIDGET (demo->window), demo->screenshot))
         {
           self_test_fail (demo, "could not write %s", demo->screenshot);
           return;
@@ -619,18 +606,6 @@ self_test_step (Demo *demo)
     default:
       return;
     }
-}
-
-static gboolean
-self_test_timeout (gpointer data)
-{
-  Demo *demo = data;
-
-  g_printerr ("self-test: timed out\n");
-  demo->failed = TRUE;
-  demo->timeout_id = 0;
-  g_application_quit (G_APPLICATION (demo->app));
-  return G_SOURCE_REMOVE;
 }
 
 int
@@ -677,7 +652,7 @@ main (int   argc,
   demo.app = gtk_application_new (APP_ID, G_APPLICATION_NON_UNIQUE);
   g_signal_connect (demo.app, "activate", G_CALLBACK (on_activate), &demo);
   if (demo.screenshot != NULL)
-    demo.timeout_id = g_timeout_add_seconds (60, self_test_timeout, &demo);
+    demo_deadline_start (&demo.deadline, G_APPLICATION (demo.app), 60, &demo.failed);
 
   status = g_application_run (G_APPLICATION (demo.app), 1, app_argv);
 
@@ -697,7 +672,7 @@ main (int   argc,
           g_printerr ("self-test: did not finish\n");
           demo.failed = TRUE;
         }
-      g_clear_handle_id (&demo.timeout_id, g_source_remove);
+      demo_deadline_stop (&demo.deadline);
       if (!demo.failed)
         g_print ("self-test passed: %s turned on and off; screenshot in %s\n", demo.test_name,
                  demo.screenshot);

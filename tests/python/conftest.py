@@ -3,6 +3,7 @@
 fixture plugin and, when it was built, the Rust test plugin."""
 import ctypes
 import os
+import shutil
 
 import gi
 import pytest
@@ -59,6 +60,20 @@ def plugin(plugin_path):
 @pytest.fixture
 def fixture_path():
     return os.environ['RB_FIXTURE_PLUGIN']
+
+
+@pytest.fixture(scope='module')
+def publisher(tmp_path_factory):
+    """A minisign key pair and a keys directory that trusts it, for the
+    bundles of one test module: (directory, key, pub, keys)."""
+    from test_bundle import make_key  # test_bundle imports this module
+
+    d = tmp_path_factory.mktemp('store')
+    key, pub = make_key(d, 'publisher')
+    keys = d / 'keys'
+    keys.mkdir()
+    shutil.copy(pub, keys / 'publisher.pub')
+    return d, key, pub, keys
 
 
 @pytest.fixture(autouse=True)

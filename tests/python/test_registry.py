@@ -7,7 +7,7 @@ import subprocess
 import pytest
 from gi.repository import Gio, GLib, RustBridge
 
-from test_bundle import make_bundle, make_key
+from test_bundle import make_bundle
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
 
@@ -15,12 +15,8 @@ APP_ID = 'org.rustbridge.PyRegistryTest'
 
 
 @pytest.fixture(scope='module')
-def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp('registry-store')
-    key, pub = make_key(d, 'publisher')
-    keys = d / 'keys'
-    keys.mkdir()
-    shutil.copy(pub, keys / 'publisher.pub')
+def store(publisher):
+    d, key, pub, keys = publisher
     return {
         'keys': keys,
         'alpha': make_bundle(d / 'alpha.rbp', key, pub, '--name', 'alpha', '--version', '1.0.0'),

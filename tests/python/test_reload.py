@@ -10,7 +10,7 @@ import threading
 import pytest
 from gi.repository import GLib, RustBridge
 
-from test_bundle import make_bundle, make_key
+from test_bundle import make_bundle
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
 
@@ -18,12 +18,8 @@ APP_ID = 'org.rustbridge.PyReloadTest'
 
 
 @pytest.fixture(scope='module')
-def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp('reload-store')
-    key, pub = make_key(d, 'publisher')
-    keys = d / 'keys'
-    keys.mkdir()
-    shutil.copy(pub, keys / 'publisher.pub')
+def store(publisher):
+    d, key, pub, keys = publisher
     return {
         'keys': keys,
         'v1': make_bundle(d / 'v1.rbp', key, pub, '--name', 'reloaded', '--version', '1.0.0'),

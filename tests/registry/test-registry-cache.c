@@ -22,37 +22,25 @@
 #include "rb-archive-source-private.h"
 #include "rb-bundle-private.h"
 #include "rb-test-util.h"
+#include "registry-test-util.h"
 
 #define APP_ID "org.rustbridge.CacheTest"
 
-static char *base, *store, *plugins, *cache_home;
-
-static char *
-store_path (const char *name)
-{
-  return g_build_filename (store, name, NULL);
-}
+static RegistryTestDirs test_dirs;
+static char *plugins;
 
 /* Copies a bundle of the store to plugins/@name (a new inode, by rename). */
 static void
 install (const char *store_name,
          const char *name)
 {
-  g_autofree char *from = store_path (store_name);
-  g_autofree char *to = g_build_filename (plugins, name, NULL);
-  g_autofree char *tmp = g_strconcat (plugins, "/.", name, ".part", NULL);
-  g_autofree char *data = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
-  g_assert_true (g_file_set_contents (tmp, data, len, NULL));
-  g_assert_cmpint (g_rename (tmp, to), ==, 0);
+  registry_test_install (&test_dirs, store_name, plugins, name);
 }
 
 static char *
 cache_file (void)
 {
-  return g_build_filename (cache_home, "rustbridge-glib", "registry-" APP_ID ".json", NULL);
+  return g_build_filename (test_dirs.cache_home, "rustbridge-glib", "registry-" APP_ID ".json", NULL);
 }
 
 static RbRegistry *
@@ -90,7 +78,7 @@ setup_two (void)
   g_autofree char *text = NULL;
 
   rb_test_remove_tree (plugins);
-  rb_test_remove_tree (cache_home);
+  rb_test_remove_tree (test_dirs.cache_home);
   g_assert_cmpint (g_mkdir_with_parents (plugins, 0700), ==, 0);
   install ("alpha-1.rbp", "alpha.rbp");
   install ("beta-1.rbp", "beta.rbp");
@@ -227,7 +215,7 @@ static void
 test_other_manifest_same_file (void)
 {
   g_autofree char *beta_path = NULL;
-  g_autofree char *alpha2 = store_path ("alpha-2.rbp");
+  g_autofree char *alpha2 = registry_test_store_path (&test_dirs, "alpha-2.rbp");
   g_autoptr(RbBundle) other = NULL, lazy = NULL;
   g_autoptr(GBytes) manifest = NULL;
   g_autoptr(GError) error = NULL;
@@ -490,7 +478,7 @@ test_hostile_cache (void)
    * misdescribe a file, as it can misreport its availability) but never
    * loaded as it: the first use compares the file's own manifest. */
   {
-    g_autofree char *alpha2 = store_path ("alpha-2.rbp");
+    g_autofree char *alpha2 = registry_test_store_path (&test_dirs, "alpha-2.rbp");
     g_autoptr(RbBundle) other = rb_bundle_new_for_path (alpha2, NULL, NULL);
     g_autoptr(GBytes) bytes = rb_bundle_dup_manifest_bytes (other, RB_BUNDLE_MAX_CACHED_MANIFEST);
     g_autofree char *text = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
@@ -511,31 +499,13 @@ test_hostile_cache (void)
 int
 main (int argc, char **argv)
 {
-  const char *parent = g_getenv ("TMPDIR");
-  g_autofree char *config = NULL, *data_home = NULL, *data_dir = NULL, *tmp = NULL, *trusted = NULL;
   g_autofree char *minisign = g_find_program_in_path ("minisign");
   g_autofree char *k1 = NULL, *p1 = NULL;
   int status;
 
-  base = g_build_filename (parent != NULL && *parent != '\0' ? parent : "/tmp", "rb-registry-cache-XXXXXX", NULL);
-  g_assert_nonnull (g_mkdtemp (base));
-  config = g_build_filename (base, "config", NULL);
-  data_home = g_build_filename (base, "data-home", NULL);
-  data_dir = g_build_filename (base, "data", NULL);
-  cache_home = g_build_filename (base, "cache", NULL);
-  tmp = g_build_filename (base, "tmp", NULL);
-  store = g_build_filename (base, "store", NULL);
-  plugins = g_build_filename (base, "plugins", NULL);
-  trusted = g_build_filename (config, "rustbridge", "trusted-keys", NULL);
-  /* Before GLib reads them. */
-  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  g_setenv ("XDG_DATA_DIRS", data_dir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
-  g_setenv ("TMPDIR", tmp, TRUE);
-  g_mkdir_with_parents (tmp, 0700);
-  g_mkdir_with_parents (store, 0700);
-  g_mkdir_with_parents (trusted, 0700);
+  /* Before GLib reads the XDG variables. */
+  registry_test_dirs_init (&test_dirs, "rb-registry-cache");
+  plugins = g_build_filename (test_dirs.base, "plugins", NULL);
 
   rb_test_init (&argc, &argv);
   if (minisign == NULL)
@@ -544,21 +514,15 @@ main (int argc, char **argv)
       return g_test_run ();
     }
   {
-    const char *keygen[] = { "minisign", "-G", "-W", "-p", "k.pub", "-s", "k.key", NULL };
     const char *alpha1[] = { "--name", "alpha", "--version", "1.0.0", NULL };
     const char *alpha2[] = { "--name", "alpha", "--version", "2.0.0", NULL };
     const char *beta1[] = { "--name", "beta", "--version", "1.0.0", NULL };
-    g_autofree char *text = NULL;
-    g_autofree char *copy = g_build_filename (trusted, "k.pub", NULL);
 
-    rb_test_run_in (store, keygen);
-    k1 = g_build_filename (store, "k.key", NULL);
-    p1 = g_build_filename (store, "k.pub", NULL);
-    g_assert_true (g_file_get_contents (p1, &text, NULL, NULL));
-    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
-    g_free (rb_test_make_bundle (store, "alpha-1.rbp", k1, p1, alpha1));
-    g_free (rb_test_make_bundle (store, "alpha-2.rbp", k1, p1, alpha2));
-    g_free (rb_test_make_bundle (store, "beta-1.rbp", k1, p1, beta1));
+    registry_test_make_key (&test_dirs, "k", &k1, &p1);
+    registry_test_trust_key (&test_dirs, p1);
+    g_free (rb_test_make_bundle (test_dirs.store, "alpha-1.rbp", k1, p1, alpha1));
+    g_free (rb_test_make_bundle (test_dirs.store, "alpha-2.rbp", k1, p1, alpha2));
+    g_free (rb_test_make_bundle (test_dirs.store, "beta-1.rbp", k1, p1, beta1));
   }
 
   g_test_add_func ("/registry-cache/hit-reads-nothing", test_hit_reads_nothing);
@@ -567,10 +531,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry-cache/threads", test_threads);
   g_test_add_func ("/registry-cache/hostile-cache", test_hostile_cache);
   status = g_test_run ();
-  rb_test_remove_tree (base);
-  g_free (base);
-  g_free (store);
+  registry_test_dirs_clear (&test_dirs);
   g_free (plugins);
-  g_free (cache_home);
   return status;
 }

@@ -11,20 +11,16 @@
 #define RB_BUNDLE_TEST_OWN_FIXTURE
 #include "bundle-test-util.h"
 #include "rb-test-util.h"
+#include "registry-test-util.h"
 
 /* The environment (set before GLib reads it): a user data dir, one
  * system data dir, a cache dir and a trusted-keys dir with key 1. The
- * bundles are made once into `store`, then copied into search paths. */
-static char *base, *store, *user_dir, *system_dir, *cache_home, *trusted;
+ * bundles are made once into the store, then copied into search paths. */
+static RegistryTestDirs test_dirs;
+static char *user_dir, *system_dir;
 static char *k1, *p1, *k2, *p2;
 
 #define APP_ID "org.rustbridge.Test"
-
-static char *
-store_path (const char *name)
-{
-  return g_build_filename (store, name, NULL);
-}
 
 static void
 make_in_store (const char *file,
@@ -42,25 +38,7 @@ make_in_store (const char *file,
     g_ptr_array_add (extra, (gpointer) arg);
   va_end (args);
   g_ptr_array_add (extra, NULL);
-  path = rb_test_make_bundle (store, file, key_path, pub_path, (const char * const *) extra->pdata);
-}
-
-/* Copies a bundle of the store into @dir as @name, through a temporary
- * file and a rename (as an installer would). */
-static void
-install (const char *store_name,
-         const char *dir,
-         const char *name)
-{
-  g_autofree char *from = store_path (store_name);
-  g_autofree char *to = g_build_filename (dir, name, NULL);
-  g_autofree char *tmp = g_strconcat (dir, "/.", name, ".part", NULL);
-  g_autofree char *data = NULL;
-  gsize len;
-
-  g_assert_true (g_file_get_contents (from, &data, &len, NULL));
-  g_assert_true (g_file_set_contents (tmp, data, len, NULL));
-  g_assert_cmpint (g_rename (tmp, to), ==, 0);
+  path = rb_test_make_bundle (test_dirs.store, file, key_path, pub_path, (const char * const *) extra->pdata);
 }
 
 static void
@@ -81,7 +59,7 @@ clean_dirs (void)
       rb_test_remove_tree (dirs[i]);
       g_assert_cmpint (g_mkdir_with_parents (dirs[i], 0700), ==, 0);
     }
-  rb_test_remove_tree (cache_home);
+  rb_test_remove_tree (test_dirs.cache_home);
 }
 
 /* ---- GListModel conformance: a shadow list kept only from the
@@ -205,13 +183,13 @@ test_model (void)
   rescan_ok (registry);
   expect_change (&observer, model, 0, 0, 0, 0);
 
-  install ("alpha-1.rbp", user_dir, "alpha-1.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha-1.rbp");
   rescan_ok (registry);
   expect_change (&observer, model, 1, 0, 0, 1);
-  install ("beta-1.rbp", system_dir, "beta.rbp");
+  registry_test_install (&test_dirs, "beta-1.rbp", system_dir, "beta.rbp");
   rescan_ok (registry);
   expect_change (&observer, model, 1, 1, 0, 1);
-  install ("alpha-2.rbp", system_dir, "alpha-2.rbp");
+  registry_test_install (&test_dirs, "alpha-2.rbp", system_dir, "alpha-2.rbp");
   rescan_ok (registry);
   expect_change (&observer, model, 1, 1, 0, 1);
   text = describe (model);
@@ -227,7 +205,7 @@ test_model (void)
   }
 
   /* Replaced: a new object in the same place. */
-  install ("beta-1.rbp", system_dir, "beta.rbp");
+  registry_test_install (&test_dirs, "beta-1.rbp", system_dir, "beta.rbp");
   rescan_ok (registry);
   expect_change (&observer, model, 1, 2, 1, 1);
   {
@@ -267,8 +245,8 @@ test_rescan_async (void)
   gboolean done = FALSE;
 
   clean_dirs ();
-  install ("alpha-1.rbp", user_dir, "a.rbp");
-  install ("beta-1.rbp", user_dir, "b.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "a.rbp");
+  registry_test_install (&test_dirs, "beta-1.rbp", user_dir, "b.rbp");
   registry = rb_registry_new (APP_ID);
   rb_registry_rescan_async (registry, NULL, rescan_async_done, &done);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (registry)), ==, 0);
@@ -299,7 +277,7 @@ check_reason (const char *store_name,
   gboolean available = TRUE;
 
   clean_dirs ();
-  install (store_name, system_dir, "x.rbp");
+  registry_test_install (&test_dirs, store_name, system_dir, "x.rbp");
   registry = rb_registry_new (APP_ID);
   rescan_ok (registry);
   bundle = only_item (registry);
@@ -342,7 +320,7 @@ test_availability (void)
 static void
 test_availability_direct (void)
 {
-  g_autofree char *path = store_path ("untrusted.rbp");
+  g_autofree char *path = registry_test_store_path (&test_dirs, "untrusted.rbp");
   g_autoptr(GError) error = NULL;
   g_autoptr(RbBundle) bundle = rb_bundle_new_for_path (path, NULL, &error);
 
@@ -375,8 +353,8 @@ test_conflicts (void)
 
   clean_dirs ();
   /* The highest version wins, wherever it is. */
-  install ("alpha-1.rbp", user_dir, "alpha.rbp");
-  install ("alpha-2.rbp", system_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-2.rbp", system_dir, "alpha.rbp");
   registry = rb_registry_new (APP_ID);
   rescan_ok (registry);
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (registry)), ==, 2);
@@ -385,7 +363,7 @@ test_conflicts (void)
   g_assert_null (rb_registry_lookup_bundle (registry, "nothing"));
 
   /* Equal versions: the user's directory first. */
-  install ("alpha-2.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-2.rbp", user_dir, "alpha.rbp");
   rescan_ok (registry);
   chosen = rb_registry_lookup_bundle (registry, "alpha");
   path = g_file_get_path (rb_bundle_get_file (chosen));
@@ -393,8 +371,8 @@ test_conflicts (void)
 
   /* An unavailable higher version does not hide an available one. */
   clean_dirs ();
-  install ("alpha-1.rbp", system_dir, "alpha-1.rbp");
-  install ("alpha-3-unsigned.rbp", user_dir, "alpha-3.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", system_dir, "alpha-1.rbp");
+  registry_test_install (&test_dirs, "alpha-3-unsigned.rbp", user_dir, "alpha-3.rbp");
   rescan_ok (registry);
   chosen = rb_registry_lookup_bundle (registry, "alpha");
   g_assert_cmpstr (rb_bundle_get_version (chosen), ==, "1.0.0");
@@ -423,7 +401,7 @@ test_hostile (void)
   guint n = rb_test_scale (3000);
 
   clean_dirs ();
-  install ("alpha-1.rbp", system_dir, "good.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", system_dir, "good.rbp");
   g_assert_cmpint (symlink ("loop.rbp", loop), ==, 0);
   g_assert_cmpint (symlink ("/nonexistent/x.rbp", dangling), ==, 0);
   g_assert_cmpint (symlink ("good.rbp", link), ==, 0);
@@ -462,14 +440,14 @@ test_hostile (void)
 static char *
 cache_file (void)
 {
-  return g_build_filename (cache_home, "rustbridge-glib", "registry-" APP_ID ".json", NULL);
+  return g_build_filename (test_dirs.cache_home, "rustbridge-glib", "registry-" APP_ID ".json", NULL);
 }
 
 static void
 test_cache (void)
 {
   g_autofree char *cache = cache_file ();
-  g_autofree char *trusted_pub = g_build_filename (trusted, "k.pub", NULL);
+  g_autofree char *trusted_pub = g_build_filename (test_dirs.trusted, "k.pub", NULL);
   g_autofree char *saved = NULL;
   const char *corrupt[] = {
     "", "garbage", "[]", "{\"format\":1}", "{\"format\":1,\"trust\":1,\"entries\":[]}",
@@ -477,8 +455,8 @@ test_cache (void)
   };
 
   clean_dirs ();
-  install ("alpha-1.rbp", system_dir, "alpha.rbp");
-  install ("unsigned.rbp", system_dir, "unsigned.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", system_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "unsigned.rbp", system_dir, "unsigned.rbp");
   {
     g_autofree char *junk = g_build_filename (system_dir, "junk.rbp", NULL);
     g_assert_true (g_file_set_contents (junk, "junk", -1, NULL));
@@ -508,7 +486,7 @@ test_cache (void)
   }
 
   /* A changed file is read again, even with its old size and mtime. */
-  install ("alpha-2.rbp", system_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-2.rbp", system_dir, "alpha.rbp");
   {
     g_autoptr(RbRegistry) registry = rb_registry_new (APP_ID);
     g_autoptr(RbBundle) first = NULL;
@@ -664,8 +642,8 @@ test_load (void)
   gboolean unloaded = FALSE;
 
   clean_dirs ();
-  install ("alpha-1.rbp", user_dir, "alpha.rbp");
-  install ("beta-1.rbp", user_dir, "beta.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "beta-1.rbp", user_dir, "beta.rbp");
   registry = rb_registry_new (APP_ID);
   connect_events (registry, &events);
   rescan_ok (registry);
@@ -728,9 +706,9 @@ test_enabled_gsettings (void)
   Events events = { 0 };
 
   clean_dirs ();
-  install ("alpha-1.rbp", user_dir, "alpha.rbp");
-  install ("beta-1.rbp", user_dir, "beta.rbp");
-  install ("unsigned.rbp", user_dir, "gamma.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "beta-1.rbp", user_dir, "beta.rbp");
+  registry_test_install (&test_dirs, "unsigned.rbp", user_dir, "gamma.rbp");
   registry = rb_registry_new (APP_ID);
   connect_events (registry, &events);
   rescan_ok (registry);
@@ -802,7 +780,7 @@ test_watch (void)
 {
   g_autoptr(RbRegistry) registry = NULL;
   g_autofree char *data = NULL;
-  g_autofree char *from = store_path ("beta-1.rbp");
+  g_autofree char *from = registry_test_store_path (&test_dirs, "beta-1.rbp");
   g_autofree char *partial = g_build_filename (user_dir, "beta.rbp", NULL);
   Events events = { 0 };
   guint changes = 0;
@@ -817,7 +795,7 @@ test_watch (void)
   rb_registry_set_watch (registry, TRUE);
   g_assert_true (rb_registry_get_watch (registry));
 
-  install ("alpha-1.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
   wait_for_items (registry, 1);
 
   /* A file copied in slowly: not listed (nor loaded) half-written, listed
@@ -850,7 +828,7 @@ test_watch (void)
 
   /* The loaded plugin's bundle replaced by one that cannot be loaded:
    * reported, the loaded one keeps serving. */
-  install ("beta-unsigned.rbp", user_dir, "beta.rbp");
+  registry_test_install (&test_dirs, "beta-unsigned.rbp", user_dir, "beta.rbp");
   while (events.reload_failed == 0)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (events.last_error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING);
@@ -862,7 +840,7 @@ test_watch (void)
 
   rb_registry_set_watch (registry, FALSE);
   changes = 0;
-  install ("alpha-1.rbp", user_dir, "alpha.rbp");
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
   rb_test_iterate_for (600);
   g_assert_cmpuint (changes, ==, 0);
   g_clear_error (&events.last_error);
@@ -871,30 +849,12 @@ test_watch (void)
 int
 main (int argc, char **argv)
 {
-  const char *parent = g_getenv ("TMPDIR");
-  g_autofree char *config = NULL, *data_home = NULL, *data_dir = NULL, *tmp = NULL;
   g_autofree char *minisign = g_find_program_in_path ("minisign");
   int status;
 
-  base = g_build_filename (parent != NULL && *parent != '\0' ? parent : "/tmp", "rb-registry-test-XXXXXX", NULL);
-  g_assert_nonnull (g_mkdtemp (base));
-  config = g_build_filename (base, "config", NULL);
-  data_home = g_build_filename (base, "data-home", NULL);
-  data_dir = g_build_filename (base, "data", NULL);
-  cache_home = g_build_filename (base, "cache", NULL);
-  tmp = g_build_filename (base, "tmp", NULL);
-  store = g_build_filename (base, "store", NULL);
-  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
-  g_setenv ("XDG_DATA_HOME", data_home, TRUE);
-  g_setenv ("XDG_DATA_DIRS", data_dir, TRUE);
-  g_setenv ("XDG_CACHE_HOME", cache_home, TRUE);
-  g_setenv ("TMPDIR", tmp, TRUE);
-  user_dir = g_build_filename (data_home, APP_ID, "plugins", NULL);
-  system_dir = g_build_filename (data_dir, APP_ID, "plugins", NULL);
-  trusted = g_build_filename (config, "rustbridge", "trusted-keys", NULL);
-  g_mkdir_with_parents (tmp, 0700);
-  g_mkdir_with_parents (store, 0700);
-  g_mkdir_with_parents (trusted, 0700);
+  registry_test_dirs_init (&test_dirs, "rb-registry-test");
+  user_dir = g_build_filename (test_dirs.data_home, APP_ID, "plugins", NULL);
+  system_dir = g_build_filename (test_dirs.data_dir, APP_ID, "plugins", NULL);
 
   rb_test_init (&argc, &argv);
   if (minisign == NULL)
@@ -902,21 +862,9 @@ main (int argc, char **argv)
       g_test_skip ("minisign not installed");
       return g_test_run ();
     }
-  {
-    const char *keygen1[] = { "minisign", "-G", "-W", "-p", "k.pub", "-s", "k.key", NULL };
-    const char *keygen2[] = { "minisign", "-G", "-W", "-p", "k2.pub", "-s", "k2.key", NULL };
-    g_autofree char *text = NULL;
-    g_autofree char *copy = g_build_filename (trusted, "k.pub", NULL);
-
-    rb_test_run_in (store, keygen1);
-    rb_test_run_in (store, keygen2);
-    k1 = g_build_filename (store, "k.key", NULL);
-    p1 = g_build_filename (store, "k.pub", NULL);
-    k2 = g_build_filename (store, "k2.key", NULL);
-    p2 = g_build_filename (store, "k2.pub", NULL);
-    g_assert_true (g_file_get_contents (p1, &text, NULL, NULL));
-    g_assert_true (g_file_set_contents (copy, text, -1, NULL));
-  }
+  registry_test_make_key (&test_dirs, "k", &k1, &p1);
+  registry_test_make_key (&test_dirs, "k2", &k2, &p2);
+  registry_test_trust_key (&test_dirs, p1);
   make_in_store ("alpha-1.rbp", k1, p1, "--name", "alpha", "--version", "1.0.0", NULL);
   make_in_store ("alpha-2.rbp", k1, p1, "--name", "alpha", "--version", "2.0.0", NULL);
   make_in_store ("alpha-3-unsigned.rbp", NULL, NULL, "--name", "alpha", "--version", "3.0.0", NULL);
@@ -931,13 +879,13 @@ main (int argc, char **argv)
   {
     g_autofree char *other = g_strdup_printf ("%s", g_str_has_prefix (rb_bundle_get_current_platform (), "linux-aarch64")
                                               ? "darwin-x86_64" : "darwin-aarch64");
-    g_autofree char *path = store_path ("other-platform.rbp");
+    g_autofree char *path = registry_test_store_path (&test_dirs, "other-platform.rbp");
     const char *argv2[] = { "/usr/bin/python3", NULL, path, "--library", rb_test_plugin_path (RB_TEST_FIXTURE),
                             "--platform", other, "--name", "theta", "--sign", k1, "--public-key", p1, NULL };
     g_autofree char *tool = g_test_build_filename (G_TEST_DIST, "bundle", "rb-make-bundle.py", NULL);
 
     argv2[1] = tool;
-    rb_test_run_in (store, argv2);
+    rb_test_run_in (test_dirs.store, argv2);
   }
   {
     g_autofree char *platforms = g_strdup_printf ("platforms={\"%s\":{\"variants\":{\"release\":{\"library\":"
@@ -958,6 +906,6 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/enabled-gsettings", test_enabled_gsettings);
   g_test_add_func ("/registry/watch", test_watch);
   status = g_test_run ();
-  rb_test_remove_tree (base);
+  registry_test_dirs_clear (&test_dirs);
   return status;
 }
