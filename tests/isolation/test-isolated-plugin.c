@@ -598,6 +598,80 @@ test_bundle (void)
   g_assert_cmpuint (count_entries (test_tmpdir), ==, 0);
 }
 
+/* ---- restart: async, cancelled ------------------------------------------- */
+
+static void
+restart_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GError **out = user_data;
+  GError *error = NULL;
+
+  if (rb_plugin_restart_finish (RB_PLUGIN (source), result, &error))
+    g_assert_no_error (error);
+  else
+    g_assert_nonnull (error);
+  /* A marker for "done without error" that is never a real GError. */
+  *out = error != NULL ? error : (GError *) 0x1;
+}
+
+static GError *
+restart_async_and_wait (RbPlugin     *plugin,
+                        GCancellable *cancellable)
+{
+  GError *result = NULL;
+
+  rb_plugin_restart_async (plugin, cancellable, restart_done, &result);
+  while (result == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  return result == (GError *) 0x1 ? NULL : result;
+}
+
+static void
+test_restart_async (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  g_autoptr(GCancellable) cancelled = g_cancellable_new ();
+  g_autofree char *payload = NULL;
+
+  g_assert_no_error (error);
+  g_assert_null (rb_plugin_call (plugin, "crash.segv", "{}", NULL, NULL));
+  for (gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+       rb_plugin_get_state (plugin) != RB_LIFECYCLE_STATE_FAILED && g_get_monotonic_time () < end;)
+    if (!g_main_context_iteration (NULL, FALSE))
+      g_usleep (1000);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
+
+  /* A cancelled cancellable: nothing restarts, sync or async. */
+  g_cancellable_cancel (cancelled);
+  g_assert_false (rb_plugin_restart (plugin, cancelled, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_false (rb_plugin_restart (plugin, cancelled, NULL));
+  error = restart_async_and_wait (plugin, cancelled);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
+  g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  g_clear_error (&error);
+
+  /* Async, from FAILED, then again from ACTIVE. */
+  for (guint i = 0; i < 2; i++)
+    {
+      error = restart_async_and_wait (plugin, NULL);
+      g_assert_no_error (error);
+      g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+      payload = rb_plugin_call (plugin, "ok", "{}", NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpstr (payload, ==, "{\"ok\":true}");
+      g_clear_pointer (&payload, g_free);
+    }
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
+}
+
 /* ---- crash -> restart cycles ------------------------------------------------ */
 
 static guint
@@ -722,6 +796,7 @@ main (int    argc,
   g_test_add_func ("/isolated-plugin/sandbox/pid", test_sandbox_pid);
   g_test_add_func ("/isolated-plugin/bundle", test_bundle);
   g_test_add_func ("/isolated-plugin/dies-with-app", test_dies_with_app);
+  g_test_add_func ("/isolated-plugin/restart-async", test_restart_async);
   g_test_add_func ("/isolated-plugin/crash-restart-cycles", test_crash_restart_cycles);
 
   status = g_test_run ();
