@@ -34,6 +34,21 @@ rb_bundle_dup_manifest_json (RbBundle *self)
   return g_strndup (data, size);
 }
 
+/**
+ * rb_bundle_get_manifest_json:
+ * @self: a #RbBundle
+ *
+ * The 0.1 name of [method@RustBridge.Bundle.dup_manifest_json], kept so
+ * that code written for it still builds: it also returns a new string.
+ *
+ * Returns: (transfer full): the text of `manifest.json`
+ */
+char *
+rb_bundle_get_manifest_json (RbBundle *self)
+{
+  return rb_bundle_dup_manifest_json (self);
+}
+
 
 /**
  * rb_bundle_get_name:

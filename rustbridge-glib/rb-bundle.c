@@ -417,6 +417,25 @@ rb_bundle_dup_default_variant (RbBundle    *self,
 }
 
 /**
+ * rb_bundle_get_default_variant:
+ * @self: a #RbBundle
+ * @platform: (nullable): a platform key, or %NULL for the current platform
+ * @error: return location for a #GError
+ *
+ * The 0.1 name of [method@RustBridge.Bundle.dup_default_variant], kept so
+ * that code written for it still builds: it also returns a new string.
+ *
+ * Returns: (transfer full): the variant name, or %NULL with @error set
+ */
+char *
+rb_bundle_get_default_variant (RbBundle    *self,
+                               const char  *platform,
+                               GError     **error)
+{
+  return rb_bundle_dup_default_variant (self, platform, error);
+}
+
+/**
  * rb_bundle_dup_library_path:
  * @self: a #RbBundle
  * @variant: (nullable): a variant, or %NULL for the default one

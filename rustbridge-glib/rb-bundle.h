@@ -80,6 +80,8 @@ RB_AVAILABLE_IN_1_0
 const char   *rb_bundle_get_bundle_version      (RbBundle            *self);
 RB_AVAILABLE_IN_1_0
 char         *rb_bundle_dup_manifest_json       (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_get_manifest_json       (RbBundle            *self) G_GNUC_WARN_UNUSED_RESULT;
 
 /* Build information */
 RB_AVAILABLE_IN_1_0
@@ -121,6 +123,10 @@ GStrv         rb_bundle_list_variants           (RbBundle            *self,
                                                  GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 RB_AVAILABLE_IN_1_0
 char         *rb_bundle_dup_default_variant     (RbBundle            *self,
+                                                 const char          *platform,
+                                                 GError              **error) G_GNUC_WARN_UNUSED_RESULT;
+RB_AVAILABLE_IN_1_0
+char         *rb_bundle_get_default_variant     (RbBundle            *self,
                                                  const char          *platform,
                                                  GError              **error) G_GNUC_WARN_UNUSED_RESULT;
 RB_AVAILABLE_IN_1_0

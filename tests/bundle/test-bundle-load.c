@@ -36,9 +36,15 @@ test_valid_bundle (void)
   g_autolist(RbBundleMessage) messages = rb_bundle_list_api_messages (bundle);
   g_autofree char *manifest = rb_bundle_dup_manifest_json (bundle);
   g_autofree char *def = rb_bundle_dup_default_variant (bundle, NULL, &error);
+  g_autofree char *manifest_01 = rb_bundle_get_manifest_json (bundle);
+  g_autofree char *def_01 = rb_bundle_get_default_variant (bundle, NULL, NULL);
   g_auto(GStrv) authors = NULL;
   g_autofree char *bundle_version = NULL;
 
+  /* The 0.1 names return new copies of the same. */
+  g_assert_cmpstr (manifest_01, ==, manifest);
+  g_assert_true (manifest_01 != manifest);
+  g_assert_cmpstr (def_01, ==, def);
   g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "test-plugin");
   g_assert_cmpstr (rb_bundle_get_version (bundle), ==, "1.0.0");
   g_assert_cmpstr (rb_bundle_get_description (bundle), ==, "A test plugin");

@@ -105,7 +105,8 @@ def test_open_and_inspect(signed):
     assert bundle.props.bundle_version == '1.0'
     assert bundle.list_platforms() == [RustBridge.Bundle.get_current_platform()]
     assert bundle.list_variants(None) == ['release']
-    assert bundle.dup_default_variant(None) == 'release'
+    assert bundle.dup_default_variant(None) == 'release' == bundle.get_default_variant(None)
+    assert bundle.get_manifest_json() == bundle.dup_manifest_json()
     assert 'manifest.json' in bundle.list_files()
     assert [m.get_type_tag() for m in bundle.list_api_messages()] == ['echo', 'math.add']
     assert bundle.list_schemas() == ['echo']
