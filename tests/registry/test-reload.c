@@ -521,24 +521,6 @@ test_live_stress (gconstpointer data)
   guint fds_before = rb_test_count_fds (), fds_after, children_before;
   long rss_before = 0, rss_after;
 
-  /* Isolated, the registry cannot load a bundle on main at the moment
-   * (see test_bundle()): the plugin starts from its file and is reloaded
-   * with rb_plugin_reload() directly, the same switch. */
-  gboolean direct = MODE (data) != RB_ISOLATION_NONE;
-  g_autoptr(RbBundle) direct_v1 = open_bundle (v1_bundle);
-  g_autoptr(RbBundle) direct_v2 = open_bundle (v2_bundle);
-  RbBundle *direct_bundles[2] = { direct_v1, direct_v2 };
-
-  /* KNOWN BUG (open, issues 13/14): under load a reloaded helper
-   * sometimes exits with its protocol status (2) in this stress; until it
-   * is found, the isolated variant runs only on request. */
-  if (direct && g_getenv ("RB_TEST_RELOAD_PROCESS_STRESS") == NULL)
-    {
-      g_test_skip ("isolated reload stress: known helper protocol exit under load; "
-                   "set RB_TEST_RELOAD_PROCESS_STRESS=1 to run it");
-      return;
-    }
-
   rb_test_remove_tree (user_dir);
   g_assert_cmpint (g_mkdir_with_parents (user_dir, 0700), ==, 0);
   install_as (v1_bundle, "reloaded.rbp");
@@ -547,10 +529,7 @@ test_live_stress (gconstpointer data)
   g_signal_connect (registry, "plugin-reloaded", G_CALLBACK (on_plugin_reloaded), &reloads);
   g_signal_connect (registry, "reload-failed", G_CALLBACK (on_reload_failed), &reloads);
   g_assert_true (rb_registry_rescan (registry, NULL, &error));
-  if (direct)
-    load.plugin = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), config, NULL, &error);
-  else
-    load.plugin = rb_registry_load_plugin (registry, "reloaded", config, NULL, &error);
+  load.plugin = rb_registry_load_plugin (registry, "reloaded", config, NULL, &error);
   g_assert_no_error (error);
   g_mutex_init (&load.lock);
   children_before = count_children ();
@@ -561,18 +540,9 @@ test_live_stress (gconstpointer data)
   for (guint round = 0; round < rounds; round++)
     {
       /* Every install changes size or inode: a replacement each time. */
-      if (direct)
-        {
-          g_assert_true (rb_plugin_reload (load.plugin, direct_bundles[(round + 1) % 2], NULL, &error));
-          g_assert_no_error (error);
-          reloads.reloaded++;
-        }
-      else
-        {
-          install_as (round % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
-          g_assert_true (rb_registry_rescan (registry, NULL, &error));
-          wait_reloads (&reloads, round + 1);
-        }
+      install_as (round % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
+      g_assert_true (rb_registry_rescan (registry, NULL, &error));
+      wait_reloads (&reloads, round + 1);
       if (round == 1)
         {
           /* Measured once everything is warm (both libraries mapped). */
@@ -582,15 +552,10 @@ test_live_stress (gconstpointer data)
     }
 
   /* One more through the watch. */
-  if (!direct)
-    {
-      rb_registry_set_watch (registry, TRUE);
-      install_as (rounds % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
-      wait_reloads (&reloads, rounds + 1);
-      rb_registry_set_watch (registry, FALSE);
-    }
-  else
-    reloads.reloaded++;
+  rb_registry_set_watch (registry, TRUE);
+  install_as (rounds % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
+  wait_reloads (&reloads, rounds + 1);
+  rb_registry_set_watch (registry, FALSE);
 
   g_atomic_int_set (&load.stop, TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
@@ -619,11 +584,8 @@ test_live_stress (gconstpointer data)
   if (MODE (data) != RB_ISOLATION_NONE && g_getenv ("RB_TEST_UNDER_VALGRIND") == NULL)
     g_assert_cmpint (rss_after - rss_before, <, 8 * 1024);
 
-  if (!direct)
-    {
-      g_assert_true (rb_registry_unload_plugin (registry, "reloaded", NULL, &error));
-      g_assert_no_error (error);
-    }
+  g_assert_true (rb_registry_unload_plugin (registry, "reloaded", NULL, &error));
+  g_assert_no_error (error);
   g_clear_object (&load.plugin);
   g_clear_object (&reloads.last_old);
   g_clear_object (&reloads.last_new);
