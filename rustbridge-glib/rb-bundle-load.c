@@ -201,6 +201,23 @@ prepare (RbBundle      *self,
   }
 }
 
+char *
+rb_bundle_prepare_library (RbBundle      *self,
+                           const char    *variant,
+                           gboolean      *extracted,
+                           GCancellable  *cancellable,
+                           GError       **error)
+{
+  g_autoptr(Prepared) prepared = prepare (self, variant, cancellable, error);
+
+  if (prepared == NULL)
+    return NULL;
+  /* The caller removes a fallback file, not prepared_free(). */
+  *extracted = prepared->extracted;
+  prepared->extracted = FALSE;
+  return g_steal_pointer (&prepared->path);
+}
+
 /* Step 3: after rb_plugin_new() (*plugin NULL if it failed, with @error
  * set). Frees @prepared. */
 static RbPlugin *

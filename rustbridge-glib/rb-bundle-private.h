@@ -105,5 +105,16 @@ void           rb_bundle_lazy_free        (RbBundleLazy         *lazy);
 char          *rb_bundle_make_private_dir (const char  *parent,
                                            const char  *file_name,
                                            GError     **error);
+/* The library of @variant (NULL: the default), verified and trusted as
+ * rb_bundle_load_plugin() does, for an isolated instance that the caller
+ * starts itself (rb_plugin_reload()): a registered sealed memfd's path
+ * (rb_library_lookup_fd() finds its fd), or, where memfds are not
+ * possible, an extracted file (*@extracted set) that the caller removes
+ * with its directory once the helper has loaded it. */
+char          *rb_bundle_prepare_library  (RbBundle      *self,
+                                           const char    *variant,
+                                           gboolean      *extracted,
+                                           GCancellable  *cancellable,
+                                           GError       **error);
 
 G_END_DECLS

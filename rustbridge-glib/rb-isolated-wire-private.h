@@ -95,6 +95,26 @@ typedef struct {
 
 /* ---- the shared region ------------------------------------------------ */
 
+/*
+ * The ring. The app pushes a slot's index once per call, after it wrote
+ * the request and stored RB_SLOT_REQUEST (release), under its own lock;
+ * the slot is not pushed again before it was answered and given back. So
+ * at most RB_SHM_SLOTS indices are ever in the ring: req_head - req_tail
+ * <= RB_SHM_SLOTS at every instant. A helper worker owns a slot once its
+ * compare-and-swap on req_tail took the index: until it replies the slot
+ * stays RB_SLOT_REQUEST (the app changes it only after the reply, or to
+ * RB_SLOT_DEAD once the helper is gone), and any other state is a broken
+ * app.
+ *
+ * A worker's snapshot of req_tail can lag by any amount: it may be
+ * preempted between reading req_tail and req_head while other workers pop
+ * and the app pushes. Compared with a later req_head, a stale tail makes a
+ * healthy ring look over-full (the bug behind the isolated reload stress:
+ * helpers exited with status 2 under CPU load). An over-full ring may be
+ * concluded only from a tail that was still current after req_head was
+ * read; otherwise the worker takes the current tail and looks again.
+ */
+
 #define RB_SHM_MAGIC       0x52424953u   /* "RBIS" */
 #define RB_SHM_SLOTS       64            /* a power of two */
 #define RB_SHM_SLOT_SIZE   (32 * 1024)   /* header included */

@@ -6,7 +6,7 @@
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
-#include "rb-bundle.h"
+#include "rb-bundle-private.h"
 #include "rb-error.h"
 #include "rb-plugin-private.h"
 
@@ -17,7 +17,9 @@
  * 1. The new instance starts while the old one serves: in process, a new
  *    plugin_init handle of the same mapping (no bundle) or of the bundle's
  *    library (loaded as rb_bundle_load_plugin() loads it, then taken out
- *    of the temporary plugin); isolated, a new helper process.
+ *    of the temporary plugin); isolated, a new helper process, given a
+ *    bundle's library as its verified sealed memfd (the bundle's, or the
+ *    running one's without a bundle), as an isolated bundle load does.
  * 2. The switch, the only part calls notice: the state goes to STARTING,
  *    which turns new calls back in admission; instead of failing they wait
  *    in rb_plugin_admit_slow() while `switching` is set. The calls in
@@ -225,22 +227,26 @@ start_isolated (RbPlugin        *self,
                 GError         **error)
 {
   g_autofree char *bwrap = NULL;
-  g_autofree char *extracted = NULL;
+  g_autofree char *image = NULL;
   RbIsolatedOptions options = { 0 };
   RbReloadHelper *helper;
   const char *path = self->path;
+  gboolean extracted = FALSE;
+  int library_fd;
 
   if (bundle != NULL)
     {
-      /* The helper maps the library itself: from a private copy, removed
-       * once it is loaded (as a bundle's isolated load does). */
-      g_autoptr(GFile) file = rb_bundle_extract_library (bundle, NULL, NULL, cancellable, error);
-
-      if (file == NULL)
+      /* Verified as rb_bundle_load_plugin() does: into a sealed memfd, or
+       * (the fallback) a private file, removed once the helper has it. */
+      image = rb_bundle_prepare_library (bundle, NULL, &extracted, cancellable, error);
+      if (image == NULL)
         return FALSE;
-      extracted = g_file_get_path (file);
-      path = extracted;
+      path = image;
     }
+  /* A bundle's library, this one's or (without @bundle) the running
+   * one's: the helper gets its verified sealed memfd, as an isolated
+   * bundle load's does (rb-plugin-backend.c); nothing goes to disk. */
+  library_fd = rb_library_lookup_fd (path);
 
   /* The slot that the serving helper does not use. */
   helper = self->isolated != NULL && reload->helpers[0].isolated == self->isolated ? &reload->helpers[1]
@@ -252,7 +258,11 @@ start_isolated (RbPlugin        *self,
     {
       bwrap = rb_plugin_sandbox_bwrap (self, error);
       if (bwrap == NULL)
-        return FALSE;
+        {
+          if (extracted)
+            remove_extracted (image);
+          return FALSE;
+        }
     }
   options.sandbox_bwrap = bwrap;
   options.call_timeout_ms = rb_plugin_config_get_call_timeout_ms (self->config);
@@ -262,9 +272,13 @@ start_isolated (RbPlugin        *self,
   options.died_func = reload_helper_died;
   options.user_data = helper;
 
-  next->isolated = rb_isolated_new (path, config_json, strlen (config_json), &options, error);
-  if (extracted != NULL)
-    remove_extracted (extracted);
+  if (library_fd >= 0)
+    next->isolated = rb_isolated_new_for_fd (path, library_fd, config_json, strlen (config_json),
+                                             &options, error);
+  else
+    next->isolated = rb_isolated_new (path, config_json, strlen (config_json), &options, error);
+  if (extracted)
+    remove_extracted (image);
   if (next->isolated == NULL)
     return FALSE;
   helper->isolated = next->isolated;
@@ -272,7 +286,7 @@ start_isolated (RbPlugin        *self,
   next->has_raw = rb_isolated_has_raw (next->isolated);
   rb_isolated_set_log_level (next->isolated, (guint8) g_atomic_int_get (&self->log_level));
   if (bundle != NULL)
-    next->path = g_steal_pointer (&extracted);
+    next->path = g_steal_pointer (&image);
   if (!rb_isolated_is_alive (next->isolated))
     {
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED,
@@ -677,8 +691,10 @@ out:
  * is then shut down before the new one starts: calls wait for that start
  * too, and if it fails the plugin is left `FAILED`, as after
  * [method@RustBridge.Plugin.restart]. An isolated plugin gets a new
- * helper process; without @bundle it needs its library file, as a
- * restart does.
+ * helper process, which receives a bundle's verified library without
+ * writing it to disk (as [method@RustBridge.Bundle.load_plugin] does);
+ * without @bundle, a plugin loaded from a path needs its library file, as
+ * a restart does.
  *
  * This blocks while the new instance starts: on a main thread, use
  * [method@RustBridge.Plugin.reload_async].

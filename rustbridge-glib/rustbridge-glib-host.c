@@ -223,11 +223,11 @@ serve (guint32 index)
    * (rb-isolated-call-private.c): the request's fields below were written
    * before it. The slot may have been answered by another worker's
    * reply() before it was reused, so the ring's ordering alone does not
-   * cover them. A slot that is no longer a request (the app gave it up,
-   * or its index was announced twice) is not served: nothing in it is
-   * ours to read. */
+   * cover them. The index was won on req_tail, so the slot is ours
+   * until we reply: anything but a request is a broken app (see "The
+   * ring" in rb-isolated-wire-private.h). */
   if (atomic_load_explicit (&slot->state, memory_order_acquire) != RB_SLOT_REQUEST)
-    return;
+    die (2);
   id = slot->id;
   kind = slot->kind;
   flags = slot->flags;
@@ -307,6 +307,11 @@ serve (guint32 index)
     close (big_fd);
 }
 
+/* Takes the oldest index off the ring, if any. @tail is this worker's
+ * snapshot of req_tail: it may lag by any amount (the worker can be
+ * preempted after reading it while others pop and the app pushes), so
+ * only a tail still current after head was read proves an over-full
+ * ring (see "The ring" in rb-isolated-wire-private.h). */
 static gboolean
 try_pop (guint32 *index)
 {
@@ -320,7 +325,14 @@ try_pop (guint32 *index)
       if (head == tail)
         return FALSE;
       if (head - tail > RB_SHM_SLOTS)
-        die (2);
+        {
+          guint32 current = atomic_load (&shm->req_tail);
+
+          if (current == tail)
+            die (2);
+          tail = current;
+          continue;
+        }
       value = shm->ring[tail & (RB_SHM_SLOTS - 1)];
       if (atomic_compare_exchange_weak (&shm->req_tail, &tail, tail + 1))
         {

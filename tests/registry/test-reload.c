@@ -6,7 +6,9 @@
  * bundle, a plugin from a path or from a bundle), and 8 threads calling
  * while the bundle is replaced 100 times.
  */
+#include <errno.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <glib/gstdio.h>
@@ -153,6 +155,51 @@ test_same_source (gconstpointer data)
 
 /* ---- a bundle ---- */
 
+/* Watches $TMPDIR (private to this program, see main()) for anything
+ * created in it: a reload from a bundle writes nothing to disk. */
+static int
+tmpdir_watch (void)
+{
+  int fd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (inotify_add_watch (fd, g_get_tmp_dir (), IN_CREATE | IN_MOVED_TO), >=, 0);
+  return fd;
+}
+
+/* What was created in $TMPDIR since tmpdir_watch(), its names joined by
+ * spaces ("" for nothing); closes @fd. */
+static char *
+tmpdir_created (int fd)
+{
+  GString *names = g_string_new (NULL);
+  union {
+    struct inotify_event event;
+    char buf[4096];
+  } u;
+  ssize_t n;
+
+  while ((n = read (fd, u.buf, sizeof u.buf)) > 0)
+    for (char *p = u.buf; p < u.buf + n;)
+      {
+        struct inotify_event *event = (struct inotify_event *) p;
+
+        g_string_append_printf (names, "%s%s", names->len > 0 ? " " : "", event->len > 0 ? event->name : "?");
+        p += sizeof *event + event->len;
+      }
+  g_assert_true (n < 0 && errno == EAGAIN);
+  close (fd);
+  return g_string_free (names, FALSE);
+}
+
+static void
+assert_nothing_created (int fd)
+{
+  g_autofree char *created = tmpdir_created (fd);
+
+  g_assert_cmpstr (created, ==, "");
+}
+
 static void
 reload_done (GObject      *source,
              GAsyncResult *result,
@@ -177,14 +224,20 @@ test_bundle (gconstpointer data)
   g_autoptr(GError) error = NULL;
   Seen seen = { g_string_new (NULL), 0, 0 };
   GError *async_error = NULL;
+  int watch;
 
-  /* A plugin from a path, then from the bundles. */
+  /* A plugin from a path, then from the bundles: the verified library
+   * goes to the new instance as a sealed memfd (its path is
+   * /proc/self/fd/N, isolated too), and nothing is written to $TMPDIR. */
   from_path = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), config, NULL, &error);
   g_assert_no_error (error);
   g_assert_null (rb_plugin_get_bundle_version (from_path));
   g_signal_connect (from_path, "notify", G_CALLBACK (on_notify), &seen);
+  watch = tmpdir_watch ();
   g_assert_true (rb_plugin_reload (from_path, b2, NULL, &error));
   g_assert_no_error (error);
+  assert_nothing_created (watch);
+  g_assert_true (g_str_has_prefix (rb_plugin_get_path (from_path), "/proc/self/fd/"));
   g_assert_cmpint (version_of (from_path, &error), ==, 2);
   g_assert_cmpstr (rb_plugin_get_bundle_name (from_path), ==, "reloaded");
   g_assert_cmpstr (rb_plugin_get_bundle_version (from_path), ==, "2.0.0");
@@ -200,38 +253,25 @@ test_bundle (gconstpointer data)
   g_assert_cmpint (version_of (from_path, &error), ==, 1);
   g_assert_cmpstr (rb_plugin_get_bundle_version (from_path), ==, "1.0.0");
 
-  /* A plugin from a bundle. Isolated: rb_bundle_load_plugin() cannot
-   * load one on main at the moment (the memfd's /proc/self/fd path does
-   * not exist in the helper; with the extraction fallback it crashes in
-   * rb_library_register_file()): reported, not tested here. */
-  if (MODE (data) != RB_ISOLATION_NONE)
-    {
-      g_signal_handlers_disconnect_by_data (from_path, &seen);
-      g_string_free (seen.states, TRUE);
-      return;
-    }
+  /* A plugin loaded from a bundle (isolated: its helper got the memfd),
+   * reloaded from another one. */
   from_bundle = rb_bundle_load_plugin (b1, NULL, config, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpint (version_of (from_bundle, &error), ==, 1);
+  watch = tmpdir_watch ();
   g_assert_true (rb_plugin_reload (from_bundle, b2, NULL, &error));
   g_assert_no_error (error);
   g_assert_cmpint (version_of (from_bundle, &error), ==, 2);
+  g_assert_cmpstr (rb_plugin_get_bundle_version (from_bundle), ==, "2.0.0");
 
   /* Its own source again: in process, the same mapping; isolated, the
-   * library file of a bundle is gone (as for a restart). */
-  if (MODE (data) == RB_ISOLATION_NONE)
-    {
-      g_assert_true (rb_plugin_reload (from_bundle, NULL, NULL, &error));
-      g_assert_no_error (error);
-    }
-  else
-    {
-      g_assert_false (rb_plugin_reload (from_bundle, NULL, NULL, &error));
-      g_assert_nonnull (error);
-      g_clear_error (&error);
-    }
+   * same memfd (it stays open, as for a restart). */
+  g_assert_true (rb_plugin_reload (from_bundle, NULL, NULL, &error));
+  g_assert_no_error (error);
   g_assert_cmpint (version_of (from_bundle, &error), ==, 2);
   g_assert_no_error (error);
+  assert_nothing_created (watch);
+  g_assert_true (g_str_has_prefix (rb_plugin_get_path (from_bundle), "/proc/self/fd/"));
 
   g_signal_handlers_disconnect_by_data (from_path, &seen);
   g_string_free (seen.states, TRUE);
@@ -529,24 +569,6 @@ test_live_stress (gconstpointer data)
   guint fds_before = rb_test_count_fds (), fds_after, children_before;
   long rss_before = 0, rss_after;
 
-  /* Isolated, the registry cannot load a bundle on main at the moment
-   * (see test_bundle()): the plugin starts from its file and is reloaded
-   * with rb_plugin_reload() directly, the same switch. */
-  gboolean direct = MODE (data) != RB_ISOLATION_NONE;
-  g_autoptr(RbBundle) direct_v1 = open_bundle (v1_bundle);
-  g_autoptr(RbBundle) direct_v2 = open_bundle (v2_bundle);
-  RbBundle *direct_bundles[2] = { direct_v1, direct_v2 };
-
-  /* KNOWN BUG (open, issues 13/14): under load a reloaded helper
-   * sometimes exits with its protocol status (2) in this stress; until it
-   * is found, the isolated variant runs only on request. */
-  if (direct && g_getenv ("RB_TEST_RELOAD_PROCESS_STRESS") == NULL)
-    {
-      g_test_skip ("isolated reload stress: known helper protocol exit under load; "
-                   "set RB_TEST_RELOAD_PROCESS_STRESS=1 to run it");
-      return;
-    }
-
   rb_test_remove_tree (user_dir);
   g_assert_cmpint (g_mkdir_with_parents (user_dir, 0700), ==, 0);
   install_as (v1_bundle, "reloaded.rbp");
@@ -555,10 +577,7 @@ test_live_stress (gconstpointer data)
   g_signal_connect (registry, "plugin-reloaded", G_CALLBACK (on_plugin_reloaded), &reloads);
   g_signal_connect (registry, "reload-failed", G_CALLBACK (on_reload_failed), &reloads);
   g_assert_true (rb_registry_rescan (registry, NULL, &error));
-  if (direct)
-    load.plugin = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), config, NULL, &error);
-  else
-    load.plugin = rb_registry_load_plugin (registry, "reloaded", config, NULL, &error);
+  load.plugin = rb_registry_load_plugin (registry, "reloaded", config, NULL, &error);
   g_assert_no_error (error);
   g_mutex_init (&load.lock);
   children_before = count_children ();
@@ -569,18 +588,9 @@ test_live_stress (gconstpointer data)
   for (guint round = 0; round < rounds; round++)
     {
       /* Every install changes size or inode: a replacement each time. */
-      if (direct)
-        {
-          g_assert_true (rb_plugin_reload (load.plugin, direct_bundles[(round + 1) % 2], NULL, &error));
-          g_assert_no_error (error);
-          reloads.reloaded++;
-        }
-      else
-        {
-          install_as (round % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
-          g_assert_true (rb_registry_rescan (registry, NULL, &error));
-          wait_reloads (&reloads, round + 1);
-        }
+      install_as (round % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
+      g_assert_true (rb_registry_rescan (registry, NULL, &error));
+      wait_reloads (&reloads, round + 1);
       if (round == 1)
         {
           /* Measured once everything is warm (both libraries mapped). */
@@ -590,15 +600,10 @@ test_live_stress (gconstpointer data)
     }
 
   /* One more through the watch. */
-  if (!direct)
-    {
-      rb_registry_set_watch (registry, TRUE);
-      install_as (rounds % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
-      wait_reloads (&reloads, rounds + 1);
-      rb_registry_set_watch (registry, FALSE);
-    }
-  else
-    reloads.reloaded++;
+  rb_registry_set_watch (registry, TRUE);
+  install_as (rounds % 2 == 0 ? v2_bundle : v1_bundle, "reloaded.rbp");
+  wait_reloads (&reloads, rounds + 1);
+  rb_registry_set_watch (registry, FALSE);
 
   g_atomic_int_set (&load.stop, TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
@@ -627,11 +632,8 @@ test_live_stress (gconstpointer data)
   if (MODE (data) != RB_ISOLATION_NONE && g_getenv ("RB_TEST_UNDER_VALGRIND") == NULL)
     g_assert_cmpint (rss_after - rss_before, <, 8 * 1024);
 
-  if (!direct)
-    {
-      g_assert_true (rb_registry_unload_plugin (registry, "reloaded", NULL, &error));
-      g_assert_no_error (error);
-    }
+  g_assert_true (rb_registry_unload_plugin (registry, "reloaded", NULL, &error));
+  g_assert_no_error (error);
   g_clear_object (&load.plugin);
   g_clear_object (&reloads.last_old);
   g_clear_object (&reloads.last_new);
