@@ -272,17 +272,17 @@ main (int argc, char *argv[])
   g_print ("ratio memfd/directory: %.2f of the medians, %.2f median of per-round ratios (target <= 1.0): %s\n",
            m_memfd / m_dir, median (&ratio_md), m_memfd <= m_dir ? "PASS" : "FAIL");
   g_print ("ratio memfd/CLI: %.2f, directory/CLI: %.2f\n", m_memfd / m_cli, m_dir / m_cli);
-  g_print ("growth after load + reading every page of the padding (MB):\n");
-  print_series ("  RssAnon, memfd:", &anon_m, "MB");
-  print_series ("  RssAnon, directory:", &anon_d, "MB");
-  print_series ("  RssShmem, memfd:", &shmem_m, "MB");
-  print_series ("  RssShmem, directory:", &shmem_d, "MB");
-  print_series ("  RssFile, memfd:", &file_m, "MB");
-  print_series ("  RssFile, directory:", &file_d, "MB");
-  print_series ("  peak RSS (VmHWM), memfd:", &peak_m, "MB");
-  print_series ("  peak RSS (VmHWM), directory:", &peak_d, "MB");
+  g_print ("growth after load + reading every page of the padding (MiB; the padding is 47.7 MiB):\n");
+  print_series ("  RssAnon, memfd:", &anon_m, "MiB");
+  print_series ("  RssAnon, directory:", &anon_d, "MiB");
+  print_series ("  RssShmem, memfd:", &shmem_m, "MiB");
+  print_series ("  RssShmem, directory:", &shmem_d, "MiB");
+  print_series ("  RssFile, memfd:", &file_m, "MiB");
+  print_series ("  RssFile, directory:", &file_d, "MiB");
+  print_series ("  peak RSS (VmHWM), memfd:", &peak_m, "MiB");
+  print_series ("  peak RSS (VmHWM), directory:", &peak_d, "MiB");
   anon_max = MAX (anon_m.v[anon_m.n - 1], anon_d.v[anon_d.n - 1]);
-  g_print ("RssAnon growth, largest of any load: %.1f MB (target < 16 MB): %s\n", anon_max,
+  g_print ("RssAnon growth, largest of any load: %.1f MiB (target < 16 MB): %s\n", anon_max,
            anon_max < 16 ? "PASS" : "FAIL");
   return 0;
 }
