@@ -105,6 +105,7 @@ struct _RbIsolated {
   RbIsolatedRegion    regions[RB_REGION_MAX_COUNT];
   guint32             next_region_id;
   gsize               region_bytes;
+  gsize               region_budget;  /* RB_REGION_MAX_TOTAL, less under a memory limit */
 
   GThread            *watcher;
   GThread            *completer;

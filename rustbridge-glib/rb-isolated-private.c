@@ -491,6 +491,11 @@ rb_isolated_start (const char               *plugin_path,
       self->died_func = options->died_func;
       self->user_data = options->user_data;
     }
+  /* The helper maps every region: under a memory limit (its address
+   * space) they may take an eighth of it. */
+  self->region_budget = RB_REGION_MAX_TOTAL;
+  if (options != NULL && options->memory_limit_mb > 0)
+    self->region_budget = MIN (self->region_budget, (gsize) options->memory_limit_mb * 1024 * 1024 / 8);
   spin_us = options != NULL ? options->spin_us : -1;
   spin_env = g_getenv ("RB_ISOLATED_SPIN_US");
   if (spin_us < 0)

@@ -116,7 +116,7 @@ rb_isolated_region_take (RbIsolated *self,
   guint32 id = 0;
   guint8 *map;
 
-  if (size == 0)
+  if (size == 0 || size > self->region_budget)
     return -1;
 
   g_mutex_lock (&self->region_lock);
@@ -146,7 +146,7 @@ rb_isolated_region_take (RbIsolated *self,
               (smallest < 0 || region->size < self->regions[smallest].size))
             smallest = (gint) i;
         }
-      if (used < RB_REGION_MAX_COUNT && self->region_bytes + size <= RB_REGION_MAX_TOTAL)
+      if (used < RB_REGION_MAX_COUNT && self->region_bytes + size <= self->region_budget)
         break;
       if (smallest < 0)
         {

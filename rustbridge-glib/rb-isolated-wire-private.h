@@ -239,7 +239,8 @@ rb_shm_slot (RbShmHeader *shm,
  * cannot take the region back from a hostile helper: it copies the reply
  * out once (a GBytes never points into a region) and never parses the
  * region in place. The app keeps at most RB_REGION_MAX_COUNT regions of
- * RB_REGION_MAX_TOTAL bytes in all, drops those unused for
+ * RB_REGION_MAX_TOTAL bytes in all (an eighth of the helper's memory
+ * limit, if that is less), drops those unused for
  * RB_REGION_IDLE_MS, and sends bigger payloads (or any when the pool is
  * exhausted) as per-call sealed memfds.
  */
