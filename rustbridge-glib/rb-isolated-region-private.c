@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "rb-isolated-impl-private.h"
@@ -42,7 +43,11 @@ rb_isolated_region_drop_locked (RbIsolated *self,
   region->lent = FALSE;
 }
 
-/* Unmaps what the table no longer holds and tells the helper. Lock not held. */
+/* Unmaps what the table no longer holds and tells the helper. Lock not
+ * held. The watcher drops regions too, and must never block on the
+ * socket (the helper may be blocked sending to it): a drop that does not
+ * fit is not sent, and the helper unmaps that region when the index is
+ * reused. */
 static void
 rb_isolated_region_forget (RbIsolated *self,
                            RbDropped  *dropped,
@@ -50,9 +55,12 @@ rb_isolated_region_forget (RbIsolated *self,
 {
   for (guint i = 0; i < n; i++)
     {
+      RbWireHeader header = { 0, RB_WIRE_REGION_DROP, 0, dropped[i].index, dropped[i].id, 0 };
+
       if (dropped[i].map != NULL)
         munmap (dropped[i].map, dropped[i].size);
-      rb_isolated_send (self, RB_WIRE_REGION_DROP, dropped[i].index, dropped[i].id, 0, NULL, 0, -1);
+      while (send (self->sock, &header, sizeof header, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR)
+        ;
     }
 }
 

@@ -70,14 +70,15 @@ typedef enum {
   RB_WIRE_REGION_ADD,       /* slot = region index, code = region id; payload:
                              * guint64 size; fds: the region's memfd (see
                              * "Regions" below); no reply */
-  RB_WIRE_REGION_DROP,      /* slot = region index, code = region id; no reply */
+  RB_WIRE_REGION_DROP,      /* slot = region index, code = region id; no reply;
+                             * sent without blocking, so it may be missing */
   /* helper -> app */
   RB_WIRE_REPLY = 64,       /* control reply: id, code, payload */
   RB_WIRE_LOG,              /* code = level; payload: target, NUL, message */
   RB_WIRE_BIG_REPLY,        /* slot, id, code = error code; payload: guint64 length; fds: sealed memfd */
   RB_WIRE_REGION_ACK,       /* code = region id: RB_WIRE_REGION_ADD is mapped
                              * (wakes the app's watcher, which then ages
-                             * the regions); empty */
+                             * the regions); empty; sent without blocking */
 } RbWireKind;
 
 /* reply_code of a call whose plugin broke the ABI (a malformed buffer):
@@ -218,7 +219,10 @@ rb_shm_slot (RbShmHeader *shm,
  * once to the helper in RB_WIRE_REGION_ADD, before the first call that
  * uses it. The helper maps it once too (read-write) and keeps it in its
  * table under the same index until RB_WIRE_REGION_DROP or an ADD of
- * another id at that index (the app reuses an index only for a new id).
+ * another id at that index (the app reuses an index only for a new id,
+ * and never while the region is lent). The app's watcher drops idle
+ * regions and must not block on the socket, so a DROP may be missing:
+ * the helper then unmaps the region when its index is reused.
  *
  * A call lends its region to the helper: the app writes the request at
  * offset 0, sets RB_SLOT_FLAG_REGION, `region` and `region_id` in the
@@ -240,9 +244,11 @@ rb_shm_slot (RbShmHeader *shm,
  * out once (a GBytes never points into a region) and never parses the
  * region in place. The app keeps at most RB_REGION_MAX_COUNT regions of
  * RB_REGION_MAX_TOTAL bytes in all (an eighth of the helper's memory
- * limit, if that is less), drops those unused for
- * RB_REGION_IDLE_MS, and sends bigger payloads (or any when the pool is
- * exhausted) as per-call sealed memfds.
+ * limit, if that is less), drops those unused for RB_REGION_IDLE_MS,
+ * and sends bigger payloads (or any when the pool is exhausted) as
+ * per-call sealed memfds. Replies to requests that fit in a slot never
+ * use a region (no region is lent to them): big ones still come as a
+ * sealed memfd.
  */
 
 #define RB_REGION_MAX_COUNT  8

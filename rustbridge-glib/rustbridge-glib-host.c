@@ -545,7 +545,15 @@ add_region (const RbWireHeader *header,
   regions[header->slot].size = size;
   pthread_cond_broadcast (&big_cond);
   pthread_mutex_unlock (&big_lock);
-  send_frame (RB_WIRE_REGION_ACK, header->slot, header->code, 0, NULL, 0, -1);
+
+  /* Only a wake-up for the app's watcher: never blocks (the watcher may
+   * be sending a drop to us). */
+  {
+    RbWireHeader ack = { 0, RB_WIRE_REGION_ACK, 0, header->slot, header->code, 0 };
+
+    while (send (RB_WIRE_FD, &ack, sizeof ack, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR)
+      ;
+  }
 }
 
 /* RB_WIRE_REGION_DROP: the app will not lend that region again. */
