@@ -11,12 +11,14 @@
 G_BEGIN_DECLS
 
 /*
- * RbIsolated's insides, shared by its two files:
+ * RbIsolated's insides, shared by its three files:
  *
  *   rb-isolated-call-private.c  the calls: slots, the sync wait, the
  *                               async queue and its completer thread, and
  *                               the error/kill helpers every part uses
- *   rb-isolated-region-private.c the regions lent to big calls
+ *   rb-isolated-region-private.c  the regions lent to big calls (the
+ *                               call file takes and gives them back, the
+ *                               watcher ages them)
  *   rb-isolated-private.c       the life cycle: start (spawn + INIT), the
  *                               watcher thread (frames from the helper,
  *                               its death), control requests, shutdown,
@@ -27,7 +29,8 @@ G_BEGIN_DECLS
  * rb-isolated-spawn-private (the process).
  *
  * Locking: `lock` guards the call table, the queue and the death fields;
- * `control_lock` serialises control requests. Slot states in the shared
+ * `control_lock` serialises control requests; `region_lock` the region
+ * table (taken on its own, never with `lock`). Slot states in the shared
  * region are atomics (rb-isolated-wire-private.h).
  */
 
