@@ -102,19 +102,22 @@ rb_isolated_call_clear (RbIsolatedCall *call)
   g_clear_pointer (&call->big_reply, g_bytes_unref);
   call->busy = FALSE;
   call->async = FALSE;
+  call->region = -1;
   call->func = NULL;
   call->user_data = NULL;
 }
 
 static void rb_isolated_submit_queued (RbIsolated *self);
 
-/* Gives the slot back. Lock not held. */
+/* Gives the slot (and the call's region) back. Lock not held. */
 static void
 rb_isolated_release (RbIsolated *self,
                      guint32     index)
 {
   RbShmSlot *slot = rb_shm_slot (self->shm, index);
 
+  if (self->calls[index].region >= 0)
+    rb_isolated_region_give_back (self, self->calls[index].region);
   g_mutex_lock (&self->lock);
   rb_isolated_call_clear (&self->calls[index]);
   atomic_store (&slot->state, RB_SLOT_FREE);
@@ -164,8 +167,19 @@ rb_isolated_fill_and_push (RbIsolated  *self,
                        "Request to plugin “%s” is too large (%" G_GSIZE_FORMAT " bytes)", self->path, len);
           return FALSE;
         }
-      big_fd = rb_wire_sealed_memfd ("rb-isolated-request", data, len);
-      if (big_fd < 0)
+      call->region = rb_isolated_region_take (self, len);
+      if (call->region >= 0)
+        {
+          const RbIsolatedRegion *region = &self->regions[call->region];
+
+          memcpy (region->map, data, len);
+          slot->region = (guint32) call->region;
+          slot->region_id = region->id;
+          flags |= RB_SLOT_FLAG_REGION;
+        }
+      else
+        big_fd = rb_wire_sealed_memfd ("rb-isolated-request", data, len);
+      if (call->region < 0 && big_fd < 0)
         {
           int saved_errno = errno;
           g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INTERNAL,
@@ -173,7 +187,8 @@ rb_isolated_fill_and_push (RbIsolated  *self,
                        len, self->path, g_strerror (saved_errno));
           return FALSE;
         }
-      flags |= RB_SLOT_FLAG_BIG;
+      if (big_fd >= 0)
+        flags |= RB_SLOT_FLAG_BIG;
     }
   else if (len > 0)
     memcpy (slot->data + offset, data, len);
@@ -184,6 +199,7 @@ rb_isolated_fill_and_push (RbIsolated  *self,
   slot->tag_len = kind == RB_SLOT_JSON ? (guint32) tag_len : message_id;
   slot->req_len = (guint32) len;
   slot->reply_len = 0;
+  slot->reply_flags = 0;
   atomic_store (&slot->waiting, 0);
   /* Release: the helper's acquire-load of the state (serve() in
    * rustbridge-glib-host.c) then sees every field written above. */
@@ -277,6 +293,7 @@ rb_isolated_setup_call_locked (RbIsolated         *self,
                         : 0;
   call->func = func;
   call->user_data = user_data;
+  call->region = -1;
   call->tag = kind == RB_SLOT_JSON ? g_strdup (tag) : g_strdup_printf ("raw message %u", message_id);
 }
 
@@ -313,6 +330,7 @@ rb_isolated_finish (RbIsolated  *self,
     {
       guint64 reply_id = slot->reply_id;
       guint32 reply_len = slot->reply_len;
+      guint32 reply_flags = slot->reply_flags;
 
       code = slot->reply_code;
       if (reply_id != call->id)
@@ -320,13 +338,31 @@ rb_isolated_finish (RbIsolated  *self,
           rb_isolated_hostile (self, "answered another call", error);
           goto out;
         }
-      if (reply_len > RB_SLOT_CAPACITY)
+      if (reply_flags & RB_REPLY_IN_REGION)
+        {
+          /* Which region and how big are the app's own record, never
+           * the helper's word. */
+          if (call->region < 0)
+            {
+              rb_isolated_hostile (self, "sent a reply in a region it was not lent", error);
+              goto out;
+            }
+          if (reply_len > self->regions[call->region].size)
+            {
+              rb_isolated_hostile (self, "sent a reply longer than its region", error);
+              goto out;
+            }
+          /* A copy: the helper can still write to the region. */
+          reply = g_bytes_new (self->regions[call->region].map, reply_len);
+        }
+      else if (reply_len > RB_SLOT_CAPACITY)
         {
           rb_isolated_hostile (self, "sent a reply longer than its slot", error);
           goto out;
         }
-      /* A copy: the helper can still write to the slot. */
-      reply = g_bytes_new (slot->data, reply_len);
+      else
+        /* A copy: the helper can still write to the slot. */
+        reply = g_bytes_new (slot->data, reply_len);
     }
   else if (state == RB_SLOT_REPLY_BIG)
     {

@@ -11,11 +11,14 @@
 G_BEGIN_DECLS
 
 /*
- * RbIsolated's insides, shared by its two files:
+ * RbIsolated's insides, shared by its three files:
  *
  *   rb-isolated-call-private.c  the calls: slots, the sync wait, the
  *                               async queue and its completer thread, and
  *                               the error/kill helpers every part uses
+ *   rb-isolated-region-private.c  the regions lent to big calls (the
+ *                               call file takes and gives them back, the
+ *                               watcher ages them)
  *   rb-isolated-private.c       the life cycle: start (spawn + INIT), the
  *                               watcher thread (frames from the helper,
  *                               its death), control requests, shutdown,
@@ -26,7 +29,8 @@ G_BEGIN_DECLS
  * rb-isolated-spawn-private (the process).
  *
  * Locking: `lock` guards the call table, the queue and the death fields;
- * `control_lock` serialises control requests. Slot states in the shared
+ * `control_lock` serialises control requests; `region_lock` the region
+ * table (taken on its own, never with `lock`). Slot states in the shared
  * region are atomics (rb-isolated-wire-private.h).
  */
 
@@ -41,7 +45,19 @@ typedef struct {
   char               *tag;           /* for messages */
   GBytes             *big_reply;     /* from the watcher */
   guint32             big_code;
+  gint                region;        /* lent to the call, or -1 */
 } RbIsolatedCall;
+
+/* A region (see "Regions" in rb-isolated-wire-private.h). map and size
+ * do not change while the region is lent: the call that holds it reads
+ * them without the lock. */
+typedef struct {
+  guint32             id;            /* 0: the entry is empty */
+  gboolean            lent;
+  guint8             *map;           /* NULL while being made */
+  gsize               size;
+  gint64              idle_since_ns;
+} RbIsolatedRegion;
 
 typedef struct {
   guint32             kind;
@@ -88,6 +104,12 @@ struct _RbIsolated {
   guint32             control_slot;
   GBytes             *control_payload;
 
+  GMutex              region_lock;    /* the region table */
+  RbIsolatedRegion    regions[RB_REGION_MAX_COUNT];
+  guint32             next_region_id;
+  gsize               region_bytes;
+  gsize               region_budget;  /* RB_REGION_MAX_TOTAL, less under a memory limit */
+
   GThread            *watcher;
   GThread            *completer;
   gboolean            stopping;
@@ -116,5 +138,19 @@ void     rb_isolated_wake_completer   (RbIsolated  *self);
 /* Forgets a call slot's bookkeeping (not the shared slot). */
 void     rb_isolated_call_clear       (RbIsolatedCall   *call);
 void     rb_isolated_queued_free      (RbIsolatedQueued *queued);
+
+/* ---- rb-isolated-region-private.c ---- */
+
+/* A region of at least @len bytes lent to the caller (made and passed to
+ * the helper if needed), or -1: then the payload goes as a memfd. */
+gint     rb_isolated_region_take      (RbIsolated  *self,
+                                       gsize        len);
+void     rb_isolated_region_give_back (RbIsolated  *self,
+                                       gint         index);
+/* Drops the regions idle for RB_REGION_IDLE_MS; returns how long (ms)
+ * until the next one may be, or -1 when none is left. */
+gint     rb_isolated_region_trim      (RbIsolated  *self);
+/* Unmaps every region (rb_isolated_free()). */
+void     rb_isolated_region_clear     (RbIsolated  *self);
 
 G_END_DECLS

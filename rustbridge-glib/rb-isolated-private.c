@@ -196,6 +196,12 @@ rb_isolated_read_frame (RbIsolated   *self,
       }
       break;
 
+    case RB_WIRE_REGION_ACK:
+      /* Only wakes the watcher (its poll() then ages the regions). */
+      if (header.len != 0 || n_fds != 0)
+        *bad = "sent a malformed frame";
+      break;
+
     default:
       *bad = "sent a frame of an unknown kind";
       break;
@@ -281,7 +287,7 @@ rb_isolated_watcher_main (gpointer data)
   while (bad == NULL)
     {
       struct pollfd pfd[2] = { { self->sock, POLLIN, 0 }, { self->pidfd, POLLIN, 0 } };
-      int n = poll (pfd, self->pidfd >= 0 ? 2 : 1, -1);
+      int n = poll (pfd, self->pidfd >= 0 ? 2 : 1, rb_isolated_region_trim (self));
 
       if (n < 0)
         {
@@ -470,9 +476,13 @@ rb_isolated_start (const char               *plugin_path,
   g_mutex_init (&self->lock);
   g_cond_init (&self->cond);
   g_mutex_init (&self->control_lock);
+  g_mutex_init (&self->region_lock);
   g_queue_init (&self->queued);
   for (guint i = 0; i < RB_SHM_SLOTS; i++)
-    self->free_slots[i] = RB_SHM_SLOTS - 1 - i;
+    {
+      self->free_slots[i] = RB_SHM_SLOTS - 1 - i;
+      self->calls[i].region = -1;
+    }
   self->n_free = RB_SHM_SLOTS;
   if (options != NULL)
     {
@@ -481,6 +491,11 @@ rb_isolated_start (const char               *plugin_path,
       self->died_func = options->died_func;
       self->user_data = options->user_data;
     }
+  /* The helper maps every region: under a memory limit (its address
+   * space) they may take an eighth of it. */
+  self->region_budget = RB_REGION_MAX_TOTAL;
+  if (options != NULL && options->memory_limit_mb > 0)
+    self->region_budget = MIN (self->region_budget, (gsize) options->memory_limit_mb * 1024 * 1024 / 8);
   spin_us = options != NULL ? options->spin_us : -1;
   spin_env = g_getenv ("RB_ISOLATED_SPIN_US");
   if (spin_us < 0)
@@ -767,6 +782,7 @@ rb_isolated_free (RbIsolated *self)
   g_clear_error (&self->death);
   g_clear_pointer (&self->kill_reason, g_free);
   g_clear_pointer (&self->control_payload, g_bytes_unref);
+  rb_isolated_region_clear (self);
   if (self->shm != NULL)
     munmap (self->shm, RB_SHM_SIZE);
   if (self->sock >= 0)
@@ -776,6 +792,7 @@ rb_isolated_free (RbIsolated *self)
   g_mutex_clear (&self->lock);
   g_cond_clear (&self->cond);
   g_mutex_clear (&self->control_lock);
+  g_mutex_clear (&self->region_lock);
   g_free (self->path);
   g_free (self);
 }

@@ -41,6 +41,9 @@ G_BEGIN_DECLS
  *   (rb_wire_wait), and the writer wakes the futex only when the other
  *   side said it sleeps, so a busy pipeline makes no system call at all.
  *
+ * - Regions (see "Regions" below): reusable shared buffers for payloads
+ *   too big for a slot, each passed once.
+ *
  * Trust: the helper runs plugin code, so the app reads nothing from the
  * shared region or the socket without checking it (lengths against the
  * slot capacity, ids against its own table), copies a reply out of the
@@ -48,7 +51,7 @@ G_BEGIN_DECLS
  * helper trusts the app.
  */
 
-#define RB_WIRE_VERSION       1
+#define RB_WIRE_VERSION       2
 #define RB_WIRE_FD            3              /* the socket, in the helper */
 #define RB_WIRE_MAX_PAYLOAD   (64 * 1024)    /* bytes after a socket header */
 #define RB_WIRE_MAX_FDS       2
@@ -64,10 +67,18 @@ typedef enum {
   RB_WIRE_GET_STATE,        /* reply: code = state */
   RB_WIRE_GET_REJECTED,     /* reply: payload = guint64 */
   RB_WIRE_BIG_REQUEST,      /* slot, id; fds: sealed memfd holding the request data */
+  RB_WIRE_REGION_ADD,       /* slot = region index, code = region id; payload:
+                             * guint64 size; fds: the region's memfd (see
+                             * "Regions" below); no reply */
+  RB_WIRE_REGION_DROP,      /* slot = region index, code = region id; no reply;
+                             * sent without blocking, so it may be missing */
   /* helper -> app */
   RB_WIRE_REPLY = 64,       /* control reply: id, code, payload */
   RB_WIRE_LOG,              /* code = level; payload: target, NUL, message */
   RB_WIRE_BIG_REPLY,        /* slot, id, code = error code; payload: guint64 length; fds: sealed memfd */
+  RB_WIRE_REGION_ACK,       /* code = region id: RB_WIRE_REGION_ADD is mapped
+                             * (wakes the app's watcher, which then ages
+                             * the regions); empty; sent without blocking */
 } RbWireKind;
 
 /* reply_code of a call whose plugin broke the ABI (a malformed buffer):
@@ -135,6 +146,10 @@ typedef enum {
 
 #define RB_SLOT_FLAG_ASYNC  (1u << 0)    /* bump done_seq when replied */
 #define RB_SLOT_FLAG_BIG    (1u << 1)    /* the request data came as RB_WIRE_BIG_REQUEST */
+#define RB_SLOT_FLAG_REGION (1u << 2)    /* the request data is in region `region` */
+
+/* reply_flags, written by the helper */
+#define RB_REPLY_IN_REGION  (1u << 0)    /* the reply is in the call's region, not in data[] */
 
 typedef struct {
   _Atomic guint32 state;       /* RbSlotState; the futex the app waits on */
@@ -147,8 +162,12 @@ typedef struct {
   /* reply, written by the helper */
   guint64  reply_id;           /* must equal id */
   guint32  reply_code;         /* plugin error code, 0 = success */
-  guint32  reply_len;          /* bytes in data[] */
-  guint8   pad[16];
+  guint32  reply_len;          /* bytes in data[] (or in the region) */
+  guint32  reply_flags;        /* RB_REPLY_IN_REGION */
+  /* the region lent to the call (RB_SLOT_FLAG_REGION), written by the app */
+  guint32  region;             /* index in the region table */
+  guint32  region_id;          /* its id, as in RB_WIRE_REGION_ADD */
+  guint8   pad[4];
   guint8   data[];
 } RbShmSlot;
 
@@ -189,6 +208,69 @@ rb_shm_slot (RbShmHeader *shm,
              guint32      index)
 {
   return (RbShmSlot *) ((guint8 *) shm + RB_SHM_HEADER_SIZE + (gsize) index * RB_SHM_SLOT_SIZE);
+}
+
+/* ---- regions ----------------------------------------------------------- */
+
+/*
+ * Regions. A payload too big for a slot but at most RB_REGION_MAX_SIZE
+ * goes through a region: a memfd the app creates (sized to the payload
+ * with some headroom, sealed against resizing), maps once, and passes
+ * once to the helper in RB_WIRE_REGION_ADD, before the first call that
+ * uses it. The helper maps it once too (read-write) and keeps it in its
+ * table under the same index until RB_WIRE_REGION_DROP or an ADD of
+ * another id at that index (the app reuses an index only for a new id,
+ * and never while the region is lent). The app's watcher drops idle
+ * regions and must not block on the socket, so a DROP may be missing:
+ * the helper then unmaps the region when its index is reused.
+ *
+ * A call lends its region to the helper: the app writes the request at
+ * offset 0, sets RB_SLOT_FLAG_REGION, `region` and `region_id` in the
+ * slot, and pushes the slot. The helper calls the plugin with a pointer
+ * into the region; if the reply is bigger than a slot and fits in the
+ * region, it writes the reply at offset 0 of the same region and sets
+ * RB_REPLY_IN_REGION with reply_len; bigger still, it sends
+ * RB_WIRE_BIG_REPLY as before. The region is the app's again once the
+ * slot's state left RB_SLOT_REQUEST.
+ *
+ * The only things the helper says about a region are that flag and
+ * reply_len: the app checks the flag against its own record (a region
+ * lent to this call) and the length against the region's size as the app
+ * made it, and treats anything else as a crash. Which region, where and
+ * how big never come from the helper.
+ *
+ * The helper keeps its writable mapping after it replied, so the app
+ * cannot take the region back from a hostile helper: it copies the reply
+ * out once (a GBytes never points into a region) and never parses the
+ * region in place. The app keeps at most RB_REGION_MAX_COUNT regions of
+ * RB_REGION_MAX_TOTAL bytes in all (an eighth of the helper's memory
+ * limit, if that is less), drops those unused for RB_REGION_IDLE_MS,
+ * and sends bigger payloads (or any when the pool is exhausted) as
+ * per-call sealed memfds. Replies to requests that fit in a slot never
+ * use a region (no region is lent to them): big ones still come as a
+ * sealed memfd.
+ */
+
+#define RB_REGION_MAX_COUNT  8
+#define RB_REGION_MIN_SIZE   (256 * 1024)
+#define RB_REGION_MAX_SIZE   (32 * 1024 * 1024)
+#define RB_REGION_MAX_TOTAL  (64 * 1024 * 1024)
+#define RB_REGION_IDLE_MS    5000
+
+/* The size of a region made for a payload of @len bytes: room for a
+ * reply somewhat longer than the request, in 64 KiB steps; 0 if the
+ * payload does not go through a region. */
+static inline gsize
+rb_region_size_for (gsize len)
+{
+  gsize size;
+
+  if (len > RB_REGION_MAX_SIZE)
+    return 0;
+  size = len + len / 8 + 4096;
+  size = (size + 65535) & ~(gsize) 65535;
+  size = MAX (size, RB_REGION_MIN_SIZE);
+  return size <= RB_REGION_MAX_SIZE ? size : RB_REGION_MAX_SIZE;
 }
 
 /* ---- waiting ------------------------------------------------------------ */

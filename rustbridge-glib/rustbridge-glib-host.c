@@ -42,6 +42,19 @@ typedef struct {
   int     fd;
 } BigRequest;
 
+/* A region the app passed (see "Regions" in rb-isolated-wire-private.h). */
+typedef struct {
+  guint32  id;        /* 0: none */
+  guint8  *map;
+  gsize    size;
+} Region;
+
+/* What a call may reply into. */
+typedef struct {
+  guint8  *map;       /* NULL: no region lent */
+  gsize    size;
+} ReplyRoom;
+
 static RbShmHeader *shm;
 static guint32 spin_ns;
 static const RbAbi *abi;
@@ -56,6 +69,7 @@ static atomic_int idle_workers;
 static pthread_mutex_t big_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t big_cond = PTHREAD_COND_INITIALIZER;
 static BigRequest big_requests[RB_SHM_SLOTS];   /* guarded by big_lock */
+static Region regions[RB_REGION_MAX_COUNT];      /* guarded by big_lock */
 
 static G_NORETURN void
 die (int status)
@@ -156,15 +170,24 @@ sealed_memfd (const void *data,
 }
 
 static void
-reply (RbShmSlot   *slot,
-       guint32      index,
-       guint64      id,
-       guint32      flags,
-       guint32      code,
-       const void  *data,
-       gsize        len)
+reply (RbShmSlot       *slot,
+       guint32          index,
+       guint64          id,
+       guint32          flags,
+       const ReplyRoom *room,
+       guint32          code,
+       const void      *data,
+       gsize            len)
 {
-  if (len > RB_SLOT_CAPACITY)
+  guint32 reply_flags = 0;
+
+  if (len > RB_SLOT_CAPACITY && room->map != NULL && len <= room->size)
+    {
+      /* The call's region: the request in it is no longer needed. */
+      memmove (room->map, data, len);
+      reply_flags = RB_REPLY_IN_REGION;
+    }
+  else if (len > RB_SLOT_CAPACITY)
     {
       guint64 len64 = len;
       int fd = sealed_memfd (data, len);
@@ -172,7 +195,7 @@ reply (RbShmSlot   *slot,
       if (fd < 0)
         {
           static const char text[] = "the plugin's reply could not be passed to the application (out of memory)";
-          reply (slot, index, id, flags, RB_HOST_CODE_PROTOCOL, text, sizeof text - 1);
+          reply (slot, index, id, flags, room, RB_HOST_CODE_PROTOCOL, text, sizeof text - 1);
           return;
         }
       send_frame (RB_WIRE_BIG_REPLY, index, code, id, &len64, sizeof len64, fd);
@@ -180,9 +203,10 @@ reply (RbShmSlot   *slot,
       return;
     }
 
-  if (len > 0)
+  else if (len > 0)
     memcpy (slot->data, data, len);
   slot->reply_id = id;
+  slot->reply_flags = reply_flags;
   slot->reply_code = code;
   slot->reply_len = (guint32) len;
   atomic_store (&slot->state, RB_SLOT_REPLY);
@@ -197,13 +221,35 @@ reply (RbShmSlot   *slot,
 }
 
 static void
-reply_protocol (RbShmSlot  *slot,
-                guint32     index,
-                guint64     id,
-                guint32     flags,
-                const char *what)
+reply_protocol (RbShmSlot       *slot,
+                guint32          index,
+                guint64          id,
+                guint32          flags,
+                const ReplyRoom *room,
+                const char      *what)
 {
-  reply (slot, index, id, flags, RB_HOST_CODE_PROTOCOL, what, strnlen (what, 1024));
+  reply (slot, index, id, flags, room, RB_HOST_CODE_PROTOCOL, what, strnlen (what, 1024));
+}
+
+/* The region a request came in, once its RB_WIRE_REGION_ADD was read
+ * (the app sends it before it pushes the slot). */
+static void
+take_region (RbShmSlot *slot,
+             guint32    req_len,
+             ReplyRoom *room)
+{
+  guint32 index = slot->region, id = slot->region_id;
+
+  if (index >= RB_REGION_MAX_COUNT || id == 0)
+    die (2);
+  pthread_mutex_lock (&big_lock);
+  while (regions[index].id != id)
+    pthread_cond_wait (&big_cond, &big_lock);
+  room->map = regions[index].map;
+  room->size = regions[index].size;
+  pthread_mutex_unlock (&big_lock);
+  if (req_len > room->size)
+    die (2);
 }
 
 static void
@@ -215,6 +261,7 @@ serve (guint32 index)
   const guint8 *req;
   void *big_map = NULL;
   int big_fd = -1;
+  ReplyRoom room = { NULL, 0 };
 
   if (index >= RB_SHM_SLOTS)
     die (2);
@@ -239,19 +286,24 @@ serve (guint32 index)
       if (tag_len >= RB_SLOT_CAPACITY || slot->data[tag_len] != '\0')
         die (2);
       req = slot->data + tag_len + 1;
-      if (!(flags & RB_SLOT_FLAG_BIG) && req_len > RB_SLOT_CAPACITY - tag_len - 1)
+      if (!(flags & (RB_SLOT_FLAG_BIG | RB_SLOT_FLAG_REGION)) && req_len > RB_SLOT_CAPACITY - tag_len - 1)
         die (2);
     }
   else if (kind == RB_SLOT_RAW)
     {
       req = slot->data;
-      if (!(flags & RB_SLOT_FLAG_BIG) && req_len > RB_SLOT_CAPACITY)
+      if (!(flags & (RB_SLOT_FLAG_BIG | RB_SLOT_FLAG_REGION)) && req_len > RB_SLOT_CAPACITY)
         die (2);
     }
   else
     die (2);
 
-  if (flags & RB_SLOT_FLAG_BIG)
+  if (flags & RB_SLOT_FLAG_REGION)
+    {
+      take_region (slot, req_len, &room);
+      req = room.map;
+    }
+  else if (flags & RB_SLOT_FLAG_BIG)
     {
       struct stat st;
 
@@ -279,14 +331,14 @@ serve (guint32 index)
       g_autoptr(GError) error = NULL;
 
       if (!rb_envelope_check_buffer (buffer.data, buffer.len, buffer.capacity, "response", &error))
-        reply_protocol (slot, index, id, flags, error->message);
+        reply_protocol (slot, index, id, flags, &room, error->message);
       else
-        reply (slot, index, id, flags, buffer.error_code, buffer.data, buffer.len);
+        reply (slot, index, id, flags, &room, buffer.error_code, buffer.data, buffer.len);
       abi->plugin_free_buffer (&buffer);
     }
   else if (abi->plugin_call_raw == NULL)
     {
-      reply_protocol (slot, index, id, flags, "the plugin has no binary transport");
+      reply_protocol (slot, index, id, flags, &room, "the plugin has no binary transport");
     }
   else
     {
@@ -295,9 +347,9 @@ serve (guint32 index)
 
       if (!rb_envelope_check_buffer (resp.data, resp.len, resp.capacity,
                                      resp.error_code == 0 ? "raw response" : "raw error response", &error))
-        reply_protocol (slot, index, id, flags, error->message);
+        reply_protocol (slot, index, id, flags, &room, error->message);
       else
-        reply (slot, index, id, flags, resp.error_code, resp.data, resp.len);
+        reply (slot, index, id, flags, &room, resp.error_code, resp.data, resp.len);
       abi->rb_response_free (&resp);
     }
 
@@ -465,6 +517,65 @@ read_frame (RbWireHeader *header,
   return header->len;
 }
 
+/* RB_WIRE_REGION_ADD: maps the region once, for every call that uses it. */
+static void
+add_region (const RbWireHeader *header,
+            const guint8       *payload,
+            gsize               len,
+            int                 fd)
+{
+  struct stat st;
+  guint64 size;
+  void *map;
+
+  if (header->slot >= RB_REGION_MAX_COUNT || header->code == 0 || len != sizeof size)
+    die (2);
+  memcpy (&size, payload, sizeof size);
+  if (size == 0 || size > RB_REGION_MAX_SIZE || fstat (fd, &st) < 0 || (guint64) st.st_size < size)
+    die (2);
+  map = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED)
+    die (2);
+
+  pthread_mutex_lock (&big_lock);
+  if (regions[header->slot].map != NULL)
+    munmap (regions[header->slot].map, regions[header->slot].size);
+  regions[header->slot].id = header->code;
+  regions[header->slot].map = map;
+  regions[header->slot].size = size;
+  pthread_cond_broadcast (&big_cond);
+  pthread_mutex_unlock (&big_lock);
+
+  /* Only a wake-up for the app's watcher: never blocks (the watcher may
+   * be sending a drop to us). */
+  {
+    RbWireHeader ack = { 0, RB_WIRE_REGION_ACK, 0, header->slot, header->code, 0 };
+
+    while (send (RB_WIRE_FD, &ack, sizeof ack, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EINTR)
+      ;
+  }
+}
+
+/* RB_WIRE_REGION_DROP: the app will not lend that region again. */
+static void
+drop_region (const RbWireHeader *header)
+{
+  Region *region;
+
+  if (header->slot >= RB_REGION_MAX_COUNT || header->len != 0)
+    die (2);
+  region = &regions[header->slot];
+  pthread_mutex_lock (&big_lock);
+  if (region->id == header->code && region->map != NULL)
+    {
+      munmap (region->map, region->size);
+      region->id = 0;
+      region->map = NULL;
+      region->size = 0;
+    }
+  pthread_mutex_unlock (&big_lock);
+}
+
 static void
 init_plugin (const RbWireHeader *header,
              const guint8       *payload,
@@ -605,6 +716,18 @@ main (int    argc,
           pthread_cond_broadcast (&big_cond);
           pthread_mutex_unlock (&big_lock);
           n_fds = 0;
+          break;
+
+        case RB_WIRE_REGION_ADD:
+          if (n_fds != 1)
+            die (2);
+          add_region (&header, payload, len, fds[0]);
+          break;
+
+        case RB_WIRE_REGION_DROP:
+          if (n_fds != 0)
+            die (2);
+          drop_region (&header);
           break;
 
         default:

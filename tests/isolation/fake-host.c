@@ -15,6 +15,14 @@
  *   reply.state     the first call's slot state becomes 77
  *   big.unsealed    the first call's reply as a memfd that is not sealed
  *   big.noslot      a big reply for a slot that has no call
+ *   region.long     the first call (a big one) is answered "in its
+ *                   region" with a length beyond the region
+ *   region.unlent   the first call (a small one) is answered "in its
+ *                   region", but it was lent none
+ *   region.ack      a region acknowledgement carrying a payload
+ *   region.scribble the first call (a big raw one) is answered correctly
+ *                   in its region ('r' bytes), then the region is
+ *                   overwritten with 'X' for two seconds
  *
  * After misbehaving it waits for the socket to close (the app must kill
  * it).
@@ -92,6 +100,35 @@ finish_slot (RbShmSlot *slot,
   rb_futex_wake (&slot->state, 1);
   atomic_fetch_add (&shm->done_seq, 1);
   rb_futex_wake (&shm->done_seq, 1);
+}
+
+/* Reads the RB_WIRE_REGION_ADD that comes before a big call and maps
+ * the region. */
+static guint8 *
+read_region (gsize *size)
+{
+  static guint8 payload[RB_WIRE_MAX_PAYLOAD];
+  RbWireHeader header;
+  struct iovec iov[2] = { { &header, sizeof header }, { payload, sizeof payload } };
+  union {
+    char buf[CMSG_SPACE (sizeof (int) * 2)];
+    struct cmsghdr align;
+  } control;
+  struct msghdr msg = { 0 };
+  guint64 size64;
+  int fd;
+
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+  if (recvmsg (RB_WIRE_FD, &msg, 0) < (ssize_t) (sizeof header + sizeof size64) ||
+      header.kind != RB_WIRE_REGION_ADD || CMSG_FIRSTHDR (&msg) == NULL)
+    _exit (1);
+  memcpy (&size64, payload, sizeof size64);
+  memcpy (&fd, CMSG_DATA (CMSG_FIRSTHDR (&msg)), sizeof (int));
+  *size = size64;
+  return mmap (NULL, size64, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 }
 
 int
@@ -175,12 +212,47 @@ main (int    argc,
       wait_for_eof ();
     }
 
+  if (MODE ("region.ack"))
+    {
+      RbWireHeader bad = { 1, RB_WIRE_REGION_ACK, 0, 0, 1, 0 };
+      send_frame (&bad, "x", 1, -1);
+      wait_for_eof ();
+    }
+
   /* The rest misbehave on the first call. */
   {
+    gsize region_size = 0;
+    guint8 *region = MODE ("region.long") || MODE ("region.scribble") ? read_region (&region_size) : NULL;
     guint32 index = next_call ();
     RbShmSlot *slot = rb_shm_slot (shm, index % RB_SHM_SLOTS);
 
-    if (MODE ("reply.long"))
+    if (MODE ("region.long") || MODE ("region.unlent"))
+      {
+        slot->reply_id = slot->id;
+        slot->reply_len = MODE ("region.long") ? (guint32) region_size + 1 : 4;
+        slot->reply_code = 0;
+        slot->reply_flags = RB_REPLY_IN_REGION;
+        finish_slot (slot, RB_SLOT_REPLY);
+      }
+    else if (MODE ("region.scribble"))
+      {
+        gint64 end = rb_wire_now_ns () + G_GINT64_CONSTANT (2000000000);
+        guint32 len = slot->req_len;
+
+        memset (region, 'r', len);
+        slot->reply_id = slot->id;
+        slot->reply_len = len;
+        slot->reply_code = 0;
+        slot->reply_flags = RB_REPLY_IN_REGION;
+        finish_slot (slot, RB_SLOT_REPLY);
+        while (rb_wire_now_ns () < end)
+          {
+            memset (region, 'X', len);
+            memset (region, 'r', len);
+          }
+        memset (region, 'X', len);
+      }
+    else if (MODE ("reply.long"))
       {
         slot->reply_id = slot->id;
         slot->reply_len = 1u << 30;

@@ -20,6 +20,7 @@
 #include "../plugins/fixture-raw.h"
 #include "../rb-test-util.h"
 #include "rb-isolated-private.h"
+#include "rb-isolated-wire-private.h"
 
 /* ---- a recorder for logs, deaths and async completions ------------------ */
 
@@ -288,6 +289,191 @@ test_big_payloads (void)
   payload = rb_isolated_call (iso, "payload.huge", "{\"size\":1048576}", 16, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (strlen (payload), ==, 1048576 + 2);
+}
+
+/* An echo of @n bytes of @c through the fixture's JSON "echo". */
+static void
+check_echo (RbIsolated *iso,
+            gsize       n,
+            char        c)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = g_malloc (n + 1);
+  g_autofree char *request = NULL;
+  g_autofree char *payload = NULL;
+  g_autofree char *expected = NULL;
+
+  memset (text, c, n);
+  text[n] = '\0';
+  request = g_strdup_printf ("{\"message\":\"%s\"}", text);
+  payload = rb_isolated_call (iso, "echo", request, strlen (request), &error);
+  g_assert_no_error (error);
+  expected = g_strdup_printf ("{\"message\":\"%s\",\"length\":%" G_GSIZE_FORMAT "}", text, n);
+  g_assert_cmpuint (strlen (payload), ==, strlen (expected));
+  g_assert_true (strcmp (payload, expected) == 0);
+}
+
+/* Big requests and replies of many sizes: across the slot's capacity
+ * (request and reply, whose envelope is longer), through a region, and
+ * beyond the largest region (a memfd per call). Raw too. */
+static void
+test_big_sizes (void)
+{
+  g_autoptr(Recorder) r = recorder_new ();
+  g_autoptr(RbIsolated) iso = start_ok (fixture (), 0, r);
+  static const gsize big[] = {
+    RB_REGION_MIN_SIZE - 1, RB_REGION_MIN_SIZE, 1024 * 1024, 1024 * 1024 + 1, 3 * 1024 * 1024,
+    16 * 1024 * 1024, RB_REGION_MAX_SIZE - 64, RB_REGION_MAX_SIZE + 1, 100000, 1024 * 1024,
+  };
+  g_autofree guint8 *raw = g_malloc0 (2 * 1024 * 1024);
+  gsize request_overhead = strlen ("{\"message\":\"\"}") + strlen ("echo") + 1;
+
+  /* The request crosses the slot's capacity; so, a little earlier,
+   * does the reply (its envelope is longer than the request). */
+  for (gsize n = RB_SLOT_CAPACITY - request_overhead - 160; n <= RB_SLOT_CAPACITY - request_overhead + 2; n++)
+    check_echo (iso, n, 'a' + n % 26);
+  for (gsize i = 0; i < G_N_ELEMENTS (big); i++)
+    {
+      g_test_message ("echo of %" G_GSIZE_FORMAT " bytes", big[i]);
+      check_echo (iso, big[i], 'A' + i);
+    }
+
+  /* A big raw request: the fixture wants 64 bytes, so this is an error
+   * reply, after a round trip through a region. */
+  for (gsize i = 0; i < 3; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_null (rb_isolated_call_raw (iso, 1, raw, 2 * 1024 * 1024 - i, &error));
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SERIALIZATION);
+    }
+  check_echo (iso, 10, 'z');
+  g_assert_true (rb_isolated_shutdown (iso, 5000, NULL));
+  g_assert_cmpuint (r->deaths, ==, 0);
+}
+
+/* The regions mapped in this process (named "rb-isolated-region" by
+ * rb-isolated-region-private.c), and whether any per-call memfd is. */
+static void
+count_regions (guint    *count,
+               guint64  *bytes,
+               gboolean *per_call)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  *count = 0;
+  *bytes = 0;
+  *per_call = FALSE;
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      guint64 from, to;
+
+      if (strstr (lines[i], "rb-isolated-request") || strstr (lines[i], "rb-isolated-reply"))
+        *per_call = TRUE;
+      if (!strstr (lines[i], "rb-isolated-region") ||
+          sscanf (lines[i], "%" G_GINT64_MODIFIER "x-%" G_GINT64_MODIFIER "x", &from, &to) != 2)
+        continue;
+      (*count)++;
+      *bytes += to - from;
+    }
+}
+
+/* 1,000 calls of 1 MiB each way: they reuse regions (no mapping or fd
+ * per call), and what the pool holds stays within its bounds. */
+static void
+test_big_pool_flat (void)
+{
+  g_autoptr(Recorder) r = recorder_new ();
+  g_autoptr(RbIsolated) iso = start_ok (fixture (), 0, r);
+  guint n = rb_test_scale (1000);
+  guint fds_before = 0, count_before = 0, count, rss_regions;
+  guint64 bytes_before = 0, bytes;
+  gboolean per_call;
+
+  for (guint i = 0; i < n; i++)
+    {
+      check_echo (iso, 1024 * 1024 - (i % 3), 'a' + i % 26);
+      if (i == 9)
+        {
+          fds_before = rb_test_count_fds ();
+          count_regions (&count_before, &bytes_before, &per_call);
+          g_assert_cmpuint (count_before, >=, 1);
+          g_assert_false (per_call);
+        }
+    }
+  g_assert_cmpuint (rb_test_count_fds (), ==, fds_before);
+  count_regions (&count, &bytes, &per_call);
+  g_assert_false (per_call);
+  g_assert_cmpuint (count, ==, count_before);
+  g_assert_cmpuint (bytes, ==, bytes_before);
+  g_assert_cmpuint (bytes, <=, RB_REGION_MAX_TOTAL);
+
+  /* A call beyond the largest region leaves nothing mapped behind. */
+  check_echo (iso, RB_REGION_MAX_SIZE + 10, 'x');
+  count_regions (&rss_regions, &bytes, &per_call);
+  g_assert_false (per_call);
+  g_assert_cmpuint (rss_regions, <=, RB_REGION_MAX_COUNT);
+  g_assert_cmpuint (bytes, <=, RB_REGION_MAX_TOTAL);
+  g_assert_cmpuint (rb_test_count_fds (), ==, fds_before);
+}
+
+typedef struct {
+  RbIsolated *iso;
+  guint       thread;
+  guint       n;
+} BigJob;
+
+static gpointer
+big_caller_thread (gpointer data)
+{
+  static const gsize sizes[] = { 40000, 300000, 1024 * 1024, 2500000, 33000 };
+  BigJob *job = data;
+
+  for (guint i = 0; i < job->n; i++)
+    check_echo (job->iso, sizes[(job->thread + i) % G_N_ELEMENTS (sizes)], 'a' + (job->thread * 7 + i) % 26);
+  return NULL;
+}
+
+/* More concurrent big calls than there are regions (the rest take the
+ * per-call path), sync and async: every reply is its own call's. */
+static void
+test_big_concurrent (void)
+{
+  g_autoptr(Recorder) r = recorder_new ();
+  g_autoptr(RbIsolated) iso = start_ok (fixture (), 0, r);
+  BigJob jobs[RB_REGION_MAX_COUNT + 2];
+  GThread *threads[G_N_ELEMENTS (jobs)];
+  guint n_async = rb_test_scale (40);
+  g_autofree char *text = g_malloc (500001);
+  g_autofree char *request = NULL;
+
+  memset (text, 'k', 500000);
+  text[500000] = '\0';
+  request = g_strdup_printf ("{\"message\":\"%s\"}", text);
+  for (guint i = 0; i < G_N_ELEMENTS (jobs); i++)
+    {
+      jobs[i].iso = iso;
+      jobs[i].thread = i;
+      jobs[i].n = rb_test_scale (30);
+      threads[i] = g_thread_new ("big-caller", big_caller_thread, &jobs[i]);
+    }
+  for (guint i = 0; i < n_async; i++)
+    rb_isolated_call_async (iso, "echo", request, strlen (request), on_done, r);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  recorder_wait (r, &r->done, n_async);
+  for (guint i = 0; i < n_async; i++)
+    {
+      const char *payload = g_ptr_array_index (r->payloads, i);
+
+      g_assert_no_error (ERR (r, i));
+      g_assert_cmpuint (strlen (payload), ==, strlen (request) + strlen (",\"length\":500000"));
+      g_assert_true (g_str_has_suffix (payload, "k\",\"length\":500000}"));
+    }
+  g_assert_cmpuint (r->deaths, ==, 0);
 }
 
 static void
@@ -705,6 +891,70 @@ check_hostile (gconstpointer data)
   g_assert_cmpuint (rb_test_count_fds (), ==, fds);
 }
 
+/* A helper that lies about a region's reply: killed, CRASHED, nothing
+ * of the app's touched. */
+static void
+check_hostile_region (gconstpointer data)
+{
+  const char *mode = data;
+  g_autoptr(Recorder) r = recorder_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *config = g_strdup_printf ("{\"mode\":\"%s\"}", mode);
+  g_autofree guint8 *big = g_malloc0 (200000);
+  RbIsolatedOptions options = { 0 };
+  guint fds = rb_test_count_fds ();
+  RbIsolated *iso;
+  GPid pid;
+
+  options.helper_path = rb_test_env_path ("RB_FAKE_HOST");
+  options.spin_us = -1;
+  options.call_timeout_ms = 5000;
+  options.died_func = on_died;
+  options.user_data = r;
+  iso = rb_isolated_new (fixture (), config, strlen (config), &options, &error);
+  g_assert_no_error (error);
+  pid = rb_isolated_get_pid (iso);
+
+  if (strcmp (mode, "region.scribble") == 0)
+    {
+      /* A valid reply, but the helper keeps writing the region: what the
+       * app got must not change under it. */
+      g_autoptr(GBytes) bytes = rb_isolated_call_raw (iso, 1, big, 200000, &error);
+      g_autofree guint8 *first = NULL;
+      gsize size;
+      const guint8 *got;
+
+      g_assert_no_error (error);
+      got = g_bytes_get_data (bytes, &size);
+      g_assert_cmpuint (size, ==, 200000);
+      first = g_memdup2 (got, size);
+      g_usleep (100000);
+      g_assert_true (memcmp (first, got, size) == 0);
+      rb_isolated_free (iso);
+      assert_reaped (pid);
+      g_assert_cmpuint (rb_test_count_fds (), ==, fds);
+      return;
+    }
+
+  if (strcmp (mode, "region.long") == 0)
+    g_assert_null (rb_isolated_call_raw (iso, 1, big, 200000, &error));
+  else if (strcmp (mode, "region.unlent") == 0)
+    g_assert_null (rb_isolated_call (iso, "echo", "{\"message\":\"x\"}", 15, &error));
+  if (error != NULL)
+    {
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+      g_clear_error (&error);
+    }
+  recorder_wait (r, &r->deaths, 1);
+  g_assert_nonnull (strstr (r->death_message, "killed because it"));
+  g_test_message ("%s", r->death_message);
+  g_assert_null (rb_isolated_call_raw (iso, 1, big, 200000, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  rb_isolated_free (iso);
+  assert_reaped (pid);
+  g_assert_cmpuint (rb_test_count_fds (), ==, fds);
+}
+
 /* ---- the helper dies with its app ----------------------------------------- */
 
 static int
@@ -779,6 +1029,9 @@ main (int    argc,
     "init.garbage", "init.unsolicited", "init.exit", "frame.oversized", "frame.kind",
     "log.nonul", "reply.long", "reply.wrongid", "reply.state", "big.unsealed", "big.noslot",
   };
+  static const char * const region_modes[] = {
+    "region.long", "region.unlent", "region.ack", "region.scribble",
+  };
 
   if (argc == 2 && strcmp (argv[1], "--pdeathsig-child") == 0)
     return pdeathsig_child ();
@@ -789,6 +1042,9 @@ main (int    argc,
   g_test_add_func ("/isolated/raw", test_raw);
   g_test_add_func ("/isolated/raw/not-supported", test_raw_not_supported);
   g_test_add_func ("/isolated/big-payloads", test_big_payloads);
+  g_test_add_func ("/isolated/big/sizes", test_big_sizes);
+  g_test_add_func ("/isolated/big/pool-flat", test_big_pool_flat);
+  g_test_add_func ("/isolated/big/concurrent", test_big_concurrent);
   g_test_add_func ("/isolated/logs", test_logs);
   g_test_add_func ("/isolated/concurrent", test_concurrent);
   g_test_add_func ("/isolated/slow-call-does-not-block", test_slow_call_does_not_block);
@@ -806,6 +1062,11 @@ main (int    argc,
     {
       g_autofree char *name = g_strdup_printf ("/isolated/hostile/%s", hostile_modes[i]);
       g_test_add_data_func (name, hostile_modes[i], check_hostile);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (region_modes); i++)
+    {
+      g_autofree char *name = g_strdup_printf ("/isolated/hostile/%s", region_modes[i]);
+      g_test_add_data_func (name, region_modes[i], check_hostile_region);
     }
   g_test_add_func ("/isolated/pdeathsig", test_pdeathsig);
 
