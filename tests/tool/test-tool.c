@@ -1080,6 +1080,7 @@ test_call_raw (Fixture       *f,
   g_assert_nonnull (strstr (err, "expected 64, got 2"));
 
   /* A plugin without the binary transport. */
+  g_assert_nonnull (g_getenv ("RB_FIXTURE_NORAW_PLUGIN"));
   g_clear_pointer (&err, g_free);
   g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "call", g_getenv ("RB_FIXTURE_NORAW_PLUGIN"), "--raw", "1",
                              "--hex", RAW_ECHO_REQUEST, "--log-level", "off", NULL), ==, 25);
@@ -1290,9 +1291,11 @@ test_create_build_info_from_git (Fixture       *f,
   g_autofree char *ceiling = g_strdup_printf ("GIT_CEILING_DIRECTORIES=%s", f->dir);
   const char *env[] = { ceiling, "SOURCE_DATE_EPOCH=1700000000", "GIT_CONFIG_NOSYSTEM=1",
                         "GIT_CONFIG_GLOBAL=/dev/null", NULL };
+  g_autofree char *git_path = g_find_program_in_path ("git");
+  g_autofree char *not_written = g_build_filename (plain, "x.rbp", NULL);
   JsonObject *info;
 
-  if (g_find_program_in_path ("git") == NULL)
+  if (git_path == NULL)
     {
       g_test_skip ("git is not installed");
       return;
@@ -1346,7 +1349,7 @@ test_create_build_info_from_git (Fixture       *f,
                              "--lib", lib, "--build-info-from-git", NULL), ==, 1);
   assert_one_line_error (1, err);
   g_assert_nonnull (strstr (err, "RBT_ERROR_GIT"));
-  g_assert_false (g_file_test (g_build_filename (plain, "x.rbp", NULL), G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (not_written, G_FILE_TEST_EXISTS));
 }
 
 /* ---- info and list ---------------------------------------------------------- */
