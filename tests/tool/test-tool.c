@@ -1376,8 +1376,8 @@ test_info_json (Fixture       *f,
   g_autofree char *key_id = NULL;
   g_autofree char *json = NULL;
   g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
-  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (),
-                                                g_path_get_basename (fixture_plugin ()));
+  g_autofree char *base = g_path_get_basename (fixture_plugin ());
+  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (), base);
   g_autoptr(JsonNode) root = NULL;
   g_autoptr(JsonNode) manifest = NULL;
   g_autoptr(GError) error = NULL;
@@ -1475,10 +1475,12 @@ main (int   argc,
       char *argv[])
 {
   int status;
+  g_autofree char *minisign = NULL;
 
   g_test_init (&argc, &argv, NULL);
 
-  if (g_find_program_in_path ("minisign") == NULL)
+  minisign = g_find_program_in_path ("minisign");
+  if (minisign == NULL)
     {
       g_test_skip ("Debian's minisign is not installed");
       return g_test_run ();
