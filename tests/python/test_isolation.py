@@ -2,7 +2,9 @@
 """Isolated plugins from Python: each crash of the misbehaving plugin
 leaves the interpreter alive with RB_PLUGIN_ERROR_CRASHED, the plugin
 FAILED (state-changed emitted) and crash-count counted; restart brings it
-back; the overrides (call with dicts, call_async) work in PROCESS mode."""
+back; a call past call-timeout-ms times out and kills the helper; an
+allocation past memory-limit-mb kills it too; the overrides (call with
+dicts, call_async) work in PROCESS mode."""
 import os
 
 import gi
@@ -19,10 +21,11 @@ pytestmark = pytest.mark.skipif(not MISBEHAVE or not os.environ.get('RUSTBRIDGE_
                                 reason='needs the misbehaving plugin and the helper')
 
 
-def isolated_config(timeout_ms=0):
+def isolated_config(timeout_ms=0, memory_limit_mb=0):
     config = RustBridge.PluginConfig()
     config.props.isolation = RustBridge.Isolation.PROCESS
     config.props.call_timeout_ms = timeout_ms
+    config.props.memory_limit_mb = memory_limit_mb
     return config
 
 
@@ -68,6 +71,26 @@ def test_timeout_kills_helper():
     with pytest.raises(GLib.Error) as info:
         plugin.call('ok', '{}', None)
     assert 'killed after a timeout' in info.value.message
+    plugin.restart(None)
+    assert plugin.call('ok', '{}', None) == '{"ok":true}'
+    plugin.shutdown(None)
+
+
+def test_memory_limit():
+    """memory-limit-mb (RLIMIT_AS in the helper): 64 MiB fit in 512, 2 GiB
+    do not and the helper dies of it; the interpreter does not."""
+    plugin = RustBridge.Plugin.new(MISBEHAVE, isolated_config(memory_limit_mb=512), None)
+    assert plugin.get_config().props.memory_limit_mb == 512
+    assert plugin.call('alloc.huge', '{"mb":64}', None) == 'null'
+    with pytest.raises(GLib.Error) as info:
+        plugin.call('alloc.huge', '{"mb":2048}', None)
+    assert info.value.matches(RustBridge.PluginError.quark(), RustBridge.PluginError.CRASHED)
+    assert MISBEHAVE in info.value.message
+    iterate_until(lambda: plugin.props.state == RustBridge.LifecycleState.FAILED)
+    assert plugin.props.crash_count == 1
+    plugin.restart(None)
+    assert plugin.call('alloc.huge', '{"mb":64}', None) == 'null'
+    plugin.shutdown(None)
 
 
 @pytest.mark.skipif(not FIXTURE, reason='RB_FIXTURE_PLUGIN not set')

@@ -1018,15 +1018,469 @@ test_errors (Fixture       *f,
     }
 }
 
+/* ---- raw calls ------------------------------------------------------------- */
+
+/* The fixture's raw echo (tests/plugins/fixture-raw.h): version 1, three
+ * bytes of padding, value 21 (little-endian), text "hi" in 56 bytes. The
+ * reply: version 1, the value times two (42), the text's length (2), the
+ * text in 56 bytes. */
+#define RAW_ZEROS_54 "000000000000000000000000000000000000000000000000000000" \
+                     "000000000000000000000000000000000000000000000000000000"
+#define RAW_ECHO_REQUEST "01000000" "15000000" "6869" RAW_ZEROS_54
+#define RAW_ECHO_REPLY "01000000" "2a000000" "02000000" "6869" RAW_ZEROS_54 "\n"
+
+static void
+test_call_raw (Fixture       *f,
+               gconstpointer  data)
+{
+  /* Spaces and colons between the pairs are allowed. */
+  g_autofree char *spaced = g_strconcat ("01 00:00:00 15000000 6869", RAW_ZEROS_54, NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *err = NULL;
+
+  g_assert_cmpuint (strlen (RAW_ECHO_REQUEST), ==, 2 * 64);
+  g_assert_cmpuint (strlen (RAW_ECHO_REPLY), ==, 2 * 68 + 1);
+
+  /* A library file. */
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "call", fixture_plugin (), "--raw", "1", "--hex",
+                             RAW_ECHO_REQUEST, "--log-level", "off", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, RAW_ECHO_REPLY);
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "call", fixture_plugin (), "--raw", "1", "--hex", spaced,
+                             "--log-level", "off", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, RAW_ECHO_REPLY);
+
+  /* An empty reply (message 3) is an empty line. */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "call", fixture_plugin (), "--raw", "3", "--hex", "",
+                             "--log-level", "off", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, "\n");
+
+  /* A bundle, verified with the key, the same reply. */
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, &err, "call", "b.rbp", "--raw", "1", "--hex", RAW_ECHO_REQUEST,
+                             "--key", "k.pub", "--log-level", "off", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  g_assert_cmpstr (out, ==, RAW_ECHO_REPLY);
+
+  /* The plugin's errors: exit status 10 + its code, nothing on stdout. */
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, &err, "call", fixture_plugin (), "--raw", "9", "--hex", "00",
+                             "--log-level", "off", NULL), ==, 10 + RB_PLUGIN_ERROR_UNKNOWN_MESSAGE);
+  assert_one_line_error (1, err);
+  g_assert_cmpstr (out, ==, "");
+  g_clear_pointer (&out, g_free);
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, &err, "call", fixture_plugin (), "--raw", "1", "--hex", "0100",
+                             "--log-level", "off", NULL), ==, 10 + RB_PLUGIN_ERROR_SERIALIZATION);
+  assert_one_line_error (1, err);
+  g_assert_nonnull (strstr (err, "expected 64, got 2"));
+
+  /* A plugin without the binary transport. */
+  g_assert_nonnull (g_getenv ("RB_FIXTURE_NORAW_PLUGIN"));
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "call", g_getenv ("RB_FIXTURE_NORAW_PLUGIN"), "--raw", "1",
+                             "--hex", RAW_ECHO_REQUEST, "--log-level", "off", NULL), ==, 25);
+  assert_one_line_error (25, err);
+  g_assert_nonnull (strstr (err, "RB_PLUGIN_ERROR_NOT_SUPPORTED"));
+
+  /* Bad command lines: odd hex, a TAG with --raw, --hex without --raw. */
+  {
+    const char *bad[][6] = {
+      { "--raw", "1", "--hex", "012", NULL },
+      { "--raw", "1", "--hex", "zz", NULL },
+      { "echo", "--raw", "1", "--hex", "00", NULL },
+      { "echo", "{}", "--hex", "00", NULL },
+      { "--raw", "4294967296", "--hex", "00", NULL },
+    };
+    for (guint i = 0; i < G_N_ELEMENTS (bad); i++)
+      {
+        g_clear_pointer (&out, g_free);
+        g_clear_pointer (&err, g_free);
+        g_assert_cmpint (run_tool (f->dir, NULL, &out, &err, "call", fixture_plugin (), bad[i][0], bad[i][1],
+                                   bad[i][2], bad[i][3], bad[i][4], NULL), ==, 2);
+        assert_one_line_error (2, err);
+        g_assert_cmpstr (out, ==, "");
+      }
+  }
+}
+
+/* ---- manifests ------------------------------------------------------------- */
+
+/* The manifest of bundle @name in @f->dir, parsed. */
+static JsonNode *
+read_manifest (Fixture    *f,
+               const char *name)
+{
+  g_autofree char *path = path_in (f, name);
+  g_autoptr(GPtrArray) entries = read_zip (path);
+  GBytes *manifest = find_entry (entries, "manifest.json")->data;
+  g_autofree char *text = g_strndup (g_bytes_get_data (manifest, NULL), g_bytes_get_size (manifest));
+  g_autoptr(GError) error = NULL;
+  JsonNode *node = json_from_string (text, &error);
+
+  g_assert_no_error (error);
+  g_assert_true (JSON_NODE_HOLDS_OBJECT (node));
+  return node;
+}
+
+/* The object at @path (members separated by '/') under @node, or NULL. */
+static JsonObject *
+object_at (JsonNode   *node,
+           const char *path)
+{
+  g_auto(GStrv) names = g_strsplit (path, "/", -1);
+  JsonObject *object = json_node_get_object (node);
+
+  for (guint i = 0; object != NULL && names[i] != NULL; i++)
+    object = json_object_has_member (object, names[i]) ? json_object_get_object_member (object, names[i]) : NULL;
+  return object;
+}
+
+/* --variant-build gives a variant build metadata, which makes the manifest
+ * format 1.1; RbBundle reads it back in STRICT mode. */
+static void
+test_create_format_1_1 (Fixture       *f,
+                        gconstpointer  data)
+{
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  g_autofree char *debug = g_strdup_printf ("%s:debug=%s", platform (), fixture_plugin ());
+  g_autofree char *release_build = g_strdup_printf ("%s:release:profile=release", platform ());
+  g_autofree char *opt_build = g_strdup_printf ("%s:release:opt_level=3", platform ());
+  g_autofree char *debug_build = g_strdup_printf ("%s:debug:profile=dev", platform ());
+  g_autofree char *variants = g_strdup_printf ("platforms/%s/variants", platform ());
+  g_autofree char *bundle_path = path_in (f, "v.rbp");
+  g_autofree char *pub = path_in (f, "k.pub");
+  g_autofree char *x_path = path_in (f, "x.rbp");
+  g_autofree char *pub_text = NULL;
+  g_autofree char *build = NULL;
+  g_autofree char *info = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *release, *dbg;
+
+  keygen_plain (f);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "create", "-o", "v.rbp", "--name", "variants", "--version",
+                             "2.0.0", "--lib", lib, "--lib", debug, "--variant-build", release_build,
+                             "--variant-build", opt_build, "--variant-build", debug_build, "--sign", "k.key", NULL),
+                   ==, 0);
+  g_assert_cmpstr (err, ==, "");
+
+  manifest = read_manifest (f, "v.rbp");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (manifest), "bundle_version"), ==, "1.1");
+  release = object_at (manifest, variants);
+  g_assert_nonnull (release);
+  dbg = json_object_get_object_member (release, "debug");
+  release = json_object_get_object_member (release, "release");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (release, "build"), "profile"),
+                   ==, "release");
+  g_assert_cmpuint (json_object_get_size (json_object_get_object_member (release, "build")), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (release, "build"), "opt_level"),
+                   ==, "3");
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (dbg, "build"), "profile"),
+                   ==, "dev");
+
+  bundle = rb_bundle_new_for_path (bundle_path, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (pub, &pub_text, NULL, NULL));
+  g_object_set (bundle, "public-key", pub_text, "verify-mode", RB_VERIFY_MODE_STRICT, NULL);
+  g_assert_true (rb_bundle_verify (bundle, "debug", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (rb_bundle_get_bundle_version (bundle), ==, "1.1");
+  build = rb_bundle_dup_variant_build_json (bundle, NULL, "debug", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (build, ==, "{\"profile\":\"dev\"}");
+
+  g_assert_cmpint (run_tool (f->dir, NULL, &info, NULL, "info", "v.rbp", NULL), ==, 0);
+  g_assert_nonnull (strstr (info, "\nBundle format:     1.1\n"));
+
+  /* Without variant metadata: 1.0, no "build". */
+  g_clear_pointer (&manifest, json_node_unref);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "create", "-o", "p.rbp", "--name", "plain", "--version",
+                             "2.0.0", "--lib", lib, NULL), ==, 0);
+  manifest = read_manifest (f, "p.rbp");
+  g_assert_cmpstr (json_object_get_string_member (json_node_get_object (manifest), "bundle_version"), ==, "1.0");
+  g_free (variants);
+  variants = g_strdup_printf ("platforms/%s/variants/release", platform ());
+  g_assert_false (json_object_has_member (object_at (manifest, variants), "build"));
+
+  /* A --variant-build for a variant no --lib gives: refused. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, &err, "create", "-o", "x.rbp", "--name", "x", "--version",
+                             "2.0.0", "--lib", lib, "--variant-build", debug_build, NULL), ==, 2);
+  assert_one_line_error (2, err);
+  g_assert_false (g_file_test (x_path, G_FILE_TEST_EXISTS));
+}
+
+/* git as in a fresh account: no user or system configuration, an
+ * identity, and no repository searched for above @cwd's parent. */
+static void
+git_environment (GSubprocessLauncher *launcher,
+                 const char          *cwd)
+{
+  g_autofree char *parent = g_path_get_dirname (cwd);
+
+  g_subprocess_launcher_setenv (launcher, "GIT_CONFIG_NOSYSTEM", "1", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_CONFIG_GLOBAL", "/dev/null", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_CEILING_DIRECTORIES", parent, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_AUTHOR_NAME", "Test", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_AUTHOR_EMAIL", "test@example.invalid", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_COMMITTER_NAME", "Test", TRUE);
+  g_subprocess_launcher_setenv (launcher, "GIT_COMMITTER_EMAIL", "test@example.invalid", TRUE);
+}
+
+/* Runs git with @args (NULL-terminated) in @cwd, without the user's or the
+ * system's configuration; its output, stripped. */
+static char * G_GNUC_NULL_TERMINATED
+git (const char *cwd,
+     ...)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  char *out = NULL;
+  va_list ap;
+
+  g_ptr_array_add (argv, (gpointer) "git");
+  va_start (ap, cwd);
+  for (const char *a = va_arg (ap, const char *); a != NULL; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (gpointer) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE);
+  g_subprocess_launcher_set_cwd (launcher, cwd);
+  git_environment (launcher, cwd);
+  process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, &error);
+  g_assert_no_error (error);
+  g_subprocess_communicate_utf8 (process, NULL, NULL, &out, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_successful (process));
+  return g_strstrip (out);
+}
+
+/* build_info.git of bundle @name in @f->dir. */
+static JsonObject *
+git_info (Fixture    *f,
+          const char *name,
+          JsonNode  **manifest)
+{
+  *manifest = read_manifest (f, name);
+  return object_at (*manifest, "build_info/git");
+}
+
+/* --build-info-from-git in a new repository: the commit, the branch, the
+ * tag on HEAD and whether the work tree has changes; outside a work tree a
+ * one-line error and no bundle. */
+static void
+test_create_build_info_from_git (Fixture       *f,
+                                 gconstpointer  data)
+{
+  g_autofree char *repo = path_in (f, "repo");
+  g_autofree char *plain = path_in (f, "plain");
+  g_autofree char *readme = g_build_filename (repo, "README", NULL);
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  g_autofree char *commit = NULL;
+  g_autofree char *err = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autofree char *ceiling = g_strdup_printf ("GIT_CEILING_DIRECTORIES=%s", f->dir);
+  const char *env[] = { ceiling, "SOURCE_DATE_EPOCH=1700000000", "GIT_CONFIG_NOSYSTEM=1",
+                        "GIT_CONFIG_GLOBAL=/dev/null", NULL };
+  g_autofree char *git_path = g_find_program_in_path ("git");
+  g_autofree char *not_written = g_build_filename (plain, "x.rbp", NULL);
+  JsonObject *info;
+
+  if (git_path == NULL)
+    {
+      g_test_skip ("git is not installed");
+      return;
+    }
+  g_assert_cmpint (g_mkdir (repo, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir (plain, 0700), ==, 0);
+  g_free (git (repo, "init", "-q", "-b", "trunk", NULL));
+  g_assert_true (g_file_set_contents (readme, "one\n", -1, NULL));
+  g_free (git (repo, "add", "README", NULL));
+  g_free (git (repo, "commit", "-q", "-m", "first", NULL));
+  commit = git (repo, "rev-parse", "HEAD", NULL);
+  g_assert_cmpuint (strlen (commit), ==, 40);
+
+  /* A clean work tree on a branch (the bundle is written outside it). */
+  g_assert_cmpint (run_tool (repo, env, NULL, &err, "create", "-o", "../clean.rbp", "--name", "g", "--version",
+                             "1.0.0", "--lib", lib, "--build-info-from-git", NULL), ==, 0);
+  g_assert_cmpstr (err, ==, "");
+  info = git_info (f, "clean.rbp", &manifest);
+  g_assert_nonnull (info);
+  g_assert_cmpstr (json_object_get_string_member (info, "commit"), ==, commit);
+  g_assert_cmpstr (json_object_get_string_member (info, "branch"), ==, "trunk");
+  g_assert_false (json_object_has_member (info, "tag"));
+  g_assert_true (json_object_has_member (info, "dirty"));
+  g_assert_false (json_object_get_boolean_member (info, "dirty"));
+  g_assert_cmpstr (json_object_get_string_member (object_at (manifest, "build_info"), "built_at"), ==,
+                   "2023-11-14T22:13:20Z");
+  g_clear_pointer (&manifest, json_node_unref);
+
+  /* A tag on HEAD and a changed file. */
+  g_free (git (repo, "tag", "v1.0.0", NULL));
+  g_assert_true (g_file_set_contents (readme, "two\n", -1, NULL));
+  g_assert_cmpint (run_tool (repo, env, NULL, NULL, "create", "-o", "../dirty.rbp", "--name", "g", "--version",
+                             "1.0.0", "--lib", lib, "--build-info-from-git", NULL), ==, 0);
+  info = git_info (f, "dirty.rbp", &manifest);
+  g_assert_cmpstr (json_object_get_string_member (info, "commit"), ==, commit);
+  g_assert_cmpstr (json_object_get_string_member (info, "tag"), ==, "v1.0.0");
+  g_assert_true (json_object_get_boolean_member (info, "dirty"));
+  g_clear_pointer (&manifest, json_node_unref);
+
+  /* A detached HEAD: no branch. */
+  g_free (git (repo, "checkout", "-q", "--detach", NULL));
+  g_assert_cmpint (run_tool (repo, env, NULL, NULL, "create", "-o", "../detached.rbp", "--name", "g", "--version",
+                             "1.0.0", "--lib", lib, "--build-info-from-git", NULL), ==, 0);
+  info = git_info (f, "detached.rbp", &manifest);
+  g_assert_cmpstr (json_object_get_string_member (info, "commit"), ==, commit);
+  g_assert_false (json_object_has_member (info, "branch"));
+
+  /* Not in a work tree. */
+  g_clear_pointer (&err, g_free);
+  g_assert_cmpint (run_tool (plain, env, NULL, &err, "create", "-o", "x.rbp", "--name", "g", "--version", "1.0.0",
+                             "--lib", lib, "--build-info-from-git", NULL), ==, 1);
+  assert_one_line_error (1, err);
+  g_assert_nonnull (strstr (err, "RBT_ERROR_GIT"));
+  g_assert_false (g_file_test (not_written, G_FILE_TEST_EXISTS));
+}
+
+/* ---- info and list ---------------------------------------------------------- */
+
+/* The key id of the public key file @path, as minisign writes it. */
+static char *
+public_key_id (const char *path)
+{
+  gsize len;
+  g_autofree guint8 *pk = decode_key_line (path, &len);
+  guint64 id = 0;
+
+  g_assert_cmpuint (len, ==, 42);
+  for (guint i = 8; i-- > 0;)
+    id = id << 8 | pk[2 + i];
+  return g_strdup_printf ("%" G_GINT64_MODIFIER "X", id);
+}
+
+static void
+test_info_json (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autofree char *pub = path_in (f, "k.pub");
+  g_autofree char *key_id = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *lib = g_strdup_printf ("%s=%s", platform (), fixture_plugin ());
+  g_autofree char *base = g_path_get_basename (fixture_plugin ());
+  g_autofree char *lib_entry = g_strdup_printf ("lib/%s/release/%s", platform (), base);
+  g_autoptr(JsonNode) root = NULL;
+  g_autoptr(JsonNode) manifest = NULL;
+  g_autoptr(GError) error = NULL;
+  JsonObject *object, *plugin, *platforms, *variants;
+  JsonArray *authors;
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  key_id = public_key_id (pub);
+  g_assert_cmpint (run_tool (f->dir, NULL, &json, NULL, "info", "b.rbp", "--json", NULL), ==, 0);
+  root = json_from_string (json, &error);
+  g_assert_no_error (error);
+  object = json_node_get_object (root);
+  g_assert_cmpuint (json_object_get_size (object), ==, 4);
+  g_assert_true (json_object_get_boolean_member (object, "signed"));
+  g_assert_cmpstr (json_object_get_string_member (object, "key_id"), ==, key_id);
+  g_assert_cmpstr (json_object_get_string_member (object, "trusted_comment"), ==,
+                   "timestamp:1700000000\tfile:manifest.json\thashed");
+
+  /* "manifest" is the bundle's manifest.json, member for member. */
+  manifest = read_manifest (f, "b.rbp");
+  g_assert_true (json_node_equal (json_object_get_member (object, "manifest"), manifest));
+  plugin = object_at (json_object_get_member (object, "manifest"), "plugin");
+  g_assert_cmpstr (json_object_get_string_member (plugin, "name"), ==, "fixture");
+  g_assert_cmpstr (json_object_get_string_member (plugin, "version"), ==, "1.2.3");
+  g_assert_cmpstr (json_object_get_string_member (plugin, "description"), ==, "The fixture plugin");
+  g_assert_cmpstr (json_object_get_string_member (plugin, "license"), ==, "MIT");
+  authors = json_object_get_array_member (plugin, "authors");
+  g_assert_cmpuint (json_array_get_length (authors), ==, 2);
+  g_assert_cmpstr (json_array_get_string_element (authors, 0), ==, "Ada");
+  g_assert_cmpstr (json_array_get_string_element (authors, 1), ==, "Grace");
+  platforms = object_at (json_object_get_member (object, "manifest"), "platforms");
+  g_assert_cmpuint (json_object_get_size (platforms), ==, 1);
+  variants = json_object_get_object_member (json_object_get_object_member (platforms, platform ()), "variants");
+  g_assert_cmpuint (json_object_get_size (variants), ==, 2);
+  g_assert_cmpstr (json_object_get_string_member (json_object_get_object_member (variants, "release"), "library"),
+                   ==, lib_entry);
+  g_assert_true (json_object_has_member (variants, "debug"));
+
+  /* Unsigned: "signed" false, no key id, no trusted comment. */
+  g_clear_pointer (&json, g_free);
+  g_clear_pointer (&root, json_node_unref);
+  g_assert_cmpint (run_tool (f->dir, NULL, NULL, NULL, "create", "-o", "u.rbp", "--name", "unsigned", "--version",
+                             "0.1.0", "--lib", lib, NULL), ==, 0);
+  g_assert_cmpint (run_tool (f->dir, NULL, &json, NULL, "info", "--json", "u.rbp", NULL), ==, 0);
+  root = json_from_string (json, &error);
+  g_assert_no_error (error);
+  object = json_node_get_object (root);
+  g_assert_false (json_object_get_boolean_member (object, "signed"));
+  g_assert_false (json_object_has_member (object, "key_id"));
+  g_assert_false (json_object_has_member (object, "trusted_comment"));
+  g_assert_cmpstr (json_object_get_string_member (object_at (json_object_get_member (object, "manifest"), "plugin"),
+                                                  "name"), ==, "unsigned");
+}
+
+/* list: every entry, in archive order (the manifest and its signature
+ * first, then by name); -l: each with its size. */
+static void
+test_list (Fixture       *f,
+           gconstpointer  data)
+{
+  g_autofree char *base = g_path_get_basename (fixture_plugin ());
+  g_autofree char *bundle_path = path_in (f, "b.rbp");
+  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr(GString) expected = g_string_new (NULL);
+  g_autoptr(GString) expected_long = g_string_new (NULL);
+  g_autofree char *out = NULL;
+  g_autofree char *out_long = NULL;
+  g_autofree char *debug = g_strdup_printf ("lib/%s/debug/%s", platform (), base);
+  g_autofree char *debug_sig = g_strconcat (debug, ".minisig", NULL);
+  g_autofree char *release = g_strdup_printf ("lib/%s/release/%s", platform (), base);
+  g_autofree char *release_sig = g_strconcat (release, ".minisig", NULL);
+  const char *names[] = { "manifest.json", "manifest.json.minisig", "docs/NOTICES.txt", "legal/LICENSE",
+                          debug, debug_sig, release, release_sig, "sbom/sbom.cdx.json", "schema/echo.json" };
+
+  keygen_plain (f);
+  create_bundle (f, "b.rbp", "1700000000");
+  entries = read_zip (bundle_path);
+  g_assert_cmpuint (entries->len, ==, G_N_ELEMENTS (names));
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    {
+      const char *name = names[i];
+      g_string_append_printf (expected, "%s\n", name);
+      g_string_append_printf (expected_long, "%12" G_GSIZE_FORMAT "  %s\n",
+                              g_bytes_get_size (find_entry (entries, name)->data), name);
+    }
+  g_assert_cmpint (run_tool (f->dir, NULL, &out, NULL, "list", "b.rbp", NULL), ==, 0);
+  g_assert_cmpstr (out, ==, expected->str);
+  g_assert_cmpint (run_tool (f->dir, NULL, &out_long, NULL, "list", "-l", "b.rbp", NULL), ==, 0);
+  g_assert_cmpstr (out_long, ==, expected_long->str);
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   int status;
+  g_autofree char *minisign = NULL;
 
   g_test_init (&argc, &argv, NULL);
 
-  if (g_find_program_in_path ("minisign") == NULL)
+  minisign = g_find_program_in_path ("minisign");
+  if (minisign == NULL)
     {
       g_test_skip ("Debian's minisign is not installed");
       return g_test_run ();
@@ -1044,6 +1498,12 @@ main (int   argc,
   g_test_add ("/tool/large-library", Fixture, NULL, fixture_setup, test_large_library, fixture_teardown);
   g_test_add ("/tool/sign", Fixture, NULL, fixture_setup, test_sign, fixture_teardown);
   g_test_add ("/tool/errors", Fixture, NULL, fixture_setup, test_errors, fixture_teardown);
+  g_test_add ("/tool/call/raw", Fixture, NULL, fixture_setup, test_call_raw, fixture_teardown);
+  g_test_add ("/tool/create/format-1.1", Fixture, NULL, fixture_setup, test_create_format_1_1, fixture_teardown);
+  g_test_add ("/tool/create/build-info-from-git", Fixture, NULL, fixture_setup, test_create_build_info_from_git,
+              fixture_teardown);
+  g_test_add ("/tool/info/json", Fixture, NULL, fixture_setup, test_info_json, fixture_teardown);
+  g_test_add ("/tool/list", Fixture, NULL, fixture_setup, test_list, fixture_teardown);
   /* Last (GTest runs a suite's own cases, then its sub-suites in the order
    * they are first named): it waits for the keygen started here. */
   g_test_add_func ("/tool/kdf/full-strength", test_keygen_full_strength);
