@@ -315,6 +315,55 @@ test_availability (void)
   check_reason ("tampered.rbp", RB_BUNDLE_ERROR_SIGNATURE_INVALID, NULL);
   check_reason ("untrusted.rbp", RB_BUNDLE_ERROR_NO_PUBLIC_KEY, NULL);
   check_reason ("no-library.rbp", RB_BUNDLE_ERROR_ENTRY_NOT_FOUND, NULL);
+  /* Another bundle format version: listed (under its name), not dropped,
+   * with a reason naming the file and the version. */
+  check_reason ("format-2.rbp", RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, "format version “2.0”");
+  check_reason ("format-2.rbp", RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, "/x.rbp");
+}
+
+/* A bundle of another format version, from a scan and from the cache:
+ * the same item, and nothing of it can be used. */
+static void
+test_availability_format (void)
+{
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_autoptr(RbRegistry) registry = rb_registry_new (APP_ID);
+      g_autoptr(RbBundle) bundle = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(RbPlugin) plugin = NULL;
+      g_auto(GStrv) files = NULL;
+
+      if (pass == 0)
+        {
+          clean_dirs ();
+          registry_test_install (&test_dirs, "format-2.rbp", user_dir, "kappa.rbp");
+          registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
+        }
+      rescan_ok (registry);
+      g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (registry)), ==, 2);
+      bundle = g_list_model_get_item (G_LIST_MODEL (registry), 1);
+      g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "kappa");
+      g_assert_cmpstr (rb_bundle_get_version (bundle), ==, "4.5.6");
+      g_assert_cmpstr (rb_bundle_get_bundle_version (bundle), ==, "2.0");
+      g_assert_false (rb_bundle_get_available (bundle));
+      g_assert_error ((GError *) rb_bundle_get_unavailable_reason (bundle), RB_BUNDLE_ERROR,
+                      RB_BUNDLE_ERROR_UNSUPPORTED_VERSION);
+      g_assert_true (rb_registry_lookup_bundle (registry, "kappa") == bundle);
+      plugin = rb_registry_load_plugin (registry, "kappa", NULL, NULL, &error);
+      g_assert_null (plugin);
+      g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION);
+      g_clear_error (&error);
+      /* Directly too: nothing of the library is reachable. */
+      plugin = rb_bundle_load_plugin (bundle, NULL, NULL, NULL, &error);
+      g_assert_null (plugin);
+      g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION);
+      g_clear_error (&error);
+      g_assert_false (rb_bundle_verify (bundle, NULL, NULL, &error));
+      g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION);
+      files = rb_bundle_list_files (bundle);
+      g_assert_cmpuint (g_strv_length (files), ==, 0);
+    }
 }
 
 static void
@@ -876,6 +925,8 @@ main (int argc, char **argv)
   make_in_store ("untrusted.rbp", k2, p2, "--name", "zeta", NULL);
   make_in_store ("framework.rbp", k1, p1, "--name", "eta", "--set",
                  "build_info={\"rustbridge_version\":\"9.0.0\"}", NULL);
+  make_in_store ("format-2.rbp", k1, p1, "--name", "kappa", "--version", "4.5.6",
+                 "--set", "bundle_version=\"2.0\"", NULL);
   {
     g_autofree char *other = g_strdup_printf ("%s", g_str_has_prefix (rb_bundle_get_current_platform (), "linux-aarch64")
                                               ? "darwin-x86_64" : "darwin-aarch64");
@@ -898,6 +949,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/model", test_model);
   g_test_add_func ("/registry/rescan-async", test_rescan_async);
   g_test_add_func ("/registry/availability", test_availability);
+  g_test_add_func ("/registry/availability-format", test_availability_format);
   g_test_add_func ("/registry/availability-direct", test_availability_direct);
   g_test_add_func ("/registry/conflicts", test_conflicts);
   g_test_add_func ("/registry/hostile", test_hostile);
