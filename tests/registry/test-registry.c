@@ -393,6 +393,53 @@ test_availability_direct (void)
   }
 }
 
+/* The registry's verify mode is every item's, and a rescan under another
+ * mode decides availability again (neither the previous scan's verdicts
+ * nor the cache's are reused). */
+static void
+test_verify_mode (void)
+{
+  g_autoptr(RbRegistry) registry = NULL;
+  g_autoptr(GError) error = NULL;
+  RbVerifyMode modes[] = { RB_VERIFY_MODE_SKIP, RB_VERIFY_MODE_STRICT, RB_VERIFY_MODE_SKIP };
+
+  clean_dirs ();
+  registry_test_install (&test_dirs, "unsigned.rbp", user_dir, "gamma.rbp");
+  registry = rb_registry_new (APP_ID);
+  for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
+    {
+      g_autoptr(RbBundle) bundle = NULL;
+      g_autoptr(RbPlugin) plugin = NULL;
+
+      rb_registry_set_verify_mode (registry, modes[i]);
+      rescan_ok (registry);
+      bundle = only_item (registry);
+      g_assert_cmpint (rb_bundle_get_verify_mode (bundle), ==, modes[i]);
+      plugin = rb_registry_load_plugin (registry, "gamma", NULL, NULL, &error);
+      if (modes[i] == RB_VERIFY_MODE_SKIP)
+        {
+          g_autofree char *reply = NULL;
+
+          g_assert_true (rb_bundle_get_available (bundle));
+          g_assert_no_error (error);
+          reply = rb_plugin_call (plugin, "echo", "{\"message\":\"hi\"}", NULL, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (reply);
+          g_assert_true (rb_registry_unload_plugin (registry, "gamma", NULL, &error));
+          g_assert_no_error (error);
+        }
+      else
+        {
+          g_assert_false (rb_bundle_get_available (bundle));
+          g_assert_error ((GError *) rb_bundle_get_unavailable_reason (bundle), RB_BUNDLE_ERROR,
+                          RB_BUNDLE_ERROR_SIGNATURE_MISSING);
+          g_assert_null (plugin);
+          g_assert_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_SIGNATURE_MISSING);
+          g_clear_error (&error);
+        }
+    }
+}
+
 static void
 test_conflicts (void)
 {
@@ -951,6 +998,7 @@ main (int argc, char **argv)
   g_test_add_func ("/registry/availability", test_availability);
   g_test_add_func ("/registry/availability-format", test_availability_format);
   g_test_add_func ("/registry/availability-direct", test_availability_direct);
+  g_test_add_func ("/registry/verify-mode", test_verify_mode);
   g_test_add_func ("/registry/conflicts", test_conflicts);
   g_test_add_func ("/registry/hostile", test_hostile);
   g_test_add_func ("/registry/cache", test_cache);
