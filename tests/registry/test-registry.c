@@ -236,6 +236,121 @@ rescan_async_done (GObject      *source,
   *(gboolean *) user_data = TRUE;
 }
 
+static RbBundle *only_item (RbRegistry *registry);
+
+/* ---- what a scan touches ---- */
+
+static int
+compare_paths (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(char * const *) a, *(char * const *) b);
+}
+
+static guint
+count_memfds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      if (target != NULL && g_str_has_prefix (target, "/memfd:"))
+        n++;
+    }
+  return n;
+}
+
+static guint
+count_maps (const char *needle)
+{
+  g_autofree char *maps = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint n = 0;
+
+  g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
+  lines = g_strsplit (maps, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (strstr (lines[i], needle) != NULL)
+      n++;
+  return n;
+}
+
+/* Every name under @path, recursively, sorted, one per line. */
+static void
+list_tree (const char *path,
+           GString    *out)
+{
+  g_autoptr(GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    g_ptr_array_add (names, g_build_filename (path, name, NULL));
+  g_ptr_array_sort (names, compare_paths);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_string_append_printf (out, "%s\n", (char *) g_ptr_array_index (names, i));
+      list_tree (g_ptr_array_index (names, i), out);
+    }
+}
+
+/* A cold scan (no cache, no previous scan) reads metadata only: no
+ * memfd made, the library not mapped, nothing extracted into $TMPDIR. */
+static void
+test_scan_metadata_only (void)
+{
+  g_autoptr(RbRegistry) registry = NULL;
+  g_autoptr(RbBundle) bundle = NULL;
+  g_autoptr(GString) tmp_before = g_string_new (NULL);
+  g_autoptr(GString) tmp_after = g_string_new (NULL);
+  g_autofree char *library = NULL;
+  g_autofree char *library_name = NULL;
+  guint memfds, memfd_maps, library_maps;
+
+  clean_dirs ();
+  registry_test_install (&test_dirs, "alpha-1.rbp", user_dir, "alpha.rbp");
+  /* The library's name in the bundle, from another bundle object. */
+  {
+    g_autofree char *path = registry_test_store_path (&test_dirs, "alpha-1.rbp");
+    g_autoptr(RbBundle) probe = rb_bundle_new_for_path (path, NULL, NULL);
+
+    library = rb_bundle_dup_library_path (probe, NULL, NULL);
+    g_assert_nonnull (library);
+    library_name = g_path_get_basename (library);
+  }
+  list_tree (test_dirs.tmp, tmp_before);
+  memfds = count_memfds ();
+  memfd_maps = count_maps ("/memfd:");
+  library_maps = count_maps (library_name);
+
+  registry = rb_registry_new (APP_ID);
+  rescan_ok (registry);
+  bundle = only_item (registry);
+  g_assert_true (rb_bundle_get_available (bundle));
+
+  g_assert_cmpuint (count_memfds (), ==, memfds);
+  g_assert_cmpuint (count_maps ("/memfd:"), ==, memfd_maps);
+  g_assert_cmpuint (count_maps (library_name), ==, library_maps);
+  list_tree (test_dirs.tmp, tmp_after);
+  g_assert_cmpstr (tmp_after->str, ==, tmp_before->str);
+
+  /* The checks see a load: the same library, mapped from a memfd. */
+  {
+    g_autoptr(RbPlugin) plugin = rb_registry_load_plugin (registry, "alpha", NULL, NULL, NULL);
+
+    g_assert_nonnull (plugin);
+    if (g_getenv ("RB_TEST_ISOLATION") == NULL)
+      g_assert_cmpuint (count_maps (library_name), >, library_maps);
+    g_assert_true (rb_registry_unload_plugin (registry, "alpha", NULL, NULL));
+  }
+}
+
 static void
 test_rescan_async (void)
 {
@@ -994,6 +1109,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/registry/search-paths", test_search_paths);
   g_test_add_func ("/registry/model", test_model);
+  g_test_add_func ("/registry/scan-metadata-only", test_scan_metadata_only);
   g_test_add_func ("/registry/rescan-async", test_rescan_async);
   g_test_add_func ("/registry/availability", test_availability);
   g_test_add_func ("/registry/availability-format", test_availability_format);
