@@ -608,6 +608,8 @@ test_hostile (void)
   g_autofree char *link = g_build_filename (system_dir, "link.rbp", NULL);
   g_autofree char *target = g_build_filename (system_dir, "good.rbp", NULL);
   g_autofree char *fifo = g_build_filename (system_dir, "fifo.rbp", NULL);
+  g_autofree char *mem = g_build_filename (system_dir, "mem.rbp", NULL);
+  g_autofree char *locked = g_build_filename (system_dir, "locked.rbp", NULL);
   int fd;
   guint n = rb_test_scale (3000);
 
@@ -619,6 +621,11 @@ test_hostile (void)
   g_assert_cmpint (g_mkdir (dir, 0700), ==, 0);
   g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
   g_assert_true (g_file_set_contents (text, "not a bundle", -1, NULL));
+  /* Unreadable even for root: a regular file whose reads fail (EIO). */
+  g_assert_cmpint (symlink ("/proc/self/mem", mem), ==, 0);
+  /* Unreadable for anyone else (root reads it anyway: then it is junk). */
+  registry_test_install (&test_dirs, "beta-1.rbp", system_dir, "locked.rbp");
+  g_assert_cmpint (g_chmod (locked, 0), ==, 0);
   /* 64 GiB, sparse: nothing reads it whole. */
   fd = g_open (huge, O_CREAT | O_WRONLY, 0600);
   g_assert_cmpint (fd, >=, 0);
@@ -633,7 +640,20 @@ test_hostile (void)
   registry = rb_registry_new (APP_ID);
   g_assert_true (rb_registry_rescan (registry, NULL, &error));
   g_assert_no_error (error);
-  /* The good bundle, once (the link to it is the same file). */
+  /* The good bundle, once (the link to it is the same file); the
+   * unreadable ones left out as any other file that does not open, but
+   * the locked bundle when root reads it. */
+  if (geteuid () == 0)
+    {
+      g_autoptr(RbBundle) beta = NULL;
+
+      g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (registry)), ==, 2);
+      beta = g_list_model_get_item (G_LIST_MODEL (registry), 1);
+      g_assert_cmpstr (rb_bundle_get_name (beta), ==, "beta");
+      g_assert_cmpint (g_unlink (locked), ==, 0);
+      g_assert_true (rb_registry_rescan (registry, NULL, &error));
+      g_assert_no_error (error);
+    }
   {
     g_autoptr(RbBundle) bundle = only_item (registry);
     g_assert_cmpstr (rb_bundle_get_name (bundle), ==, "alpha");
