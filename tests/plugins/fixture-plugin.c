@@ -802,7 +802,11 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
       if (!member_int (req, len, "duration_ms", &v) || v < 0)
         return failure (5, "missing field `duration_ms`");
       sleep_ms ((long) v);
-      snprintf (payload, sizeof payload, "{\"slept_ms\":%lld}", v);
+      /* "report_version": 1 adds which build served the call (reload tests). */
+      if (member_int (req, len, "report_version", &a) && a != 0)
+        snprintf (payload, sizeof payload, "{\"slept_ms\":%lld,\"version\":" FIXTURE_STR (FIXTURE_VERSION) "}", v);
+      else
+        snprintf (payload, sizeof payload, "{\"slept_ms\":%lld}", v);
       return success (payload);
     }
   if (strcmp (tag, "payload.huge") == 0)

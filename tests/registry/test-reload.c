@@ -290,7 +290,7 @@ static gpointer
 slow_call_thread (gpointer data)
 {
   SlowCall *call = data;
-  g_autofree char *request = g_strdup_printf ("{\"duration_ms\":%u}", call->sleep_ms);
+  g_autofree char *request = g_strdup_printf ("{\"duration_ms\":%u,\"report_version\":1}", call->sleep_ms);
 
   call->reply = rb_plugin_call (call->plugin, "test.sleep", request, NULL, &call->error);
   return NULL;
@@ -323,10 +323,17 @@ test_in_flight (gconstpointer data)
   g_assert_no_error (error);
   g_thread_join (thread);
   g_assert_no_error (call.error);
-  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":300}");
+  /* Served by the old instance (version 1), though it ended after the
+   * switch; calls after it go to version 2, the slow one included. */
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":300,\"version\":1}");
   g_clear_pointer (&call.reply, g_free);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * 1000);
   g_assert_cmpint (version_of (plugin, &error), ==, 2);
+  call.sleep_ms = 1;
+  slow_call_thread (&call);
+  g_assert_no_error (call.error);
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":1,\"version\":2}");
+  g_clear_pointer (&call.reply, g_free);
 
   /* 2 s in flight against a 200 ms timeout: abandoned, version 2 serves. */
   g_clear_object (&plugin);
@@ -350,6 +357,7 @@ test_in_flight (gconstpointer data)
   g_assert_no_error (error);
   g_thread_join (thread);
   g_assert_no_error (call.error);
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":2000,\"version\":2}");
   g_clear_pointer (&call.reply, g_free);
 }
 
