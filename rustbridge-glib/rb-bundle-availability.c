@@ -121,6 +121,10 @@ rb_bundle_availability_peek (RbBundle *self,
  * platform (%RB_BUNDLE_ERROR_UNSUPPORTED_PLATFORM,
  * %RB_BUNDLE_ERROR_ENTRY_NOT_FOUND), a framework version whose plugin ABI
  * this library does not implement (%RB_BUNDLE_ERROR_UNSUPPORTED_VERSION),
+ * for a bundle a [class@RustBridge.Registry] lists, a bundle format
+ * version (`bundle_version`) this library does not read (also
+ * %RB_BUNDLE_ERROR_UNSUPPORTED_VERSION: such a bundle has only its name
+ * and versions; opened directly, it does not open at all),
  * or, unless [property@RustBridge.Bundle:verify-mode] is
  * %RB_VERIFY_MODE_SKIP, a manifest signature that is missing
  * (%RB_BUNDLE_ERROR_SIGNATURE_MISSING), does not verify

@@ -85,6 +85,73 @@ rb_bundle_new_for_cached (const char           *path,
   return g_steal_pointer (&self);
 }
 
+/* manifest.json of the archive at @path, within @self's limits. */
+static GBytes *
+read_manifest (RbBundle    *self,
+               const char  *path,
+               GError     **error)
+{
+  g_autoptr(RbArchive) archive = rb_archive_open (path, self->max_entries, self->max_total_size, error);
+
+  if (archive == NULL)
+    return NULL;
+  if (!rb_archive_has_file (archive, "manifest.json"))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
+                   "Bundle “%s” has no manifest.json", self->path);
+      return NULL;
+    }
+  return rb_archive_read (archive, "manifest.json", self->max_manifest_size, error);
+}
+
+RbBundle *
+rb_bundle_new_unsupported (const char           *path,
+                           GBytes               *manifest,
+                           const RbBundleStamp  *stamp,
+                           RbVerifyMode          verify_mode,
+                           const char           *trusted_keys_dir,
+                           GError              **error)
+{
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(RbBundle) self = NULL;
+  g_autoptr(GBytes) read = NULL;
+  g_autofree char *base = NULL;
+  g_autofree char *fallback = NULL;
+  g_autoptr(RbManifestVariant) none = NULL;
+  GBytes *reduced;
+
+  g_return_val_if_fail (path != NULL && stamp != NULL, NULL);
+
+  file = g_file_new_for_path (path);
+  self = g_object_new (RB_TYPE_BUNDLE, "file", file, "verify-mode", verify_mode,
+                       "trusted-keys-dir", trusted_keys_dir, NULL);
+  self->path = rb_names_escape (path, -1, G_MAXSIZE);
+  if (manifest == NULL && (manifest = read = read_manifest (self, path, error)) == NULL)
+    return NULL;
+  if (g_bytes_get_size (manifest) > self->max_manifest_size)
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_TOO_LARGE,
+                   "Bundle “%s”: manifest.json is too large", self->path);
+      return NULL;
+    }
+  /* A manifest without a usable name is listed under the file's. */
+  base = g_path_get_basename (path);
+  fallback = g_strndup (base, g_str_has_suffix (base, ".rbp") ? strlen (base) - 4 : strlen (base));
+  self->manifest = rb_manifest_new_unsupported (manifest, self->path, fallback, error);
+  if (self->manifest == NULL)
+    return NULL;
+  reduced = rb_manifest_get_bytes (self->manifest);
+  self->lazy = g_new0 (RbBundleLazy, 1);
+  g_mutex_init (&self->lazy->lock);
+  self->lazy->manifest = g_bytes_ref (reduced);
+  self->lazy->stamp = *stamp;
+  /* The archive is never opened: anything that needs it fails with why. */
+  none = rb_manifest_resolve_variant (self->manifest, NULL, &self->lazy->error);
+  self->initialized = TRUE;
+  self->opened = TRUE;
+  return g_steal_pointer (&self);
+}
+
 static gboolean
 stamp_matches (const char          *path,
                const RbBundleStamp *stamp)

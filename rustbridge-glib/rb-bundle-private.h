@@ -81,6 +81,19 @@ RbBundle      *rb_bundle_new_for_cached   (const char           *path,
                                            RbVerifyMode          verify_mode,
                                            const char           *trusted_keys_dir,
                                            GError              **error);
+/* A bundle for the file at @path whose manifest has a bundle_version this
+ * library does not read (rb_manifest_new_unsupported()), for a registry
+ * to list it as unavailable: @manifest is its manifest.json (or the
+ * reduced one this made before, from a cache), or NULL to read it from
+ * the file now. Name, version and bundle version are all it has: every
+ * method that needs a library or the archive fails with
+ * RB_BUNDLE_ERROR_UNSUPPORTED_VERSION; the file list is empty. */
+RbBundle      *rb_bundle_new_unsupported  (const char           *path,
+                                           GBytes               *manifest,
+                                           const RbBundleStamp  *stamp,
+                                           RbVerifyMode          verify_mode,
+                                           const char           *trusted_keys_dir,
+                                           GError              **error);
 /* The archive, opened now if the bundle was listed from a cache; NULL
  * with @error set (may be NULL) if that failed. */
 RbArchive     *rb_bundle_get_archive      (RbBundle             *self,

@@ -19,6 +19,7 @@ struct _RbManifest {
   char       **transports;     /* api.transports */
   GPtrArray   *messages;       /* RbBundleMessage, api.messages in order */
   gint         newer_logged;   /* atomic: a newer framework was reported */
+  char        *unsupported;    /* another format version: why (see rb_manifest_new_unsupported()) */
 };
 
 /* ------------------------------------------------------------------ */
@@ -396,6 +397,21 @@ rb_manifest_check_framework (RbManifest               *self,
 }
 
 static gboolean
+bundle_version_supported (RbManifest  *self,
+                          const char  *bundle_version,
+                          GError     **error)
+{
+  g_autofree char *shown = NULL;
+
+  if (g_ascii_strtoull (bundle_version, NULL, 10) == 1 && g_ascii_isdigit (bundle_version[0]))
+    return TRUE;
+  shown = rb_names_shown (bundle_version);
+  g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
+               "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, shown);
+  return FALSE;
+}
+
+static gboolean
 validate_manifest (RbManifest  *self,
                    GError     **error)
 {
@@ -410,13 +426,8 @@ validate_manifest (RbManifest  *self,
   bundle_version = rb_json_object_get_string (object, "bundle_version");
   if (bundle_version == NULL)
     return rb_json_manifest_error (error, "“bundle_version” is missing or not a string");
-  if (g_ascii_strtoull (bundle_version, NULL, 10) != 1 || !g_ascii_isdigit (bundle_version[0]))
-    {
-      g_autofree char *shown = rb_names_shown (bundle_version);
-      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION,
-                   "Bundle “%s” has format version “%s”; only 1.x is supported", self->path, shown);
-      return FALSE;
-    }
+  if (!bundle_version_supported (self, bundle_version, error))
+    return FALSE;
 
   plugin = rb_json_object_get_object (object, "plugin");
   if (plugin == NULL)
@@ -476,10 +487,11 @@ validate_manifest (RbManifest  *self,
 /* ------------------------------------------------------------------ */
 /* Life cycle                                                          */
 
-RbManifest *
-rb_manifest_new (GBytes      *bytes,
-                 const char  *shown_path,
-                 GError     **error)
+/* A manifest object with the text @bytes, parsed, not validated yet. */
+static RbManifest *
+manifest_parse (GBytes      *bytes,
+                const char  *shown_path,
+                GError     **error)
 {
   g_autoptr(RbManifest) self = g_new0 (RbManifest, 1);
   g_autoptr(JsonParser) parser = json_parser_new_immutable ();
@@ -510,9 +522,85 @@ rb_manifest_new (GBytes      *bytes,
     }
   self->node = json_node_ref (json_parser_get_root (parser));
   self->root = json_node_get_object (self->node);
-  if (!validate_manifest (self, error))
+  return g_steal_pointer (&self);
+}
+
+RbManifest *
+rb_manifest_new (GBytes      *bytes,
+                 const char  *shown_path,
+                 GError     **error)
+{
+  g_autoptr(RbManifest) self = manifest_parse (bytes, shown_path, error);
+
+  if (self == NULL || !validate_manifest (self, error))
     return NULL;
   return g_steal_pointer (&self);
+}
+
+RbManifest *
+rb_manifest_new_unsupported (GBytes      *bytes,
+                             const char  *shown_path,
+                             const char  *fallback_name,
+                             GError     **error)
+{
+  g_autoptr(RbManifest) parsed = manifest_parse (bytes, shown_path, error);
+  g_autoptr(GError) reason = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonGenerator) generator = NULL;
+  g_autoptr(JsonNode) root = NULL;
+  g_autofree char *text = NULL;
+  RbManifest *self;
+  JsonObject *plugin;
+  const char *bundle_version, *name, *version;
+  gsize len;
+
+  if (parsed == NULL)
+    return NULL;
+  bundle_version = rb_json_object_get_string (parsed->root, "bundle_version");
+  if (bundle_version == NULL || bundle_version_supported (parsed, bundle_version, &reason))
+    {
+      g_set_error (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_INVALID_MANIFEST,
+                   "Invalid manifest.json in “%s”: no format version that this library does not read",
+                   parsed->path);
+      return NULL;
+    }
+  /* Only what any format version is likely to keep, checked as strings;
+   * nothing else of an unknown layout is looked at. */
+  plugin = rb_json_object_get_object (parsed->root, "plugin");
+  name = rb_json_object_get_string (plugin, "name");
+  version = rb_json_object_get_string (plugin, "version");
+  if (name == NULL || *name == '\0')
+    name = fallback_name;
+  if (version == NULL)
+    version = "";
+
+  builder = json_builder_new_immutable ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "bundle_version");
+  json_builder_add_string_value (builder, bundle_version);
+  json_builder_set_member_name (builder, "plugin");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "name");
+  json_builder_add_string_value (builder, name);
+  json_builder_set_member_name (builder, "version");
+  json_builder_add_string_value (builder, version);
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  root = json_builder_get_root (builder);
+  generator = json_generator_new ();
+  json_generator_set_root (generator, root);
+  text = json_generator_to_data (generator, &len);
+
+  self = g_new0 (RbManifest, 1);
+  self->path = g_strdup (shown_path);
+  self->bytes = g_bytes_new_take (g_steal_pointer (&text), len);
+  self->node = g_steal_pointer (&root);
+  self->root = json_node_get_object (self->node);
+  self->authors = g_new0 (char *, 1);
+  self->transports = g_new0 (char *, 1);
+  self->messages = g_ptr_array_new_with_free_func ((GDestroyNotify) rb_bundle_message_unref);
+  self->unsupported = g_strdup (reason->message);
+  return self;
 }
 
 void
@@ -526,6 +614,7 @@ rb_manifest_free (RbManifest *self)
   g_strfreev (self->authors);
   g_strfreev (self->transports);
   g_clear_pointer (&self->messages, g_ptr_array_unref);
+  g_free (self->unsupported);
   g_free (self);
 }
 
@@ -621,6 +710,12 @@ lookup_platform (RbManifest  *self,
 {
   JsonObject *entry;
 
+  if (self->unsupported != NULL)
+    {
+      /* Whatever the format version has of libraries is not understood. */
+      g_set_error_literal (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, self->unsupported);
+      return NULL;
+    }
   if (platform == NULL)
     platform = rb_manifest_get_current_platform ();
   entry = rb_json_object_get_object (rb_json_object_get_object (self->root, "platforms"), platform);

@@ -53,6 +53,18 @@ typedef struct {
 RbManifest  *rb_manifest_new                  (GBytes      *bytes,
                                                const char  *shown_path,
                                                GError     **error);
+/* For listing a bundle of a format version this library does not read
+ * (rb-registry-scan): @bytes must be a JSON object whose bundle_version
+ * is a string that rb_manifest_new() refuses with UNSUPPORTED_VERSION.
+ * The manifest kept has only bundle_version, plugin.name (@fallback_name
+ * if it is not a non-empty string) and plugin.version ("" if it is not a
+ * string); its bytes are that reduced object, which this function takes
+ * again. Every platform, variant or library lookup fails with
+ * UNSUPPORTED_VERSION and the message rb_manifest_new() gives. */
+RbManifest  *rb_manifest_new_unsupported      (GBytes      *bytes,
+                                               const char  *shown_path,
+                                               const char  *fallback_name,
+                                               GError     **error);
 void         rb_manifest_free                 (RbManifest  *self);
 
 /* The text exactly as stored. */

@@ -427,6 +427,35 @@ static void instance_stop (RbPlugin       *self,
                            RbPluginReload *reload,
                            Instance       *instance);
 
+/* A same-library reload failed after the old instance stopped (@error
+ * says why): an active plugin's instance starts again in its place. */
+static void
+restart_old (RbPlugin         *self,
+             RbLifecycleState  from,
+             const char       *config_json,
+             GError          **error)
+{
+  g_autoptr(GError) again = NULL;
+  gpointer handle = NULL;
+
+  if (from == RB_LIFECYCLE_STATE_ACTIVE)
+    handle = rb_plugin_create_handle (self, self->library, &self->sink, self->path, config_json,
+                                      g_atomic_int_get (&self->log_level), &again);
+  if (handle == NULL)
+    {
+      if (again != NULL)
+        g_debug ("Plugin “%s”: the previous instance did not start again: %s", self->path, again->message);
+      rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+      return;
+    }
+  g_mutex_lock (&self->handle_lock);
+  self->handle = handle;
+  self->handle_live = TRUE;
+  g_mutex_unlock (&self->handle_lock);
+  g_prefix_error (error, "Plugin “%s” was not reloaded (its previous instance was started again): ", self->path);
+  rb_plugin_set_state (self, from);
+}
+
 static gboolean
 reload_switch (RbPlugin          *self,
                RbPluginReload    *reload,
@@ -470,8 +499,10 @@ reload_switch (RbPlugin          *self,
       /* In process, the same library: its log callback and level are the
        * library's, and a shutdown clears them for every instance
        * (doc/plugin-abi.md). So the old instance stops before the new one
-       * starts, while calls wait; a failure leaves the plugin FAILED, as a
-       * restart does. */
+       * starts, while calls wait; if the new one fails to start, an
+       * active plugin's old instance is started again (its own path and
+       * configuration), and serves as before; only if that fails too is
+       * the plugin FAILED, as a restart leaves it. */
       g_mutex_lock (&self->handle_lock);
       self->handle_live = FALSE;
       g_mutex_unlock (&self->handle_lock);
@@ -481,7 +512,7 @@ reload_switch (RbPlugin          *self,
                                               config_json, g_atomic_int_get (&self->log_level), error);
       if (next->handle == NULL)
         {
-          rb_plugin_set_state (self, RB_LIFECYCLE_STATE_FAILED);
+          restart_old (self, from, config_json, error);
           reload_end_switch (reload);
           return FALSE;
         }

@@ -25,7 +25,7 @@
  * bundle is listed without reading its file (rb_bundle_new_for_cached():
  * validated as any manifest; compared with the file's own on first use).
  * Manifests stop being written once the file would near CACHE_MAX_SIZE. */
-#define CACHE_FORMAT        2
+#define CACHE_FORMAT        3
 #define CACHE_MAX_SIZE      (16 * 1024 * 1024)
 #define CACHE_MANIFEST_ROOM (15 * 1024 * 1024)
 #define CACHE_MAX_ENTRIES   100000
@@ -483,6 +483,37 @@ entry_new (const char           *path,
   return entry;
 }
 
+static gboolean
+is_unsupported_format (const GError *error)
+{
+  return g_error_matches (error, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION);
+}
+
+/* A bundle that did not open because of its format version (@reason) is
+ * listed, unavailable for that reason: made from its manifest's name and
+ * version (rb_bundle_new_unsupported()). On failure @reason is replaced
+ * by why, and the file is skipped as any other that does not open. */
+static RbBundle *
+unsupported_bundle (const RbRegistryScanInput  *input,
+                    const char                 *path,
+                    const RbRegistryStat       *st,
+                    GError                    **reason)
+{
+  RbBundleStamp stamp = { st->dev, st->ino, st->size, st->mtime_ns, st->ctime_ns };
+  g_autoptr(GError) local = NULL;
+  RbBundle *bundle;
+
+  bundle = rb_bundle_new_unsupported (path, NULL, &stamp, input->verify_mode, input->trusted_keys_dir, &local);
+  if (bundle == NULL)
+    {
+      g_clear_error (reason);
+      *reason = g_steal_pointer (&local);
+      return NULL;
+    }
+  rb_bundle_availability_set (bundle, g_error_copy (*reason));
+  return bundle;
+}
+
 /* Opens @path and decides its availability, unless @cached says it is
  * not a bundle or already knows the answer. NULL: it changed meanwhile. */
 static RbRegistryEntry *
@@ -514,6 +545,13 @@ scan_file (const RbRegistryScanInput *input,
 
       entry->bundle = rb_bundle_new_for_cached (path, cached->manifest, &stamp, input->verify_mode,
                                                 input->trusted_keys_dir, &local);
+      /* One of another format version: listed from what was kept of it. */
+      if (entry->bundle == NULL && is_unsupported_format (local) && is_unsupported_format (cached->error))
+        {
+          g_clear_error (&local);
+          entry->bundle = rb_bundle_new_unsupported (path, cached->manifest, &stamp, input->verify_mode,
+                                                     input->trusted_keys_dir, &local);
+        }
       if (entry->bundle != NULL)
         {
           rb_bundle_availability_set (entry->bundle, cached->error != NULL ? g_error_copy (cached->error) : NULL);
@@ -532,6 +570,8 @@ scan_file (const RbRegistryScanInput *input,
   entry->bundle = g_initable_new (RB_TYPE_BUNDLE, cancellable, &entry->error, "file", file,
                                   "verify-mode", input->verify_mode,
                                   "trusted-keys-dir", input->trusted_keys_dir, NULL);
+  if (entry->bundle == NULL && is_unsupported_format (entry->error))
+    entry->bundle = unsupported_bundle (input, path, st, &entry->error);
   if (entry->bundle != NULL)
     {
       result->opened++;

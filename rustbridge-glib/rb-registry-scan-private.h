@@ -14,8 +14,11 @@
  *   once, where it was found first.
  * - Each candidate is opened as an RbBundle (index and manifest only) with
  *   the registry's verification settings, and its availability decided
- *   (rb-bundle-availability-private.h). A file that does not open (not a
- *   bundle, unreadable, too large, another format version) is an entry
+ *   (rb-bundle-availability-private.h). A bundle of another format
+ *   version (bundle_version) is listed, unavailable with
+ *   RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, as a bundle that has only its
+ *   name and versions (rb_bundle_new_unsupported()). A file that does not
+ *   open otherwise (not a bundle, unreadable, too large) is an entry
  *   without a bundle: it is not listed, and not opened again while it is
  *   unchanged.
  * - A file is "unchanged" when its device, inode, size, mtime and ctime

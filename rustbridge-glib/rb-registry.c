@@ -22,13 +22,17 @@
  * order. [method@RustBridge.Registry.rescan] reads them; scanning only
  * reads each bundle's index and manifest and checks its manifest
  * signature (see [method@RustBridge.Bundle.get_unavailable_reason]):
- * nothing is extracted, mapped or run. A file that is not a bundle that
- * this library can read (not a ZIP archive, no valid manifest, another
- * bundle format version, unreadable, a broken or looping link) is left
- * out of the list, with a debug message (`G_MESSAGES_DEBUG=RustBridge`);
- * a bundle that opens but cannot be loaded here is listed with
- * [property@RustBridge.Bundle:available] %FALSE and a reason. At most
- * 10000 names of each search path are read.
+ * nothing is extracted, mapped or run. A file that is not a bundle (not
+ * a ZIP archive, no valid manifest, unreadable, a broken or looping link)
+ * is left out of the list, with a debug message
+ * (`G_MESSAGES_DEBUG=RustBridge`); a bundle that cannot be loaded here is
+ * listed with [property@RustBridge.Bundle:available] %FALSE and a reason.
+ * That includes a bundle of a format version (`bundle_version`) this
+ * library does not read (%RB_BUNDLE_ERROR_UNSUPPORTED_VERSION, naming the
+ * file and the version): it is listed under its manifest's
+ * `plugin.name` and `plugin.version` (the file name and an empty version
+ * if those are not strings), and has nothing else. At most 10000 names
+ * of each search path are read.
  *
  * Two bundles with the same plugin name: [method@RustBridge.Registry.load_plugin]
  * takes the available one with the highest version; for equal versions,

@@ -88,6 +88,7 @@ static atomic_ullong total_calls;
  * never touches a stale handle keeps this at 0. */
 static atomic_ullong stale_handle_uses;
 static atomic_bool create_fails;
+static atomic_bool create_fails_once;
 static atomic_ullong creations_with_config;
 static atomic_ullong log_level_sets;
 /* What a Rust Vec::leak of an empty vector gives: not NULL, never read. */
@@ -406,7 +407,17 @@ plugin_create (void)
 {
   if (atomic_load (&create_fails))
     return NULL;
+  /* One failure asked for: the next instance only. */
+  if (atomic_exchange (&create_fails_once, false))
+    return NULL;
   return calloc (1, sizeof (Plugin));
+}
+
+/* Makes the next plugin_create() of this library (only) fail. */
+EXPORT void
+fixture_fail_next_create (void)
+{
+  atomic_store (&create_fails_once, true);
 }
 
 /* Makes the factory fail (the create functions return NULL) while @fail. */
@@ -459,6 +470,8 @@ plugin_create_with_config (const uint8_t *json, size_t len)
   if (!looks_like_object (config, len) || config_level (config, len) == -2)
     return NULL;
   if (atomic_load (&create_fails))
+    return NULL;
+  if (atomic_exchange (&create_fails_once, false))
     return NULL;
   plugin = calloc (1, sizeof (Plugin));
   data = find_member (config, len, "data");
@@ -802,7 +815,11 @@ handle_message (Handle *h, const char *tag, const char *req, size_t len)
       if (!member_int (req, len, "duration_ms", &v) || v < 0)
         return failure (5, "missing field `duration_ms`");
       sleep_ms ((long) v);
-      snprintf (payload, sizeof payload, "{\"slept_ms\":%lld}", v);
+      /* "report_version": 1 adds which build served the call (reload tests). */
+      if (member_int (req, len, "report_version", &a) && a != 0)
+        snprintf (payload, sizeof payload, "{\"slept_ms\":%lld,\"version\":" FIXTURE_STR (FIXTURE_VERSION) "}", v);
+      else
+        snprintf (payload, sizeof payload, "{\"slept_ms\":%lld}", v);
       return success (payload);
     }
   if (strcmp (tag, "payload.huge") == 0)

@@ -8,6 +8,8 @@
  */
 #include <errno.h>
 #include <string.h>
+
+#include <gmodule.h>
 #include <sys/inotify.h>
 #include <unistd.h>
 
@@ -290,7 +292,7 @@ static gpointer
 slow_call_thread (gpointer data)
 {
   SlowCall *call = data;
-  g_autofree char *request = g_strdup_printf ("{\"duration_ms\":%u}", call->sleep_ms);
+  g_autofree char *request = g_strdup_printf ("{\"duration_ms\":%u,\"report_version\":1}", call->sleep_ms);
 
   call->reply = rb_plugin_call (call->plugin, "test.sleep", request, NULL, &call->error);
   return NULL;
@@ -323,10 +325,17 @@ test_in_flight (gconstpointer data)
   g_assert_no_error (error);
   g_thread_join (thread);
   g_assert_no_error (call.error);
-  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":300}");
+  /* Served by the old instance (version 1), though it ended after the
+   * switch; calls after it go to version 2, the slow one included. */
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":300,\"version\":1}");
   g_clear_pointer (&call.reply, g_free);
   g_assert_cmpint (g_get_monotonic_time () - start, >=, 150 * 1000);
   g_assert_cmpint (version_of (plugin, &error), ==, 2);
+  call.sleep_ms = 1;
+  slow_call_thread (&call);
+  g_assert_no_error (call.error);
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":1,\"version\":2}");
+  g_clear_pointer (&call.reply, g_free);
 
   /* 2 s in flight against a 200 ms timeout: abandoned, version 2 serves. */
   g_clear_object (&plugin);
@@ -350,6 +359,7 @@ test_in_flight (gconstpointer data)
   g_assert_no_error (error);
   g_thread_join (thread);
   g_assert_no_error (call.error);
+  g_assert_cmpstr (call.reply, ==, "{\"slept_ms\":2000,\"version\":2}");
   g_clear_pointer (&call.reply, g_free);
 }
 
@@ -372,6 +382,42 @@ reload_fails (RbPlugin   *plugin,
   g_clear_error (&error);
   g_assert_cmpint (version_of (plugin, &error), ==, 1);
   g_assert_no_error (error);
+}
+
+/* In process, a reload from the same library stops the old instance
+ * before the new one starts (the library's log callback is shared); if
+ * the new one fails to start, the old one is started again and serves. */
+static void
+test_same_source_failed (void)
+{
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  GModule *module;
+  void (*fail_next) (void) = NULL;
+  g_autofree char *reply = NULL;
+
+  plugin = rb_plugin_new (rb_test_plugin_path (RB_TEST_FIXTURE), NULL, NULL, &error);
+  g_assert_no_error (error);
+  module = g_module_open (rb_test_plugin_path (RB_TEST_FIXTURE), G_MODULE_BIND_LOCAL);
+  g_assert_nonnull (module);
+  g_assert_true (g_module_symbol (module, "fixture_fail_next_create", (gpointer *) &fail_next));
+
+  fail_next ();
+  g_assert_false (rb_plugin_reload (plugin, NULL, NULL, &error));
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_INIT_FAILED);
+  g_assert_nonnull (strstr (error->message, "started again"));
+  g_clear_error (&error);
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_ACTIVE);
+  reply = rb_plugin_call (plugin, "echo", "{\"message\":\"again\"}", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (reply);
+  g_assert_cmpint (version_of (plugin, &error), ==, 1);
+  /* And it still reloads. */
+  g_assert_true (rb_plugin_reload (plugin, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (rb_plugin_shutdown (plugin, NULL, &error));
+  g_assert_no_error (error);
+  g_module_close (module);
 }
 
 static void
@@ -756,7 +802,10 @@ main (int argc, char **argv)
       g_test_add_data_func (stress, data, test_live_stress);
     }
   if (rb_test_isolation () == RB_ISOLATION_NONE)
-    g_test_add_func ("/reload/live-failed", test_live_failed);
+    {
+      g_test_add_func ("/reload/live-failed", test_live_failed);
+      g_test_add_func ("/reload/same-source-failed", test_same_source_failed);
+    }
   status = g_test_run ();
 
   rb_test_remove_tree (base);
