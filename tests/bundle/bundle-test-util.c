@@ -265,7 +265,19 @@ open_cached (const char  *path,
   rb_registry_add_search_path (second, dir);
   g_assert_true (rb_registry_rescan (second, NULL, NULL));
   g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (second)), ==, 1);
-  return g_list_model_get_item (G_LIST_MODEL (second), 0);
+  {
+    g_autoptr(RbBundle) listed = g_list_model_get_item (G_LIST_MODEL (second), 0);
+    const GError *reason = rb_bundle_get_unavailable_reason (listed);
+
+    /* A format version it cannot read is listed, unavailable, with the
+     * error opening it gives: that error is what this open returns. */
+    if (reason != NULL && g_error_matches (reason, RB_BUNDLE_ERROR, RB_BUNDLE_ERROR_UNSUPPORTED_VERSION))
+      {
+        g_propagate_error (error, g_error_copy (reason));
+        return NULL;
+      }
+    return g_steal_pointer (&listed);
+  }
 }
 
 RbBundle *
