@@ -405,6 +405,27 @@ test_extraction_dir (void)
   g_assert_false (runs_raw_fixture (b));
   g_assert_cmpuint (count_entries (dir), ==, 0);
   g_rmdir (dir);
+
+  /* Both ways failing: the message says what was tried, and why each
+   * failed (a library never loaded before, so nothing is reused). */
+  if (loads_extract)
+    {
+      g_autofree char *missing = g_build_filename (workdir, "no-such-dir", NULL);
+      g_autofree char *lib_c = unique_library (NULL, "dir-c", "libplugin.so", "dir C");
+      g_autofree char *path_c = make ("dir-c.rbp", "--library", lib_c, NULL);
+      g_autoptr(RbBundle) bundle_c = open_ok (path_c);
+      g_autoptr(RbPlugin) c = NULL;
+      g_autoptr(GError) error = NULL;
+
+      rb_bundle_set_extraction_dir (bundle_c, missing);
+      c = rb_bundle_load_plugin (bundle_c, NULL, NULL, NULL, &error);
+      g_assert_null (c);
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "a sealed memfd was not possible ("));
+      g_assert_nonnull (strstr (error->message, "extracting the library into"));
+      g_assert_nonnull (strstr (error->message, missing));
+    }
 }
 
 /* What an inotify watch on @dir saw created since @fd was made. */
