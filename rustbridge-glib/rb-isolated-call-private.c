@@ -433,9 +433,15 @@ rb_isolated_call (RbIsolated  *self,
                   gsize        request_len,
                   GError     **error)
 {
+  GError *local_error = NULL;
   char *payload = NULL;
 
-  rb_isolated_call_sync (self, RB_SLOT_JSON, type_tag, 0, request, request_len, &payload, NULL, error);
+  rb_isolated_call_sync (self, RB_SLOT_JSON, type_tag, 0, request, request_len, &payload, NULL, &local_error);
+  if (local_error != NULL)
+    {
+      rb_isolated_settle (self, local_error);
+      g_propagate_error (error, local_error);
+    }
   return payload;
 }
 
@@ -458,11 +464,17 @@ rb_isolated_call_raw (RbIsolated  *self,
                       gsize        size,
                       GError     **error)
 {
+  GError *local_error = NULL;
   GBytes *bytes = NULL;
 
   if (!rb_isolated_check_raw (self, error))
     return NULL;
-  rb_isolated_call_sync (self, RB_SLOT_RAW, NULL, message_id, data, size, NULL, &bytes, error);
+  rb_isolated_call_sync (self, RB_SLOT_RAW, NULL, message_id, data, size, NULL, &bytes, &local_error);
+  if (local_error != NULL)
+    {
+      rb_isolated_settle (self, local_error);
+      g_propagate_error (error, local_error);
+    }
   return bytes;
 }
 
@@ -521,7 +533,10 @@ rb_isolated_submit_queued (RbIsolated *self)
             }
         }
       if (error != NULL)
-        queued->func (queued->user_data, NULL, NULL, error);
+        {
+          rb_isolated_settle (self, error);
+          queued->func (queued->user_data, NULL, NULL, error);
+        }
       rb_isolated_queued_free (queued);
     }
 }
@@ -565,6 +580,7 @@ rb_isolated_call_async_internal (RbIsolated         *self,
 
   if (queued != NULL)
     {
+      rb_isolated_settle (self, error);
       func (user_data, NULL, NULL, error);
       rb_isolated_queued_free (queued);
       return;
@@ -658,6 +674,8 @@ rb_isolated_completer_main (gpointer data)
           GError *error = NULL;
 
           rb_isolated_finish (self, ready[i], states[i], &payload, &bytes, &error);
+          if (error != NULL)
+            rb_isolated_settle (self, error);
           if (func != NULL)
             func (user_data, payload, bytes, error);
           else
@@ -692,6 +710,7 @@ rb_isolated_completer_main (gpointer data)
           g_mutex_lock (&self->lock);
           rb_isolated_set_death (self, &error);
           g_mutex_unlock (&self->lock);
+          rb_isolated_settle (self, error);
           queued->func (queued->user_data, NULL, NULL, error);
           rb_isolated_queued_free (queued);
         }

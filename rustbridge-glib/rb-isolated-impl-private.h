@@ -80,6 +80,7 @@ struct _RbIsolated {
   char               *kill_reason;
   gint                dead;           /* atomic */
   GError             *death;
+  gboolean            death_reported; /* died_func ran, or will not */
 
   GMutex              control_lock;   /* one control request at a time */
   guint64             control_id;
@@ -113,6 +114,10 @@ gboolean rb_isolated_send             (RbIsolated  *self,
                                        gsize        len,
                                        int          fd);
 void     rb_isolated_wake_completer   (RbIsolated  *self);
+/* After a call failed with @error: if it is CRASHED, reports the death
+ * to died_func now (once per helper; rb-isolated-private.c). */
+void     rb_isolated_settle           (RbIsolated   *self,
+                                       const GError *error);
 /* Forgets a call slot's bookkeeping (not the shared slot). */
 void     rb_isolated_call_clear       (RbIsolatedCall   *call);
 void     rb_isolated_queued_free      (RbIsolatedQueued *queued);
