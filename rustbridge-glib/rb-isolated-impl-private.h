@@ -59,7 +59,10 @@ struct _RbIsolated {
   int                 sock;
   int                 pidfd;          /* -1 where pidfd_open() is not available */
   RbShmHeader        *shm;
-  guint32             spin_ns;
+  guint32             spin_ns;        /* the window asked for (0: never spin) */
+  RbWireSpin          call_spin;      /* sync waiters' adaptive spin */
+  _Atomic guint32     call_spinners;  /* how many of them spin */
+  RbWireSpin          done_spin;      /* the completer's */
   guint               call_timeout_ms;
   gboolean            has_raw;
   RbIsolatedLogFunc   log_func;

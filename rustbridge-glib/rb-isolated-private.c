@@ -546,6 +546,13 @@ rb_isolated_start (const char               *plugin_path,
   self->shm->nslots = RB_SHM_SLOTS;
   self->shm->slot_size = RB_SHM_SLOT_SIZE;
   self->shm->header_size = RB_SHM_HEADER_SIZE;
+  /* Sync waiters spin (up to one per CPU) while a helper worker serves,
+   * spins or was woken; so does the completer (RbWireSpin in
+   * rb-isolated-wire-private.h). */
+  rb_wire_spin_init (&self->call_spin, self->spin_ns, &self->call_spinners, 0,
+                     &self->shm->helper_busy, &self->shm->helper_spinners, &self->shm->helper_waking);
+  rb_wire_spin_init (&self->done_spin, self->spin_ns, NULL, 0,
+                     &self->shm->helper_busy, &self->shm->helper_spinners, &self->shm->helper_waking);
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {
