@@ -471,7 +471,12 @@ rb_isolated_start (const char               *plugin_path,
 {
   g_autoptr(RbIsolated) self = NULL;
   g_autofree char *helper = NULL;
-  g_autofree char *canonical = NULL;
+  /* On the stack, not the heap: the helper is forked by another thread,
+   * and a forked child that fails to exec must not find a block that
+   * only this thread's stack points to (valgrind's leak check in that
+   * child turns its exit status 127 into 1). */
+  char canonical_buf[PATH_MAX];
+  const char *canonical = NULL;
   g_auto(GStrv) envp = NULL;
   g_autoptr(GByteArray) init = NULL;
   g_autoptr(GBytes) reply = NULL;
@@ -488,7 +493,7 @@ rb_isolated_start (const char               *plugin_path,
 
   g_return_val_if_fail (plugin_path != NULL, NULL);
 
-  if (library_fd < 0 && (canonical = realpath (plugin_path, NULL)) == NULL)
+  if (library_fd < 0 && (canonical = realpath (plugin_path, canonical_buf)) == NULL)
     {
       int saved_errno = errno;
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
