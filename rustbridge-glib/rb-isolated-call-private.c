@@ -129,6 +129,32 @@ rb_isolated_release (RbIsolated *self,
   rb_isolated_submit_queued (self);
 }
 
+/*
+ * After a push that made req_head @head: wakes a helper worker unless one
+ * spins (it sees req_seq change) or the ring held other requests before
+ * this one (whoever pushed the first of them woke a worker or saw one
+ * spin; the worker that pops a request wakes the next one while more
+ * wait: next_request() in rustbridge-glib-host.c). So a pipeline of
+ * calls makes one wake, not one per call. All seq_cst: either the tail
+ * read here sees the pop of the request before ours (then we wake), or
+ * the popping worker sees ours in the ring.
+ */
+static void
+rb_isolated_wake_helper (RbIsolated *self,
+                         guint32     head)
+{
+  if (atomic_load (&self->shm->helper_spinners) != 0)
+    return;
+  if (head - atomic_load (&self->shm->req_tail) > 1)
+    return;
+  if (atomic_load (&self->shm->helper_sleepers) != 0)
+    {
+      /* Until a worker pops, waiters count the woken one as working. */
+      atomic_store (&self->shm->helper_waking, 1);
+      rb_futex_wake (&self->shm->req_seq, 1);
+    }
+}
+
 /* Writes the request into slot @index (owned by the caller) and pushes it. */
 static gboolean
 rb_isolated_fill_and_push (RbIsolated  *self,
@@ -214,12 +240,12 @@ rb_isolated_fill_and_push (RbIsolated  *self,
   g_mutex_lock (&self->lock);
   head = atomic_load_explicit (&self->shm->req_head, memory_order_relaxed);
   self->shm->ring[head & (RB_SHM_SLOTS - 1)] = index;
-  atomic_store_explicit (&self->shm->req_head, head + 1, memory_order_release);
+  /* seq_cst, not only release: rb_isolated_wake_helper() relies on it. */
+  atomic_store (&self->shm->req_head, head + 1);
   g_mutex_unlock (&self->lock);
 
   atomic_fetch_add (&self->shm->req_seq, 1);
-  if (atomic_load (&self->shm->helper_spinners) == 0 && atomic_load (&self->shm->helper_sleepers) != 0)
-    rb_futex_wake (&self->shm->req_seq, 1);
+  rb_isolated_wake_helper (self, head + 1);
 
   /* The helper may have died since the slot was taken: the watcher marks
    * only slots in REQUEST, so mark this one (both sides are seq_cst:
@@ -443,7 +469,7 @@ rb_isolated_call_sync (RbIsolated  *self,
 
   slot = rb_shm_slot (self->shm, index);
   deadline = self->calls[index].deadline_ns;
-  state = rb_wire_wait (&slot->state, RB_SLOT_REQUEST, &slot->waiting, self->spin_ns, deadline);
+  state = rb_wire_wait_adaptive (&slot->state, RB_SLOT_REQUEST, &slot->waiting, &self->call_spin, deadline);
   if (state == RB_SLOT_REQUEST)
     {
       /* Timed out: the helper is killed; the slot stays taken, nothing
@@ -469,9 +495,15 @@ rb_isolated_call (RbIsolated  *self,
                   gsize        request_len,
                   GError     **error)
 {
+  GError *local_error = NULL;
   char *payload = NULL;
 
-  rb_isolated_call_sync (self, RB_SLOT_JSON, type_tag, 0, request, request_len, &payload, NULL, error);
+  rb_isolated_call_sync (self, RB_SLOT_JSON, type_tag, 0, request, request_len, &payload, NULL, &local_error);
+  if (local_error != NULL)
+    {
+      rb_isolated_settle (self, local_error);
+      g_propagate_error (error, local_error);
+    }
   return payload;
 }
 
@@ -494,11 +526,17 @@ rb_isolated_call_raw (RbIsolated  *self,
                       gsize        size,
                       GError     **error)
 {
+  GError *local_error = NULL;
   GBytes *bytes = NULL;
 
   if (!rb_isolated_check_raw (self, error))
     return NULL;
-  rb_isolated_call_sync (self, RB_SLOT_RAW, NULL, message_id, data, size, NULL, &bytes, error);
+  rb_isolated_call_sync (self, RB_SLOT_RAW, NULL, message_id, data, size, NULL, &bytes, &local_error);
+  if (local_error != NULL)
+    {
+      rb_isolated_settle (self, local_error);
+      g_propagate_error (error, local_error);
+    }
   return bytes;
 }
 
@@ -557,7 +595,10 @@ rb_isolated_submit_queued (RbIsolated *self)
             }
         }
       if (error != NULL)
-        queued->func (queued->user_data, NULL, NULL, error);
+        {
+          rb_isolated_settle (self, error);
+          queued->func (queued->user_data, NULL, NULL, error);
+        }
       rb_isolated_queued_free (queued);
     }
 }
@@ -601,6 +642,7 @@ rb_isolated_call_async_internal (RbIsolated         *self,
 
   if (queued != NULL)
     {
+      rb_isolated_settle (self, error);
       func (user_data, NULL, NULL, error);
       rb_isolated_queued_free (queued);
       return;
@@ -694,6 +736,8 @@ rb_isolated_completer_main (gpointer data)
           GError *error = NULL;
 
           rb_isolated_finish (self, ready[i], states[i], &payload, &bytes, &error);
+          if (error != NULL)
+            rb_isolated_settle (self, error);
           if (func != NULL)
             func (user_data, payload, bytes, error);
           else
@@ -728,6 +772,7 @@ rb_isolated_completer_main (gpointer data)
           g_mutex_lock (&self->lock);
           rb_isolated_set_death (self, &error);
           g_mutex_unlock (&self->lock);
+          rb_isolated_settle (self, error);
           queued->func (queued->user_data, NULL, NULL, error);
           rb_isolated_queued_free (queued);
         }
@@ -736,7 +781,7 @@ rb_isolated_completer_main (gpointer data)
         break;
       if (n_ready > 0 || n_late > 0)
         continue;
-      rb_wire_wait (&self->shm->done_seq, seq, &self->shm->app_sleeping, self->spin_ns, earliest);
+      rb_wire_wait_adaptive (&self->shm->done_seq, seq, &self->shm->app_sleeping, &self->done_spin, earliest);
     }
   return NULL;
 }

@@ -75,7 +75,10 @@ struct _RbIsolated {
   int                 sock;
   int                 pidfd;          /* -1 where pidfd_open() is not available */
   RbShmHeader        *shm;
-  guint32             spin_ns;
+  guint32             spin_ns;        /* the window asked for (0: never spin) */
+  RbWireSpin          call_spin;      /* sync waiters' adaptive spin */
+  _Atomic guint32     call_spinners;  /* how many of them spin */
+  RbWireSpin          done_spin;      /* the completer's */
   guint               call_timeout_ms;
   gboolean            has_raw;
   RbIsolatedLogFunc   log_func;
@@ -96,6 +99,7 @@ struct _RbIsolated {
   char               *kill_reason;
   gint                dead;           /* atomic */
   GError             *death;
+  gboolean            death_reported; /* died_func ran, or will not */
 
   GMutex              control_lock;   /* one control request at a time */
   guint64             control_id;
@@ -135,6 +139,10 @@ gboolean rb_isolated_send             (RbIsolated  *self,
                                        gsize        len,
                                        int          fd);
 void     rb_isolated_wake_completer   (RbIsolated  *self);
+/* After a call failed with @error: if it is CRASHED, reports the death
+ * to died_func now (once per helper; rb-isolated-private.c). */
+void     rb_isolated_settle           (RbIsolated   *self,
+                                       const GError *error);
 /* Forgets a call slot's bookkeeping (not the shared slot). */
 void     rb_isolated_call_clear       (RbIsolatedCall   *call);
 void     rb_isolated_queued_free      (RbIsolatedQueued *queued);

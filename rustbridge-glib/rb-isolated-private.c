@@ -275,13 +275,14 @@ rb_isolated_wait_exit (RbIsolated *self,
     }
 }
 
+static void rb_isolated_report_death (RbIsolated *self);
+
 static gpointer
 rb_isolated_watcher_main (gpointer data)
 {
   RbIsolated *self = data;
   g_autofree guint8 *payload = g_malloc (RB_WIRE_MAX_PAYLOAD);
   const char *bad = NULL;
-  GError *error;
   int status = 0;
 
   while (bad == NULL)
@@ -345,14 +346,54 @@ rb_isolated_watcher_main (gpointer data)
         rb_futex_wake (&slot->state, G_MAXINT);
       }
   g_cond_broadcast (&self->cond);
-  error = self->expect_exit || !self->initialised ? NULL : g_error_copy (self->death);
   g_mutex_unlock (&self->lock);
 
   rb_isolated_wake_completer (self);
+  rb_isolated_report_death (self);
+  return NULL;
+}
+
+/* How long a call that failed with CRASHED waits for the watcher to reap
+ * the helper (it was killed, or is gone) before it leaves the report to
+ * the watcher. */
+#define RB_ISOLATED_DEATH_WAIT_MS 5000
+
+/*
+ * Runs died_func once per helper, on the first thread that gets here
+ * after the watcher reaped it: the watcher, or a call that failed with
+ * CRASHED (rb_isolated_settle()), so that the plugin is FAILED before
+ * that call returns. Waits for the reaping (bounded): a call may fail
+ * when it killed the helper, before the watcher saw it go.
+ */
+static void
+rb_isolated_report_death (RbIsolated *self)
+{
+  gint64 end = g_get_monotonic_time () + RB_ISOLATED_DEATH_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  GError *error = NULL;
+
+  g_mutex_lock (&self->lock);
+  while (!g_atomic_int_get (&self->dead))
+    if (!g_cond_wait_until (&self->cond, &self->lock, end))
+      break;
+  if (g_atomic_int_get (&self->dead) && !self->death_reported)
+    {
+      self->death_reported = TRUE;
+      if (!self->expect_exit && self->initialised)
+        error = g_error_copy (self->death);
+    }
+  g_mutex_unlock (&self->lock);
+
   if (error != NULL && self->died_func != NULL)
     self->died_func (self->user_data, error);
   g_clear_error (&error);
-  return NULL;
+}
+
+void
+rb_isolated_settle (RbIsolated   *self,
+                    const GError *error)
+{
+  if (g_error_matches (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED))
+    rb_isolated_report_death (self);
 }
 
 /* ---- control requests --------------------------------------------------- */
@@ -436,7 +477,12 @@ rb_isolated_start (const char               *plugin_path,
 {
   g_autoptr(RbIsolated) self = NULL;
   g_autofree char *helper = NULL;
-  g_autofree char *canonical = NULL;
+  /* On the stack, not the heap: the helper is forked by another thread,
+   * and a forked child that fails to exec must not find a block that
+   * only this thread's stack points to (valgrind's leak check in that
+   * child turns its exit status 127 into 1). */
+  char canonical_buf[PATH_MAX];
+  const char *canonical = NULL;
   g_auto(GStrv) envp = NULL;
   g_autoptr(GByteArray) init = NULL;
   g_autoptr(GBytes) reply = NULL;
@@ -453,7 +499,7 @@ rb_isolated_start (const char               *plugin_path,
 
   g_return_val_if_fail (plugin_path != NULL, NULL);
 
-  if (library_fd < 0 && (canonical = realpath (plugin_path, NULL)) == NULL)
+  if (library_fd < 0 && (canonical = realpath (plugin_path, canonical_buf)) == NULL)
     {
       int saved_errno = errno;
       g_set_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_LOAD_FAILED,
@@ -520,6 +566,13 @@ rb_isolated_start (const char               *plugin_path,
   self->shm->nslots = RB_SHM_SLOTS;
   self->shm->slot_size = RB_SHM_SLOT_SIZE;
   self->shm->header_size = RB_SHM_HEADER_SIZE;
+  /* Sync waiters spin (up to one per CPU) while a helper worker serves,
+   * spins or was woken; so does the completer (RbWireSpin in
+   * rb-isolated-wire-private.h). */
+  rb_wire_spin_init (&self->call_spin, self->spin_ns, &self->call_spinners, 0,
+                     &self->shm->helper_busy, &self->shm->helper_spinners, &self->shm->helper_waking);
+  rb_wire_spin_init (&self->done_spin, self->spin_ns, NULL, 0,
+                     &self->shm->helper_busy, &self->shm->helper_spinners, &self->shm->helper_waking);
 
   if (socketpair (AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
     {

@@ -32,8 +32,10 @@ G_BEGIN_DECLS
  *   with RB_PLUGIN_ERROR_CRASHED; the message names the plugin file and
  *   the signal or the exit status ("killed after a timeout" when we killed
  *   it). A helper that sends anything malformed is killed and reported the
- *   same way. @died_func runs once, on an internal thread, unless the
- *   helper exited because of rb_isolated_shutdown() or rb_isolated_free().
+ *   same way. @died_func runs once, unless the helper exited because of
+ *   rb_isolated_shutdown() or rb_isolated_free(): on an internal thread,
+ *   or on the thread of a call that failed with CRASHED, before that call
+ *   returns (sync) or its @func runs (async), whichever comes first.
  *   The helper is always reaped, and every fd we open is O_CLOEXEC and
  *   closed by rb_isolated_free().
  *

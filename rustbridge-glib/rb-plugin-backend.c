@@ -116,7 +116,11 @@ rb_plugin_isolated_log (gpointer    user_data,
   rb_relay_log (self->relay, level, target, message, message_len);
 }
 
-/* The helper died on its own (not at shutdown), on its watcher thread. */
+/* The helper died on its own (not at shutdown): once per helper, on its
+ * watcher thread or on the thread of the call that failed with CRASHED,
+ * before that call returns (rb-isolated-private.h), so that a program
+ * that checks the state after the error finds FAILED and the crash
+ * counted. A later restart makes a new helper, with a death of its own. */
 static void
 rb_plugin_isolated_died (gpointer      user_data,
                          const GError *error)

@@ -56,7 +56,7 @@ typedef struct {
 } ReplyRoom;
 
 static RbShmHeader *shm;
-static guint32 spin_ns;
+static RbWireSpin helper_spin;             /* the helper side's, shared by its workers */
 static const RbAbi *abi;
 static void *handle;
 static RbLibrary *library;
@@ -417,9 +417,22 @@ add_worker (void)
   pthread_mutex_unlock (&workers_lock);
 }
 
-/* Only one worker spins on the ring at a time; the others sleep on
- * req_seq, and the app wakes one when nobody spins (see the push in
- * rb-isolated-private.c). */
+/* After a pop: if more requests wait and no worker spins to take them,
+ * wake a sleeping one (the app woke, or found spinning, a worker only for
+ * the first of them: rb_isolated_wake_helper() in
+ * rb-isolated-call-private.c). seq_cst against the app's push: either we
+ * see its request here, or it sees our pop and wakes a worker itself. */
+static void
+wake_next (void)
+{
+  if (atomic_load (&shm->req_head) != atomic_load (&shm->req_tail) &&
+      atomic_load (&shm->helper_spinners) == 0 && atomic_load (&shm->helper_sleepers) != 0)
+    rb_futex_wake (&shm->req_seq, 1);
+}
+
+/* Only one worker spins on the ring at a time, for an adaptive window
+ * (RbWireSpin in rb-isolated-wire-private.h); the others sleep on
+ * req_seq. The returned request counts in helper_busy until served. */
 static guint32
 next_request (void)
 {
@@ -428,30 +441,16 @@ next_request (void)
   for (;;)
     {
       guint32 seq = atomic_load (&shm->req_seq);
-      guint32 expected = 0;
 
       if (try_pop (&index))
-        return index;
-
-      if (spin_ns > 0 && atomic_compare_exchange_strong (&shm->helper_spinners, &expected, 1))
         {
-          gint64 end = rb_wire_now_ns () + spin_ns;
-          gboolean changed = FALSE;
-
-          do
-            {
-              for (int i = 0; i < 64 && !changed; i++)
-                {
-                  rb_cpu_relax ();
-                  changed = atomic_load_explicit (&shm->req_seq, memory_order_acquire) != seq;
-                }
-            }
-          while (!changed && rb_wire_now_ns () < end);
-          atomic_store (&shm->helper_spinners, 0);
-          if (changed)
-            continue;
+          atomic_fetch_add (&shm->helper_busy, 1);
+          if (atomic_load_explicit (&shm->helper_waking, memory_order_relaxed) != 0)
+            atomic_store (&shm->helper_waking, 0);
+          wake_next ();
+          return index;
         }
-      rb_wire_wait (&shm->req_seq, seq, &shm->helper_sleepers, 0, 0);
+      rb_wire_wait_adaptive (&shm->req_seq, seq, &shm->helper_sleepers, &helper_spin, 0);
     }
 }
 
@@ -469,6 +468,7 @@ worker (void *data)
       if (atomic_fetch_sub (&idle_workers, 1) == 1)
         add_worker ();
       serve (index);
+      atomic_fetch_sub (&shm->helper_busy, 1);
       atomic_fetch_add (&idle_workers, 1);
     }
 
@@ -603,7 +603,6 @@ init_plugin (const RbWireHeader *header,
    * /proc/self/fd. */
   if ((init.path_len == 0) != (library_fd >= 0))
     die (2);
-  spin_ns = init.spin_ns;
   if (library_fd >= 0)
     path = rb_library_register_memfd (library_fd, "isolated-helper-library");
   else
@@ -619,6 +618,9 @@ init_plugin (const RbWireHeader *header,
   close (shm_fd);
   if (shm->magic != RB_SHM_MAGIC || shm->nslots != RB_SHM_SLOTS || shm->slot_size != RB_SHM_SLOT_SIZE)
     die (2);
+  /* One spinner at a time (helper_spinners), never on a lone CPU; no
+   * peer counter (see RbWireSpin). */
+  rb_wire_spin_init (&helper_spin, init.spin_ns, &shm->helper_spinners, 1, NULL, NULL, NULL);
 
   library = rb_library_open (path, &error);
   if (library == NULL)

@@ -54,6 +54,7 @@ load_misbehave (RbIsolation  mode,
 
 typedef struct {
   guint            changes;
+  guint            failed;     /* changes to FAILED */
   RbLifecycleState last;
   guint            crash_notifies;
 } StateLog;
@@ -65,6 +66,8 @@ on_state_changed (RbPlugin         *plugin,
                   StateLog         *log)
 {
   log->changes++;
+  if (new_state == RB_LIFECYCLE_STATE_FAILED)
+    log->failed++;
   log->last = new_state;
 }
 
@@ -111,6 +114,10 @@ check_crash (gconstpointer data)
   payload = rb_plugin_call (plugin, tag, "{\"mb\":100000}", NULL, &error);
   g_assert_null (payload);
   g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+  /* FAILED and counted by the time the call returns, with no main loop
+   * iteration in between (not later, by the helper's watcher). */
+  g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
   g_assert_nonnull (strstr (error->message, rb_test_misbehave_path ()));
   g_test_message ("%s: %s", tag, error->message);
   /* Sandboxed, the app's child is bwrap, which exits with 128 + N: the
@@ -127,6 +134,9 @@ check_crash (gconstpointer data)
   g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
   g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
   g_assert_cmpuint (log.crash_notifies, >=, 1);
+  rb_test_iterate_for (50);   /* a late report of the same death would come by now */
+  g_assert_cmpuint (log.failed, ==, 1);
+  g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, 1);
 
   /* Later calls of every kind fail the same way. */
   g_assert_null (rb_plugin_call (plugin, "ok", "{}", NULL, &error));
@@ -199,6 +209,83 @@ test_crash_async_in_flight (void)
     g_main_context_iteration (NULL, TRUE);
   g_assert_error (async_error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
   g_clear_error (&async_error);
+}
+
+/* A crashing call, sync or async, returns with the plugin FAILED and the
+ * crash counted: no iteration of the main loop in between for a sync
+ * call, none of its own before the callback for an async one (the death
+ * is not left to the helper's watcher thread, which may come later). A
+ * few cycles, as it is a race when broken. */
+typedef struct {
+  GError           *error;
+  RbLifecycleState  state;
+  guint             crash_count;
+} CrashResult;
+
+static void
+crash_async_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  CrashResult *out = user_data;
+  g_autofree char *payload = rb_plugin_call_finish (RB_PLUGIN (source), result, &out->error);
+
+  g_assert_null (payload);
+  out->state = rb_plugin_get_state (RB_PLUGIN (source));
+  out->crash_count = rb_plugin_get_crash_count (RB_PLUGIN (source));
+}
+
+static void
+test_crash_state_at_return (void)
+{
+  StateLog log = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(RbPlugin) plugin = load_misbehave (isolated_mode (), 0, &error);
+  guint crashes = 0;
+
+  g_assert_no_error (error);
+  g_signal_connect (plugin, "state-changed", G_CALLBACK (on_state_changed), &log);
+  rb_test_iterate_for (10);   /* the start-up events */
+
+  for (guint i = 0; i < 20; i++)
+    {
+      gboolean async = i % 2 == 1;
+      guint failed_before = log.failed;
+
+      if (async)
+        {
+          CrashResult result = { NULL, RB_LIFECYCLE_STATE_ACTIVE, 0 };
+          gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+          rb_plugin_call_async (plugin, "crash.segv", "{}", NULL, crash_async_done, &result);
+          while (result.error == NULL && g_get_monotonic_time () < end)
+            g_main_context_iteration (NULL, TRUE);
+          g_assert_error (result.error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+          g_clear_error (&result.error);
+          g_assert_cmpint (result.state, ==, RB_LIFECYCLE_STATE_FAILED);
+          g_assert_cmpuint (result.crash_count, ==, ++crashes);
+        }
+      else
+        {
+          g_assert_null (rb_plugin_call (plugin, "crash.segv", "{}", NULL, &error));
+          g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+          g_clear_error (&error);
+          g_assert_cmpint (rb_plugin_get_state (plugin), ==, RB_LIFECYCLE_STATE_FAILED);
+          g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, ++crashes);
+        }
+
+      /* One state-changed to FAILED, on this context, and one crash:
+       * the watcher's later report of the same death changes nothing. */
+      wait_for (reached_failed, &log);
+      rb_test_iterate_for (20);
+      g_assert_cmpuint (log.failed, ==, failed_before + 1);
+      g_assert_cmpuint (rb_plugin_get_crash_count (plugin), ==, crashes);
+
+      g_assert_true (rb_plugin_restart (plugin, NULL, &error));
+      g_assert_no_error (error);
+      rb_test_iterate_for (10);
+    }
+  g_signal_handlers_disconnect_by_data (plugin, &log);
 }
 
 /* ---- timeouts ---------------------------------------------------------- */
@@ -788,6 +875,7 @@ main (int    argc,
       g_test_add_data_func (name, crash_tags[i], check_crash);
     }
   g_test_add_func ("/isolated-plugin/crash/async-in-flight", test_crash_async_in_flight);
+  g_test_add_func ("/isolated-plugin/crash/state-at-return", test_crash_state_at_return);
   g_test_add_func ("/isolated-plugin/memory-limit", test_memory_limit);
   g_test_add_func ("/isolated-plugin/timeout/isolated", test_timeout_isolated);
   g_test_add_func ("/isolated-plugin/timeout/in-process", test_timeout_in_process);
