@@ -2,6 +2,8 @@
 // The GJS module rustbridge.js (introspection/js/), imported as an app
 // imports it from the build tree: by file URI, from RB_GJS_MODULE (which
 // meson points at BUILD/introspection/js/rustbridge.js). Prints TAP.
+// RB_TEST_ISOLATION=process (the gjs-module-process test) runs every plugin
+// in a helper process: the module behaves the same in all modes.
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import System from 'system';
@@ -17,6 +19,54 @@ const paths = [['fixture', GLib.getenv('RB_FIXTURE_PLUGIN')]];
 if (GLib.getenv('RB_RUST_PLUGIN'))
     paths.push(['rust', GLib.getenv('RB_RUST_PLUGIN')]);
 const fixturePath = GLib.getenv('RB_FIXTURE_PLUGIN');
+
+const isolationName = GLib.getenv('RB_TEST_ISOLATION') ?? 'none';
+const isolation = {none: RustBridge.Isolation.NONE, process: RustBridge.Isolation.PROCESS}[isolationName];
+if (isolation === undefined)
+    throw new Error(`RB_TEST_ISOLATION: unknown mode ${isolationName}`);
+if (isolation !== RustBridge.Isolation.NONE && !GLib.getenv('RUSTBRIDGE_HOST_PATH')) {
+    print('1..0 # SKIP RUSTBRIDGE_HOST_PATH unset: no helper to run plugins in');
+    System.exit(0);
+}
+
+// A configuration in the mode under test, with @props.
+function testConfig(props = {}) {
+    return new RustBridge.PluginConfig({...props, isolation});
+}
+
+// The helper processes (children of this one) running plugins now.
+function helperCount() {
+    const helper = GLib.path_get_basename(GLib.getenv('RUSTBRIDGE_HOST_PATH') ?? 'rustbridge-glib-host-1.0');
+    let count = 0;
+    const tasks = Gio.File.new_for_path('/proc/self/task').enumerate_children('standard::name',
+        Gio.FileQueryInfoFlags.NONE, null);
+    for (let info; (info = tasks.next_file(null));) {
+        let children;
+        try {
+            children = new TextDecoder().decode(GLib.file_get_contents(
+                `/proc/self/task/${info.get_name()}/children`)[1]).split(' ').filter(p => p.trim());
+        } catch {
+            continue;           // the thread has exited meanwhile
+        }
+        for (const pid of children) {
+            try {
+                const cmdline = new TextDecoder().decode(GLib.file_get_contents(`/proc/${pid.trim()}/cmdline`)[1]);
+                if (GLib.path_get_basename(cmdline.split('\0')[0]) === helper)
+                    count++;
+            } catch {}
+        }
+    }
+    return count;
+}
+
+// loadPlugin() in the mode under test; checks a helper runs it in PROCESS.
+async function load(path, options = {}) {
+    const before = helperCount();
+    const plugin = await loadPlugin(path, {config: testConfig(), ...options});
+    assertEq(plugin.get_config().isolation, isolation, 'isolation');
+    assertEq(helperCount() - before, isolation === RustBridge.Isolation.PROCESS ? 1 : 0, 'new helpers');
+    return plugin;
+}
 
 const tests = [];
 function test(name, fn) {
@@ -87,13 +137,13 @@ testOnce('a-second-copy-of-the-module-is-harmless', async () => {
     const again = await import(GLib.filename_to_uri(copy, null));
     assert(again.default === RustBridge, 'same namespace');
     assert(RustBridge.Plugin.prototype.call_async === original, 'not wrapped twice');
-    const plugin = await loadPlugin(fixturePath);
+    const plugin = await load(fixturePath);
     assertEq(await plugin.callObject('math.add', {a: 1, b: 1}), {result: 2});
     await plugin.shutdown_async(null);
 });
 
 test('load-call-shutdown', async path => {
-    const plugin = await loadPlugin(path);
+    const plugin = await load(path);
     assertEq(plugin.state, State.ACTIVE, 'state');
     assertEq(await plugin.callObject('echo', {message: 'héllo'}), {message: 'héllo', length: 6});
     assertEq(await plugin.callObject('payload.array'), [1, 2, 3]);
@@ -106,17 +156,17 @@ test('load-call-shutdown', async path => {
 });
 
 test('new-async-with-options', async path => {
-    const config = new RustBridge.PluginConfig({log_level: RustBridge.LogLevel.DEBUG});
-    const plugin = await loadPlugin(path, {config, ioPriority: GLib.PRIORITY_LOW});
+    const config = testConfig({log_level: RustBridge.LogLevel.DEBUG});
+    const plugin = await load(path, {config, ioPriority: GLib.PRIORITY_LOW});
     assertEq(plugin.log_level, RustBridge.LogLevel.DEBUG, 'config used');
-    const direct = await RustBridge.Plugin.new_async(path, null, GLib.PRIORITY_DEFAULT, null);
+    const direct = await RustBridge.Plugin.new_async(path, testConfig(), GLib.PRIORITY_DEFAULT, null);
     assertEq(direct.state, State.ACTIVE, 'promisified new_async');
     await direct.shutdown_async(null);
     await plugin.shutdown_async(null);
 });
 
 test('errors-reject-with-plugin-codes', async path => {
-    const plugin = await loadPlugin(path);
+    const plugin = await load(path);
     const e = await assertRejects(plugin.callObject('handler.fail', {}), PluginError,
         PluginError.HANDLER, 'handler');
     assertEq(e.message, 'handler failed on purpose');
@@ -127,15 +177,15 @@ test('errors-reject-with-plugin-codes', async path => {
     } catch (err) {
         assert(err instanceof GLib.Error && err.matches(PluginError, PluginError.HANDLER), `${err}`);
     }
-    await assertRejects(loadPlugin('/nonexistent/lib.so'), PluginError, PluginError.LOAD_FAILED,
+    await assertRejects(loadPlugin('/nonexistent/lib.so', {config: testConfig()}), PluginError, PluginError.LOAD_FAILED,
         'missing file');
     await plugin.shutdown_async(null);
 });
 
 testOnce('cancel', async () => {
-    const plugin = await loadPlugin(fixturePath);
+    const plugin = await load(fixturePath);
     const cancellable = new Gio.Cancellable();
-    const pending = plugin.callObject('test.sleep', {duration_ms: 2000}, cancellable);
+    const pending = plugin.callObject('test.sleep', {duration_ms: 800}, cancellable);
     GLib.timeout_add(GLib.PRIORITY_DEFAULT, 30, () => {
         cancellable.cancel();
         return GLib.SOURCE_REMOVE;
@@ -157,7 +207,7 @@ testOnce('request-serialisation', () => {
 });
 
 test('objects-that-json-cannot-send-are-refused-before-the-call', async path => {
-    const plugin = await loadPlugin(path);
+    const plugin = await load(path);
     let rejected = false;
     try {
         await plugin.callObject('echo', {f: 1n});
@@ -183,7 +233,7 @@ function valueTimesTwo(reply) {
 }
 
 test('raw-bytes-in-and-out', async path => {
-    const plugin = await loadPlugin(path);
+    const plugin = await load(path);
     const req = rawEchoRequest(21, 'raw');
     let reply = await plugin.callBytes(1, req);
     assert(reply instanceof Uint8Array, 'Uint8Array reply');
@@ -233,7 +283,8 @@ if (minisign && makeBundle) {
         const [, pubBytes] = GLib.file_get_contents(`${dir}/k.pub`);
         const publicKey = new TextDecoder().decode(pubBytes).split('\n')
             .filter(line => line && !line.startsWith('untrusted'))[0];
-        const plugin = await loadBundlePlugin(`${dir}/p.rbp`, {publicKey});
+        const plugin = await loadBundlePlugin(`${dir}/p.rbp`, {publicKey, config: testConfig()});
+        assertEq(plugin.get_config().isolation, isolation, 'isolation');
         assertEq(plugin.bundle_name, 'gjs-module', 'bundle name');
         assertEq(await plugin.callObject('math.add', {a: 2, b: 2}), {result: 4});
         await plugin.shutdown_async(null);

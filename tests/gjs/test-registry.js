@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // RbRegistry from GJS: the list model and its positions, availability,
-// loading by name (async), enabled-plugins. Prints TAP.
+// loading by name (async), enabled-plugins bound to a GSettings key (memory
+// backend, a schema compiled here), the watch flow. Prints TAP.
 import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import RustBridge from 'gi://RustBridge?version=1.0';
@@ -48,11 +49,49 @@ function make(file, name, version, sign = true, library = fixturePath) {
 make('alpha.rbp', 'alpha', '1.0.0');
 make('beta.rbp', 'beta', '1.0.0');
 make('gamma.rbp', 'gamma', '1.0.0', false);
+make('bravo.rbp', 'bravo', '1.0.0');
 // The second fixture build answers fixture.version with 2.
 make('alpha-2.rbp', 'alpha', '2.0.0', true, fixtureV2Path);
 function install(file, as = file) {
     Gio.File.new_for_path(`${base}/${file}`).copy(Gio.File.new_for_path(`${plugins}/${as}`),
         Gio.FileCopyFlags.OVERWRITE, null, null);
+}
+// Runs the main loop until predicate() holds, at most @ms.
+function waitFor(predicate, what, ms = 10000) {
+    return new Promise((resolve, reject) => {
+        const deadline = GLib.get_monotonic_time() + ms * 1000;
+        const check = () => {
+            if (predicate()) {
+                resolve();
+                return GLib.SOURCE_REMOVE;
+            }
+            if (GLib.get_monotonic_time() > deadline) {
+                reject(new Error(`timed out waiting for ${what}`));
+                return GLib.SOURCE_REMOVE;
+            }
+            return GLib.SOURCE_CONTINUE;
+        };
+        if (check() === GLib.SOURCE_CONTINUE)
+            GLib.timeout_add(GLib.PRIORITY_DEFAULT, 20, check);
+    });
+}
+function modelNames() {
+    const names = [];
+    for (let i = 0; i < registry.get_n_items(); i++)
+        names.push(`${registry.get_item(i).name}-${registry.get_item(i).version}`);
+    return names;
+}
+// A GSettings object for the test schema, in memory.
+function testSettings() {
+    const schemas = `${base}/schemas`;
+    GLib.mkdir_with_parents(schemas, 0o700);
+    GLib.file_set_contents(`${schemas}/test.gschema.xml`,
+        '<schemalist><schema id="org.rustbridge.GjsRegistryTest" path="/org/rustbridge/GjsRegistryTest/">' +
+        '<key name="enabled-plugins" type="as"><default>[]</default></key></schema></schemalist>');
+    run(['glib-compile-schemas', schemas]);
+    const source = Gio.SettingsSchemaSource.new_from_directory(schemas, null, false);
+    return Gio.Settings.new_full(source.lookup('org.rustbridge.GjsRegistryTest', false),
+        Gio.memory_settings_backend_new(), null);
 }
 function fixtureVersion(plugin) {
     return JSON.parse(plugin.call('fixture.version', null, null)).version;
@@ -105,26 +144,30 @@ const tests = [
                 true, e.message);
         }
     }],
-    ['enabled-plugins', async () => {
-        await new Promise(resolve => {
-            const id = registry.connect('plugin-loaded', () => {
-                if (registry.loaded_plugins.length === 2) {
-                    registry.disconnect(id);
-                    resolve();
-                }
-            });
-            registry.enabled_plugins = ['alpha', 'beta'];
-        });
-        assertEq(registry.loaded_plugins, ['alpha', 'beta'], 'loaded');
-        await new Promise(resolve => {
-            const id = registry.connect('plugin-unloaded', () => {
-                registry.disconnect(id);
-                resolve();
-            });
-            registry.enabled_plugins = ['beta'];
-        });
+    ['enabled-plugins-gsettings', async () => {
+        const settings = testSettings();
+        settings.bind('enabled-plugins', registry, 'enabled-plugins', Gio.SettingsBindFlags.DEFAULT);
+        const loaded = [], unloaded = [];
+        const ids = [
+            registry.connect('plugin-loaded', (r, bundle) => loaded.push(bundle.name)),
+            registry.connect('plugin-unloaded', (r, bundle) => unloaded.push(bundle.name)),
+        ];
+        settings.set_strv('enabled-plugins', ['alpha', 'beta']);
+        await waitFor(() => loaded.length === 2, 'two plugin-loaded');
+        assertEq(loaded.sort(), ['alpha', 'beta'], 'loaded by the setting');
+        assertEq(registry.loaded_plugins, ['alpha', 'beta'], 'loaded-plugins');
+        assertEq(registry.enabled_plugins, ['alpha', 'beta'], 'enabled-plugins follows the key');
+        settings.set_strv('enabled-plugins', ['beta']);
+        await waitFor(() => unloaded.length === 1, 'plugin-unloaded');
+        assertEq(unloaded, ['alpha'], 'unloaded by the setting');
         assertEq(registry.loaded_plugins, ['beta'], 'after disabling alpha');
+        // The binding goes both ways: the property writes the key.
         registry.enabled_plugins = [];
+        assertEq(settings.get_strv('enabled-plugins'), [], 'key written back');
+        await waitFor(() => unloaded.length === 2, 'beta unloaded');
+        assertEq(registry.loaded_plugins, [], 'none loaded');
+        Gio.Settings.unbind(registry, 'enabled-plugins');
+        ids.forEach(id => registry.disconnect(id));
     }],
     ['reload', async () => {
         const plugin = RustBridge.Plugin.new(fixturePath, null, null);
@@ -162,6 +205,24 @@ const tests = [
         assertEq([oldBundle.version, newBundle.version], ['1.0.0', '2.0.0'], 'bundles');
         assertEq(fixtureVersion(plugin), 2, 'version after');
         await registry.unload_plugin_async('alpha', null);
+    }],
+    ['watch', async () => {
+        const before = modelNames();
+        assertEq(before, ['alpha-2.0.0', 'beta-1.0.0', 'gamma-1.0.0'], 'model before');
+        const seen = [];
+        const id = registry.connect('items-changed', (m, pos, removed, added) => seen.push([pos, removed, added]));
+        assertEq(registry.watch, false, 'watch off by default');
+        registry.watch = true;
+        install('bravo.rbp');
+        await waitFor(() => seen.length > 0, 'items-changed for the added bundle');
+        assertEq(seen, [[2, 0, 1]], 'bravo added between beta and gamma');
+        assertEq(modelNames(), ['alpha-2.0.0', 'beta-1.0.0', 'bravo-1.0.0', 'gamma-1.0.0'], 'model');
+        GLib.unlink(`${plugins}/bravo.rbp`);
+        await waitFor(() => seen.length > 1, 'items-changed for the removed bundle');
+        assertEq(seen, [[2, 0, 1], [2, 1, 0]], 'bravo removed');
+        assertEq(modelNames(), before, 'model after');
+        registry.watch = false;
+        registry.disconnect(id);
     }],
 ];
 

@@ -50,9 +50,66 @@ def plugin_path(request):
     return request.param[1]
 
 
+ISOLATIONS = {'none': RustBridge.Isolation.NONE, 'process': RustBridge.Isolation.PROCESS}
+
+
+def _isolation(request):
+    """The isolation mode a test runs in: NONE unless the test (or its
+    module) asks for both: ``isolation = pytest.fixture(params=sorted(ISOLATIONS))(_isolation)``
+    in the module."""
+    name = getattr(request, 'param', 'none')
+    if name == 'process' and not os.environ.get('RUSTBRIDGE_HOST_PATH'):
+        pytest.skip('RUSTBRIDGE_HOST_PATH unset: no helper to run the plugin in')
+    return ISOLATIONS[name]
+
+
+isolation = pytest.fixture(_isolation)
+
+
+def config_for(isolation, **props):
+    """A PluginConfig with @props in the @isolation mode, or None (the
+    default configuration) when there is nothing to set."""
+    if isolation == RustBridge.Isolation.NONE and not props:
+        return None
+    config = RustBridge.PluginConfig(**props)
+    config.props.isolation = isolation
+    return config
+
+
 @pytest.fixture
-def plugin(plugin_path):
-    with RustBridge.Plugin.new(plugin_path, None, None) as p:
+def config(isolation):
+    return config_for(isolation)
+
+
+def helper_processes():
+    """The pids of this process's children running the isolation helper."""
+    helper = os.path.basename(os.environ.get('RUSTBRIDGE_HOST_PATH', 'rustbridge-glib-host'))
+    pids = set()
+    for task in os.listdir('/proc/self/task'):
+        try:
+            with open(f'/proc/self/task/{task}/children') as f:
+                pids.update(int(p) for p in f.read().split())
+        except OSError:         # the thread has exited meanwhile
+            pass
+    found = set()
+    for pid in pids:
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                argv0 = f.read().split(b'\0')[0].decode()
+        except OSError:
+            continue
+        if os.path.basename(argv0) == helper:
+            found.add(pid)
+    return found
+
+
+@pytest.fixture
+def plugin(plugin_path, config, isolation):
+    before = helper_processes()
+    with RustBridge.Plugin.new(plugin_path, config, None) as p:
+        assert p.get_config().props.isolation == isolation
+        # PROCESS really runs it in a helper: a new child process.
+        assert (len(helper_processes() - before) == 1) == (isolation == RustBridge.Isolation.PROCESS)
         iterate_for(10)     # its start-up events (held for the creator) first
         yield p
 

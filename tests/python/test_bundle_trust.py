@@ -2,7 +2,8 @@
 """Which key RbBundle trusts in STRICT mode: public-key, trusted-keys-dir,
 the user's and the system's trusted-keys directories (in a child process,
 as GLib reads XDG_* once), or, only when asked, the key the bundle
-carries (integrity, not origin)."""
+carries (integrity, not origin). The in-process cases open the bundle
+from its path, from bytes and from a GResource."""
 import os
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import textwrap
 import pytest
 from gi.repository import GLib, RustBridge
 
-from test_bundle import make_bundle, make_key
+from test_bundle import make_bundle, make_key, open_bundle  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
 
@@ -34,9 +35,9 @@ def no_key_error(bundle):
     return info.value.message
 
 
-def test_strict_without_trusted_key_says_how_to_fix(trust_bundle, tmp_path):
+def test_strict_without_trusted_key_says_how_to_fix(trust_bundle, tmp_path, open_bundle):
     path, _, _ = trust_bundle
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.trusted_keys_dir = str(tmp_path)          # empty
     message = no_key_error(bundle)
     for needle in ('public-key', 'trust-embedded-key', str(tmp_path), 'rustbridge/trusted-keys', '.pub'):
@@ -45,18 +46,18 @@ def test_strict_without_trusted_key_says_how_to_fix(trust_bundle, tmp_path):
         bundle.load_plugin(None, None, None)
 
 
-def test_public_key(trust_bundle):
+def test_public_key(trust_bundle, open_bundle):
     path, pub, _ = trust_bundle
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.public_key = pub.read_text()
     assert bundle.verify(None, None)
 
 
-def test_trusted_keys_dir_picks_by_key_id(trust_bundle, tmp_path):
+def test_trusted_keys_dir_picks_by_key_id(trust_bundle, tmp_path, open_bundle):
     path, pub, other_pub = trust_bundle
     (tmp_path / 'a-garbage.pub').write_text('not a key\n')
     (tmp_path / 'stranger.pub').write_text(other_pub.read_text())
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.trusted_keys_dir = str(tmp_path)
     assert bundle.get_trusted_keys_dir() == str(tmp_path)
     no_key_error(bundle)
@@ -66,9 +67,9 @@ def test_trusted_keys_dir_picks_by_key_id(trust_bundle, tmp_path):
         assert plugin.call_obj('math.add', {'a': 2, 'b': 3}) == {'result': 5}
 
 
-def test_trust_embedded_key_is_explicit(trust_bundle, tmp_path):
+def test_trust_embedded_key_is_explicit(trust_bundle, tmp_path, open_bundle):
     path, _, _ = trust_bundle
-    bundle = RustBridge.Bundle.new_for_path(str(path))
+    bundle = open_bundle(path)
     bundle.props.trusted_keys_dir = str(tmp_path)
     assert bundle.props.trust_embedded_key is False
     no_key_error(bundle)

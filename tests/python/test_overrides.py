@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """gi.overrides.RustBridge: context managers, call/call_obj/call_typed with
-Python objects, asyncio futures, and what happens at interpreter exit."""
+Python objects, asyncio futures, and what happens at interpreter exit; each
+test in process isolation too (the overrides behave the same in all modes)."""
 import asyncio
 import dataclasses
 import os
@@ -11,7 +12,11 @@ import gi.overrides.RustBridge as overrides
 import pytest
 from gi.repository import GLib, RustBridge
 
+from conftest import ISOLATIONS, _isolation
+
 State = RustBridge.LifecycleState
+
+isolation = pytest.fixture(params=sorted(ISOLATIONS))(_isolation)
 
 
 @dataclasses.dataclass
@@ -33,22 +38,22 @@ def test_overrides_are_loaded_from_the_build_tree():
 
 # ---- context managers -------------------------------------------------------
 
-def test_with_shuts_down(plugin_path):
-    with RustBridge.Plugin.new(plugin_path, None, None) as plugin:
+def test_with_shuts_down(plugin_path, config):
+    with RustBridge.Plugin.new(plugin_path, config, None) as plugin:
         assert plugin.props.state == State.ACTIVE
     assert plugin.props.state == State.STOPPED
 
 
-def test_with_shuts_down_on_exception(plugin_path):
+def test_with_shuts_down_on_exception(plugin_path, config):
     with pytest.raises(GLib.Error) as info:
-        with RustBridge.Plugin.new(plugin_path, None, None) as plugin:
+        with RustBridge.Plugin.new(plugin_path, config, None) as plugin:
             plugin.call('nope', None)
     assert info.value.code == RustBridge.PluginError.UNKNOWN_MESSAGE
     assert plugin.props.state == State.STOPPED
 
 
-def test_with_after_explicit_shutdown(plugin_path):
-    with RustBridge.Plugin.new(plugin_path, None, None) as plugin:
+def test_with_after_explicit_shutdown(plugin_path, config):
+    with RustBridge.Plugin.new(plugin_path, config, None) as plugin:
         plugin.shutdown(None)
     assert plugin.props.state == State.STOPPED
 
@@ -108,14 +113,15 @@ def test_async_future_with_asyncio(plugin):
 
 # ---- interpreter exit ------------------------------------------------------------
 
-def test_dropped_plugin_is_shut_down_at_exit(plugin_path):
+def test_dropped_plugin_is_shut_down_at_exit(plugin_path, isolation):
     code = (
         'import gi\n'
         'gi.require_version("RustBridge", "1.0")\n'
         'from gi.repository import RustBridge\n'
-        f'p = RustBridge.Plugin.new({plugin_path!r}, None, None)\n'
+        f'c = RustBridge.PluginConfig(isolation=RustBridge.Isolation({int(isolation)}))\n'
+        f'p = RustBridge.Plugin.new({plugin_path!r}, c, None)\n'
         'p.call("echo", {"message": "bye"})\n'
-        'q = RustBridge.Plugin.new(' + repr(plugin_path) + ', None, None)\n'
+        'q = RustBridge.Plugin.new(' + repr(plugin_path) + ', c, None)\n'
         'del q\n'
         'print("ok")\n'
     )

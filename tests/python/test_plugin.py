@@ -7,9 +7,14 @@ import threading
 import pytest
 from gi.repository import Gio, GLib, Json, RustBridge
 
-from conftest import RawEchoRequest, RawEchoResponse, collect_results, iterate_for, iterate_until
+from conftest import (ISOLATIONS, RawEchoRequest, RawEchoResponse, collect_results, iterate_for,
+                      iterate_until)
 
 State = RustBridge.LifecycleState
+
+# The calls through the overrides (call, call_async, call_raw, call_json)
+# behave the same whether the plugin runs in process or in a helper.
+in_both_isolations = pytest.mark.parametrize('isolation', sorted(ISOLATIONS), indirect=True)
 
 
 # ---- loading ---------------------------------------------------------------
@@ -86,16 +91,19 @@ def test_async_initable(plugin_path):
 
 # ---- JSON calls ------------------------------------------------------------
 
+@in_both_isolations
 def test_call_str(plugin):
     assert plugin.call('echo', '{"message":"Hello"}') == '{"message":"Hello","length":5}'
 
 
+@in_both_isolations
 def test_call_payload_kinds(plugin):
     assert plugin.call('payload.string') == '"hello"'
     assert plugin.call('payload.null') == 'null'
     assert plugin.call_obj('payload.array', None) == [1, 2, 3]
 
 
+@in_both_isolations
 def test_call_json_node(plugin):
     request = Json.from_string('{"a": 19, "b": 23}')
     reply = plugin.call_json('math.add', request, None)
@@ -104,6 +112,7 @@ def test_call_json_node(plugin):
     assert Json.to_string(plugin.call_json('payload.array', None, None), False) == '[1,2,3]'
 
 
+@in_both_isolations
 def test_errors_carry_plugin_code_and_message(plugin):
     with pytest.raises(GLib.Error) as info:
         plugin.call('nope', '{}')
@@ -323,6 +332,7 @@ def test_stopping_the_log_emission(plugin):
 
 # ---- binary transport --------------------------------------------------------
 
+@in_both_isolations
 def test_raw_ctypes_struct(plugin):
     req = RawEchoRequest(version=1, value=21, text=b'from python')
     reply = plugin.call_raw(1, GLib.Bytes.new(bytes(req)), None)
@@ -347,6 +357,7 @@ def test_raw_errors(plugin, fixture_path):
         assert info.value.code == RustBridge.PluginError.NOT_SUPPORTED
 
 
+@in_both_isolations
 def test_raw_async(plugin):
     out = []
     req = GLib.Bytes.new(bytes(RawEchoRequest(version=1, value=50, text=b'async')))
@@ -357,6 +368,7 @@ def test_raw_async(plugin):
 
 # ---- async on a GLib main context ---------------------------------------------
 
+@in_both_isolations
 def test_async_calls_from_main_loop(plugin):
     results = []
     main = threading.get_ident()
@@ -372,6 +384,7 @@ def test_async_calls_from_main_loop(plugin):
     assert {t for _, _, t in results} == {main}
 
 
+@in_both_isolations
 def test_async_with_glib_mainloop(plugin):
     loop = GLib.MainLoop()
     out = []
@@ -387,6 +400,7 @@ def test_async_with_glib_mainloop(plugin):
     assert out == ['{"result":42}']
 
 
+@in_both_isolations
 def test_async_json(plugin):
     out = []
     plugin.call_json_async('math.add', Json.from_string('{"a":2,"b":2}'), None,

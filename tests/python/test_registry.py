@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from gi.repository import Gio, GLib, RustBridge
 
+from conftest import iterate_for, iterate_until
 from test_bundle import make_bundle
 
 pytestmark = pytest.mark.skipif(shutil.which('minisign') is None, reason='minisign not installed')
@@ -123,3 +124,39 @@ def test_enabled_plugins_gsettings(store, registry, tmp_path):
     while unloaded != ['alpha', 'beta']:
         context.iteration(True)
     Gio.Settings.unbind(registry, 'enabled-plugins')
+
+
+def test_watch_adds_and_removes(store, registry):
+    """With watch on, a bundle copied into a search path appears and one
+    removed disappears, each with one exact items-changed, without rescan."""
+    shutil.copy(store['beta'], registry.plugins / 'beta.rbp')
+    registry.rescan(None)
+    assert names(registry) == ['beta-1.0.0']
+    changes = []
+    registry.connect('items-changed', lambda m, pos, removed, added: changes.append((pos, removed, added)))
+    assert registry.props.watch is False
+    registry.props.watch = True
+    assert registry.get_watch()
+
+    shutil.copy(store['alpha'], registry.plugins / 'alpha.rbp')
+    iterate_until(lambda: changes)
+    assert changes == [(0, 0, 1)]                   # alpha sorts before beta
+    assert names(registry) == ['alpha-1.0.0', 'beta-1.0.0']
+
+    shutil.copy(store['unsigned'], registry.plugins / 'gamma.rbp')
+    iterate_until(lambda: len(changes) == 2)
+    assert changes[1] == (2, 0, 1)
+    assert not registry.get_item(2).props.available
+
+    (registry.plugins / 'alpha.rbp').unlink()
+    iterate_until(lambda: len(changes) == 3)
+    assert changes[2] == (0, 1, 0)
+    assert names(registry) == ['beta-1.0.0', 'gamma-2.3.4']
+
+    # Watching off: changes wait for a rescan.
+    registry.props.watch = False
+    (registry.plugins / 'beta.rbp').unlink()
+    iterate_for(300)
+    assert len(changes) == 3
+    registry.rescan(None)
+    assert changes[3:] == [(0, 1, 0)]
