@@ -227,6 +227,7 @@ rb_plugin_backend_shutdown_isolated (RbPlugin  *self,
                                      GError   **error)
 {
   g_autoptr(GError) local_error = NULL;
+  RbIsolated *gone;
   gboolean ok = TRUE;
 
   if (rb_isolated_is_alive (self->isolated) &&
@@ -243,7 +244,11 @@ rb_plugin_backend_shutdown_isolated (RbPlugin  *self,
   /* The helper is dead or exiting: calls the admission wait gave up on
    * return at once now; wait for them before freeing what they use. */
   rb_inflight_wait_idle (&self->inflight, G_MAXINT64);
+  gone = self->isolated;
   g_clear_pointer (&self->isolated, rb_isolated_free);
+  /* A helper a reload started is no longer one: a later helper at the
+   * same address must not be taken for it. */
+  rb_plugin_reload_forget_isolated (self, gone);
   return ok;
 }
 

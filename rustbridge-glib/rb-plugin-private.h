@@ -309,6 +309,10 @@ gboolean  rb_plugin_admit_slow         (RbPlugin          *self,
 gboolean  rb_plugin_reload_is_switching (RbPlugin         *self);
 /* Finalize: frees what reloads kept (after the helper is freed). */
 void      rb_plugin_reload_free        (RbPluginReload    *reload);
+/* A shutdown or restart freed the serving helper @gone (compared, never
+ * read): no reload slot may still name it. shutdown_lock held. */
+void      rb_plugin_reload_forget_isolated (RbPlugin      *self,
+                                            RbIsolated    *gone);
 
 /* ---- admission (rb-inflight-private.h) ---- */
 

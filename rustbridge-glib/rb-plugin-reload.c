@@ -297,6 +297,20 @@ start_isolated (RbPlugin        *self,
   return TRUE;
 }
 
+void
+rb_plugin_reload_forget_isolated (RbPlugin   *self,
+                                  RbIsolated *gone)
+{
+  if (self->reload == NULL || gone == NULL)
+    return;
+  for (guint i = 0; i < G_N_ELEMENTS (self->reload->helpers); i++)
+    if (self->reload->helpers[i].isolated == gone)
+      {
+        g_atomic_int_set (&self->reload->helpers[i].current, FALSE);
+        self->reload->helpers[i].isolated = NULL;
+      }
+}
+
 /* ---- in process ------------------------------------------------------------ */
 
 /* Takes the running instance out of @tmp (a plugin loaded only for it):
