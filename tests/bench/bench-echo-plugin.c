@@ -19,23 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define EXPORT __attribute__((visibility ("default")))
-
-typedef struct {
-  uint8_t *data;
-  size_t   len;
-  size_t   capacity;
-  uint32_t error_code;
-} RbFfiBuffer;
-
-typedef struct {
-  uint32_t error_code;
-  uint32_t len;
-  uint32_t capacity;
-  void    *data;
-} RbResponse;
-
-typedef void (*RbLogCallback) (uint8_t level, const char *target, const uint8_t *message, size_t len);
+#include "../plugins/test-plugin-abi.h"
 
 #ifdef RB_BENCH_PAD
 extern const uint8_t rb_bench_pad[];

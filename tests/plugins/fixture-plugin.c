@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "test-plugin-abi.h"
+
 #include "fixture-raw.h"
 
 #ifndef FIXTURE_VERSION
@@ -34,23 +36,6 @@
 #define FIXTURE_STR_(x) #x
 #define FIXTURE_STR(x) FIXTURE_STR_ (x)
 
-#define EXPORT __attribute__ ((visibility ("default")))
-
-typedef struct {
-  uint8_t  *data;
-  size_t    len;
-  size_t    capacity;
-  uint32_t  error_code;
-} RbFfiBuffer;
-
-typedef struct {
-  uint32_t  error_code;
-  uint32_t  len;
-  uint32_t  capacity;
-  void     *data;
-} RbResponse;
-
-typedef void (*RbLogCallback) (uint8_t level, const char *target, const uint8_t *msg, size_t len);
 
 enum { LOG_TRACE, LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR, LOG_OFF };
 enum { STATE_INSTALLED, STATE_STARTING, STATE_ACTIVE, STATE_STOPPING, STATE_STOPPED, STATE_FAILED };

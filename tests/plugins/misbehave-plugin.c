@@ -67,23 +67,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define EXPORT __attribute__ ((visibility ("default")))
+#include "test-plugin-abi.h"
 
-typedef struct {
-  uint8_t  *data;
-  size_t    len;
-  size_t    capacity;
-  uint32_t  error_code;
-} RbFfiBuffer;
-
-typedef struct {
-  uint32_t  error_code;
-  uint32_t  len;
-  uint32_t  capacity;
-  void     *data;
-} RbResponse;
-
-typedef void (*RbLogCallback) (uint8_t level, const char *target, const uint8_t *msg, size_t len);
 
 enum { STATE_ACTIVE = 2, STATE_STOPPING = 3 };
 
