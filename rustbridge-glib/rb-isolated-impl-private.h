@@ -99,7 +99,7 @@ struct _RbIsolated {
   char               *kill_reason;
   gint                dead;           /* atomic */
   GError             *death;
-  gboolean            death_reported; /* died_func ran, or will not */
+  guint               death_report;   /* 0, 1: died_func running, 2: it ran (or will not) */
 
   GMutex              control_lock;   /* one control request at a time */
   guint64             control_id;

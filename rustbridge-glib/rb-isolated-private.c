@@ -363,29 +363,43 @@ rb_isolated_watcher_main (gpointer data)
  * after the watcher reaped it: the watcher, or a call that failed with
  * CRASHED (rb_isolated_settle()), so that the plugin is FAILED before
  * that call returns. Waits for the reaping (bounded): a call may fail
- * when it killed the helper, before the watcher saw it go.
+ * when it killed the helper, before the watcher saw it go. A thread that
+ * comes second waits until the first one's died_func has returned (the
+ * plugin's state changes inside it).
  */
 static void
 rb_isolated_report_death (RbIsolated *self)
 {
   gint64 end = g_get_monotonic_time () + RB_ISOLATED_DEATH_WAIT_MS * G_TIME_SPAN_MILLISECOND;
+  gboolean mine = FALSE;
   GError *error = NULL;
 
   g_mutex_lock (&self->lock);
   while (!g_atomic_int_get (&self->dead))
     if (!g_cond_wait_until (&self->cond, &self->lock, end))
       break;
-  if (g_atomic_int_get (&self->dead) && !self->death_reported)
+  if (g_atomic_int_get (&self->dead) && self->death_report == 0)
     {
-      self->death_reported = TRUE;
+      mine = TRUE;
+      self->death_report = 1;
       if (!self->expect_exit && self->initialised)
         error = g_error_copy (self->death);
     }
+  else
+    while (self->death_report == 1)
+      if (!g_cond_wait_until (&self->cond, &self->lock, end))
+        break;
   g_mutex_unlock (&self->lock);
 
+  if (!mine)
+    return;
   if (error != NULL && self->died_func != NULL)
     self->died_func (self->user_data, error);
   g_clear_error (&error);
+  g_mutex_lock (&self->lock);
+  self->death_report = 2;
+  g_cond_broadcast (&self->cond);
+  g_mutex_unlock (&self->lock);
 }
 
 void
