@@ -347,6 +347,47 @@ test_timeout_in_process (void)
   check_timeout (RB_ISOLATION_NONE);
 }
 
+/* Shutdown past shutdown-timeout-ms with a call hung in the plugin: the
+ * helper is killed and reaped, the shutdown returns in bounded time, and
+ * the hung call fails. */
+static void
+test_shutdown_kills_hung_helper (void)
+{
+  g_autoptr(RbPluginConfig) config = rb_plugin_config_new ();
+  g_autoptr(RbPlugin) plugin = NULL;
+  g_autoptr(GError) error = NULL;
+  GError *async_error = NULL;
+  gint64 start, took;
+  gboolean ok;
+
+  rb_plugin_config_set_isolation (config, isolated_mode ());
+  rb_plugin_config_set_shutdown_timeout_ms (config, 300);
+  plugin = rb_plugin_new (rb_test_misbehave_path (), config, NULL, &error);
+  g_assert_no_error (error);
+  rb_plugin_call_async (plugin, "hang", "{}", NULL, async_done, &async_error);
+  g_usleep (50000);
+
+  start = g_get_monotonic_time ();
+  ok = rb_plugin_shutdown (plugin, NULL, &error);
+  took = g_get_monotonic_time () - start;
+  g_assert_false (ok);
+  g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_SHUTDOWN_FAILED);
+  g_assert_nonnull (strstr (error->message, "did not shut down within 300 ms"));
+  g_test_message ("shutdown with a hung call: %s, after %.0f ms", error->message, took / 1e3);
+  /* Not a timing check: a bound that only a shutdown that never gave up
+   * would miss. */
+  g_assert_cmpint (took, <, 10 * G_USEC_PER_SEC);
+  g_assert_cmpint (rb_plugin_get_state (plugin), !=, RB_LIFECYCLE_STATE_ACTIVE);
+  /* The helper is gone and reaped: no child of this process is left. */
+  g_assert_cmpint (waitpid (-1, NULL, WNOHANG), ==, -1);
+  g_assert_cmpint (errno, ==, ECHILD);
+
+  while (async_error == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (async_error->domain == RB_PLUGIN_ERROR);
+  g_clear_error (&async_error);
+}
+
 /* ---- sandbox without bubblewrap ------------------------------------------- */
 
 static void
@@ -879,6 +920,7 @@ main (int    argc,
   g_test_add_func ("/isolated-plugin/memory-limit", test_memory_limit);
   g_test_add_func ("/isolated-plugin/timeout/isolated", test_timeout_isolated);
   g_test_add_func ("/isolated-plugin/timeout/in-process", test_timeout_in_process);
+  g_test_add_func ("/isolated-plugin/shutdown-kills-hung-helper", test_shutdown_kills_hung_helper);
   g_test_add_func ("/isolated-plugin/sandbox/not-supported", test_sandbox_not_supported);
   g_test_add_func ("/isolated-plugin/sandbox/probe", test_sandbox_probe);
   g_test_add_func ("/isolated-plugin/sandbox/pid", test_sandbox_pid);
