@@ -123,7 +123,8 @@ rb_isolated_release (RbIsolated *self,
   atomic_store (&slot->state, RB_SLOT_FREE);
   self->free_slots[self->n_free++] = index;
   self->n_busy--;
-  g_cond_broadcast (&self->cond);
+  if (self->cond_waiters > 0)
+    g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->lock);
 
   rb_isolated_submit_queued (self);
@@ -144,6 +145,12 @@ rb_isolated_wake_helper (RbIsolated *self,
                          guint32     head)
 {
   if (atomic_load (&self->shm->helper_spinners) != 0)
+    return;
+  /* A worker that has just replied looks at the ring before it sleeps
+   * (it read req_seq before it looked, so it cannot sleep through this
+   * push): the usual case of sync calls made one after another, which
+   * would otherwise pay a futex wake and a useless wake-up per call. */
+  if (atomic_load (&self->shm->helper_returning) != 0)
     return;
   if (head - atomic_load (&self->shm->req_tail) > 1)
     return;
@@ -293,7 +300,7 @@ rb_isolated_take_slot_locked (RbIsolated  *self,
         break;
       if (!wait)
         return -1;
-      g_cond_wait (&self->cond, &self->lock);
+      rb_isolated_wait_locked (self, 0);
     }
   self->n_busy++;
   return (gint) self->free_slots[--self->n_free];

@@ -100,6 +100,7 @@ struct _RbIsolated {
   gint                dead;           /* atomic */
   GError             *death;
   guint               death_report;   /* 0, 1: died_func running, 2: it ran (or will not) */
+  guint               cond_waiters;   /* threads in rb_isolated_wait_locked() */
 
   GMutex              control_lock;   /* one control request at a time */
   guint64             control_id;
@@ -160,5 +161,24 @@ void     rb_isolated_region_give_back (RbIsolated  *self,
 gint     rb_isolated_region_trim      (RbIsolated  *self);
 /* Unmaps every region (rb_isolated_free()). */
 void     rb_isolated_region_clear     (RbIsolated  *self);
+
+/* Waits on self->cond (lock held) until @deadline (monotonic µs; 0:
+ * none); FALSE once the deadline passed. Counted, so that the call path
+ * broadcasts only when somebody waits: a GCond broadcast is a system
+ * call even with no waiter, which a sync call would pay every time. */
+static inline gboolean
+rb_isolated_wait_locked (RbIsolated *self,
+                         gint64      deadline)
+{
+  gboolean in_time = TRUE;
+
+  self->cond_waiters++;
+  if (deadline == 0)
+    g_cond_wait (&self->cond, &self->lock);
+  else
+    in_time = g_cond_wait_until (&self->cond, &self->lock, deadline);
+  self->cond_waiters--;
+  return in_time;
+}
 
 G_END_DECLS

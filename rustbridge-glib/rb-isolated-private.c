@@ -376,7 +376,7 @@ rb_isolated_report_death (RbIsolated *self)
 
   g_mutex_lock (&self->lock);
   while (!g_atomic_int_get (&self->dead))
-    if (!g_cond_wait_until (&self->cond, &self->lock, end))
+    if (!rb_isolated_wait_locked (self, end))
       break;
   if (g_atomic_int_get (&self->dead) && self->death_report == 0)
     {
@@ -387,7 +387,7 @@ rb_isolated_report_death (RbIsolated *self)
     }
   else
     while (self->death_report == 1)
-      if (!g_cond_wait_until (&self->cond, &self->lock, end))
+      if (!rb_isolated_wait_locked (self, end))
         break;
   g_mutex_unlock (&self->lock);
 
@@ -447,9 +447,7 @@ rb_isolated_control (RbIsolated   *self,
   g_mutex_lock (&self->lock);
   while (!self->control_done && !g_atomic_int_get (&self->dead))
     {
-      if (deadline == 0)
-        g_cond_wait (&self->cond, &self->lock);
-      else if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      if (!rb_isolated_wait_locked (self, deadline))
         break;
     }
   if (self->control_done)
@@ -765,9 +763,7 @@ rb_isolated_shutdown (RbIsolated  *self,
   self->closing = TRUE;
   while (!g_atomic_int_get (&self->dead) && (self->n_busy > 0 || !g_queue_is_empty (&self->queued)))
     {
-      if (deadline == 0)
-        g_cond_wait (&self->cond, &self->lock);
-      else if (!g_cond_wait_until (&self->cond, &self->lock, deadline))
+      if (!rb_isolated_wait_locked (self, deadline))
         {
           timed_out = TRUE;
           break;

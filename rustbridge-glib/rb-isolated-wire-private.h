@@ -195,7 +195,8 @@ typedef struct {
   _Atomic guint32 helper_sleepers;   /* helper workers asleep on req_seq */
   _Atomic guint32 helper_busy;       /* helper workers between a pop and its reply */
   _Atomic guint32 helper_waking;     /* 1: the app woke a worker, no pop since */
-  guint8   pad3[RB_CACHELINE - 20];
+  _Atomic guint32 helper_returning;  /* workers between a reply and their next look at the ring */
+  guint8   pad3[RB_CACHELINE - 24];
 
   /* completions of async calls */
   _Atomic guint32 done_seq;          /* futex: bumped by each async reply */

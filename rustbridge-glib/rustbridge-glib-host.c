@@ -169,6 +169,22 @@ sealed_memfd (const void *data,
   return fd;
 }
 
+/* Whether this worker counts in helper_returning: from just before it
+ * publishes a reply until its next look at the ring (next_request()).
+ * Set before the reply is visible, so an app that sees the reply and
+ * pushes the next request sees it too and leaves the waking to us. */
+static __thread gboolean returning;
+
+static void
+mark_returning (void)
+{
+  if (!returning)
+    {
+      atomic_fetch_add (&shm->helper_returning, 1);
+      returning = TRUE;
+    }
+}
+
 static void
 reply (RbShmSlot       *slot,
        guint32          index,
@@ -198,6 +214,7 @@ reply (RbShmSlot       *slot,
           reply (slot, index, id, flags, room, RB_HOST_CODE_PROTOCOL, text, sizeof text - 1);
           return;
         }
+      mark_returning ();
       send_frame (RB_WIRE_BIG_REPLY, index, code, id, &len64, sizeof len64, fd);
       close (fd);
       return;
@@ -209,6 +226,7 @@ reply (RbShmSlot       *slot,
   slot->reply_flags = reply_flags;
   slot->reply_code = code;
   slot->reply_len = (guint32) len;
+  mark_returning ();
   atomic_store (&slot->state, RB_SLOT_REPLY);
   if (atomic_load (&slot->waiting) != 0)
     rb_futex_wake (&slot->state, 1);
@@ -441,8 +459,17 @@ next_request (void)
   for (;;)
     {
       guint32 seq = atomic_load (&shm->req_seq);
+      gboolean popped = try_pop (&index);
 
-      if (try_pop (&index))
+      /* Looked after the push that our reply may have prompted: from here
+       * the app wakes a worker itself (seq was read before the look, so
+       * the wait below returns at once if a push came in between). */
+      if (returning)
+        {
+          atomic_fetch_sub (&shm->helper_returning, 1);
+          returning = FALSE;
+        }
+      if (popped)
         {
           atomic_fetch_add (&shm->helper_busy, 1);
           if (atomic_load_explicit (&shm->helper_waking, memory_order_relaxed) != 0)

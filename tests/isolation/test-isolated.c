@@ -912,6 +912,16 @@ check_hostile_region (gconstpointer data)
   options.died_func = on_died;
   options.user_data = r;
   iso = rb_isolated_new (fixture (), config, strlen (config), &options, &error);
+  /* region.ack misbehaves right after its start-up: on a loaded machine
+   * the watcher may read it before the start returns, which then fails
+   * the same way. */
+  if (iso == NULL && strcmp (mode, "region.ack") == 0)
+    {
+      g_assert_error (error, RB_PLUGIN_ERROR, RB_PLUGIN_ERROR_CRASHED);
+      g_assert_nonnull (strstr (error->message, "killed because it sent a malformed frame"));
+      g_assert_cmpuint (rb_test_count_fds (), ==, fds);
+      return;
+    }
   g_assert_no_error (error);
   pid = rb_isolated_get_pid (iso);
 
